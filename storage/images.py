@@ -1,0 +1,140 @@
+"""Image normalisation: every stored image is re-encoded from its pixels by Pillow.
+
+What must stay true:
+- The stored bytes carry no metadata (EXIF, GPS, comments, XMP): the image is rebuilt from pixels.
+- EXIF orientation is applied first, so the picture looks the way the camera held it.
+- The longest side is at most MAX_SIDE pixels; a thumbnail of at most THUMB_SIDE pixels comes along.
+- Anything Pillow cannot decode is refused with NotAnImage; anything whose declared size would expand
+  beyond MAX_PIXELS (a decompression bomb) is refused with ImageTooLarge *before* its pixels are decoded.
+- The same input gives the same bytes, so sha256 of the output deduplicates repeated uploads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 2048
+THUMB_SIDE = 256
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo decodes; a 50,000 x 50,000 bomb does not
+MAX_BYTES = 25 * 1024 * 1024
+JPEG_QUALITY = 90
+
+
+class ImageRejected(ValueError):
+    """An upload that cannot be stored as an image; `message` is plain words for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAnImage(ImageRejected):
+    """The bytes are not an image Pillow can read."""
+
+
+class ImageTooLarge(ImageRejected):
+    """The file or its pixel count is beyond the limits (this includes decompression bombs)."""
+
+
+@dataclass(frozen=True)
+class NormalisedImage:
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    thumbnail: bytes
+    thumbnail_mime: str
+    sha256: str
+    filename: str = ""
+
+
+def normalise(data: bytes, filename: str = "") -> NormalisedImage:
+    """Decode, orient, strip, bound and re-encode an uploaded image; raise ImageRejected if it is not one."""
+    name = filename or "image"
+    if len(data) > MAX_BYTES:
+        raise ImageTooLarge(
+            f"{name} is {len(data) / 1e6:.0f} MB; images up to {MAX_BYTES // 2**20} MB are accepted."
+        )
+    with warnings.catch_warnings():
+        # Pillow warns (rather than raises) between MAX_IMAGE_PIXELS and twice that; we refuse both.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size  # read from the header; no pixels decoded yet
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise NotAnImage(
+                f"{name} is not an image this app can read (PNG, JPEG, WebP, GIF, BMP, TIFF...)."
+            ) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageTooLarge(
+                f"{name} declares an enormous size and was refused (a decompression bomb?)."
+            ) from exc
+        if width * height > MAX_PIXELS or width <= 0 or height <= 0:
+            raise ImageTooLarge(
+                f"{name} is {width} x {height} pixels; "
+                f"images up to {MAX_PIXELS // 1_000_000} megapixels are accepted."
+            )
+        try:
+            img.seek(0)  # first frame of an animation
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _to_srgb(img)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageTooLarge(
+                f"{name} declares an enormous size and was refused (a decompression bomb?)."
+            ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise NotAnImage(f"{name} is damaged or truncated and cannot be read.") from exc
+
+    has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
+    img = img.convert("RGBA" if has_alpha else "RGB")
+    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    # Photos stay JPEG; anything with transparency or drawn (PNG, GIF, BMP...) becomes PNG, losslessly.
+    source_format = (Image.open(io.BytesIO(data)).format or "").upper()
+    as_jpeg = not has_alpha and source_format in ("JPEG", "MPO", "WEBP", "HEIF", "AVIF")
+    clean = Image.new(img.mode, img.size)
+    clean.paste(img)  # a fresh image: no info dict, no EXIF, no ICC, no text chunks
+    out = io.BytesIO()
+    if as_jpeg:
+        clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+        mime = "image/jpeg"
+    else:
+        clean.save(out, format="PNG", optimize=False, compress_level=6)
+        mime = "image/png"
+    encoded = out.getvalue()
+
+    thumb = clean.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    tout = io.BytesIO()
+    thumb.save(tout, format="WEBP", quality=80)
+    return NormalisedImage(
+        data=encoded,
+        mime=mime,
+        width=clean.width,
+        height=clean.height,
+        thumbnail=tout.getvalue(),
+        thumbnail_mime="image/webp",
+        sha256=hashlib.sha256(encoded).hexdigest(),
+        filename=filename,
+    )
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Convert pixels to sRGB when an ICC profile says they are in another space (then drop the profile)."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        if img.mode == "CMYK":
+            return img.convert("RGB")
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(img, src, dst, outputMode=out_mode) or img
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img.convert("RGB") if img.mode == "CMYK" else img

@@ -1,0 +1,516 @@
+"""Repository: every read and write of a person's data, scoped to the acting user.
+
+What must stay true:
+- Every public function takes (session, user, ...) and filters by `user.id`, so no query can forget the
+  owner. Another user's id behaves exactly like an id that does not exist: None, False, [] or NotFound,
+  never a hint that the row exists.
+- Functions flush; the caller commits (one commit per unit of work, e.g. per grow_reply tick).
+- Nothing is lost (design.md section 4): start_reply makes the row before the first token is shown,
+  grow_reply saves the text as it grows (and refreshes updated_at: the heartbeat liveness.py reads),
+  finish_reply records how it ended. A reply left "streaming" by a dead writer is saved as
+  "interrupted" when its conversation is next opened (get_conversation / active_path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage import images as image_module
+from storage import liveness
+from storage.models import (
+    MESSAGE_STATUSES,
+    ROLES,
+    Attachment,
+    Conversation,
+    Message,
+    MessageAttachment,
+    User,
+    utcnow,
+)
+
+
+class NotFound(LookupError):
+    """The object does not exist or belongs to someone else (the two are never told apart)."""
+
+
+CONVERSATION_FIELDS = frozenset(
+    {"title", "system_prompt", "params", "endpoint", "model", "pinned", "archived"}
+)
+FINISHED_STATUSES = frozenset(MESSAGE_STATUSES) - {"streaming"}
+# Never stored in request_body even if a caller passes a body carrying them.
+_SECRET_KEYS = frozenset({"api_key", "apikey", "authorization", "key"})
+
+ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
+
+
+# ---------------------------------------------------------------------------------------------- users
+
+
+def ensure_user(session: Session, identity: str, display_name: str = "", role: str = "user") -> User:
+    """The user with this identity, created on first sight; display name and role follow the caller."""
+    identity = identity.strip()
+    if not identity:
+        raise ValueError("A user needs a non-empty identity.")
+    user = session.scalar(select(User).where(User.identity == identity))
+    if user is None:
+        # INSERT .. ON CONFLICT DO NOTHING: two app servers signing in the same person at once both win.
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(User)
+            .values(identity=identity, display_name=display_name, role=role, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["identity"])
+        )
+        user = session.scalar(select(User).where(User.identity == identity))
+        assert user is not None
+    if display_name and user.display_name != display_name:
+        user.display_name = display_name
+    if user.role != role:
+        user.role = role
+    session.flush()
+    return user
+
+
+# ------------------------------------------------------------------------------------- conversations
+
+
+def create_conversation(
+    session: Session,
+    user: User,
+    *,
+    title: str = "New chat",
+    system_prompt: str = "",
+    params: dict | None = None,
+    endpoint: str = "",
+    model: str = "",
+) -> Conversation:
+    """A new, empty conversation owned by `user`."""
+    now = utcnow()
+    conv = Conversation(
+        user_id=user.id,
+        title=title,
+        system_prompt=system_prompt,
+        params=dict(params or {}),
+        endpoint=endpoint,
+        model=model,
+        pinned=False,
+        archived=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def list_conversations(
+    session: Session, user: User, *, limit: int = 50, offset: int = 0, archived: bool = False
+) -> list[Conversation]:
+    """One page of the user's conversations: pinned first, then the most recently active."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.user_id == user.id, Conversation.archived == archived)
+        .order_by(Conversation.pinned.desc(), Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(stmt))
+
+
+def count_conversations(session: Session, user: User, *, archived: bool = False) -> int:
+    """How many conversations list_conversations would page through."""
+    stmt = select(func.count()).where(Conversation.user_id == user.id, Conversation.archived == archived)
+    return int(session.scalar(stmt) or 0)
+
+
+def get_conversation(session: Session, user: User, conversation_id: int) -> Conversation | None:
+    """The user's conversation, or None; replies left streaming by a dead writer become "interrupted"."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is not None:
+        streaming = session.scalars(
+            select(Message).where(Message.conversation_id == conv.id, Message.status == "streaming")
+        )
+        _settle_dead_streams(session, list(streaming))
+    return conv
+
+
+def update_conversation(
+    session: Session, user: User, conversation_id: int, **fields: Any
+) -> Conversation | None:
+    """Change some of title, system_prompt, params, endpoint, model, pinned, archived; None if not theirs."""
+    unknown = set(fields) - CONVERSATION_FIELDS
+    if unknown:
+        raise TypeError(f"update_conversation does not set {', '.join(sorted(unknown))}")
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return None
+    for name, value in fields.items():
+        if name == "params":
+            value = dict(value or {})
+        elif name in ("pinned", "archived"):
+            value = bool(value)
+        setattr(conv, name, value)
+    session.flush()
+    return conv
+
+
+def rename_conversation(
+    session: Session, user: User, conversation_id: int, title: str
+) -> Conversation | None:
+    """Set the title (surrounding whitespace trimmed; empty becomes "New chat")."""
+    return update_conversation(session, user, conversation_id, title=title.strip() or "New chat")
+
+
+def pin_conversation(
+    session: Session, user: User, conversation_id: int, pinned: bool = True
+) -> Conversation | None:
+    """Pin (or unpin) a conversation: pinned ones list first."""
+    return update_conversation(session, user, conversation_id, pinned=pinned)
+
+
+def archive_conversation(
+    session: Session, user: User, conversation_id: int, archived: bool = True
+) -> Conversation | None:
+    """Archive (or restore) a conversation: archived ones list only with archived=True."""
+    return update_conversation(session, user, conversation_id, archived=archived)
+
+
+def delete_conversation(session: Session, user: User, conversation_id: int) -> bool:
+    """Delete the conversation, its messages and the images nothing else uses; False if not theirs."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return False
+    attachment_ids = list(
+        session.scalars(
+            select(MessageAttachment.attachment_id)
+            .join(Message, Message.id == MessageAttachment.message_id)
+            .where(Message.conversation_id == conv.id)
+            .distinct()
+        )
+    )
+    for message in [m for m in session.identity_map.values() if isinstance(m, Message)]:
+        if message.conversation_id == conv.id:
+            session.expunge(message)
+    session.delete(conv)  # messages and their links go by ON DELETE CASCADE
+    session.flush()
+    _delete_orphan_attachments(session, user, attachment_ids)
+    return True
+
+
+# ------------------------------------------------------------------------------------------ messages
+
+
+def add_message(
+    session: Session,
+    user: User,
+    conversation_id: int,
+    *,
+    role: str,
+    content: str,
+    parent_id: int | None = None,
+    images: Iterable[ImageInput] = (),
+    tool_calls: list | None = None,
+    tool_call_id: str | None = None,
+    status: str = "complete",
+) -> Message:
+    """Append a message under `parent_id` (None: a root); images are normalised and deduplicated.
+
+    Raises NotFound when the conversation or parent is not the user's, ValueError for a bad role or
+    status, storage.images.ImageRejected for an upload that is not a usable image.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if status not in MESSAGE_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(MESSAGE_STATUSES)}, not {status!r}")
+    conv = _require_conversation(session, user, conversation_id)
+    _require_parent(session, conv, parent_id)
+    stored = [store_image(session, user, image) for image in images]  # may raise before anything is added
+    now = utcnow()
+    message = Message(
+        conversation_id=conv.id,
+        parent_id=parent_id,
+        role=role,
+        content=content,
+        status=status,
+        tool_calls=tool_calls,
+        tool_call_id=tool_call_id,
+        candidate_index=0,
+        stream_owner=liveness.current_tag() if status == "streaming" else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    conv.updated_at = now
+    session.flush()
+    if stored:
+        for position, attachment in enumerate(stored):
+            session.add(
+                MessageAttachment(message_id=message.id, attachment_id=attachment.id, position=position)
+            )
+        session.flush()
+        session.expire(message, ["attachments"])
+    return message
+
+
+def start_reply(
+    session: Session,
+    user: User,
+    conversation_id: int,
+    *,
+    parent_id: int | None,
+    request_body: dict,
+    candidate_index: int = 0,
+) -> Message:
+    """Create the assistant row of a reply about to stream (status "streaming", empty text)."""
+    conv = _require_conversation(session, user, conversation_id)
+    _require_parent(session, conv, parent_id)
+    now = utcnow()
+    message = Message(
+        conversation_id=conv.id,
+        parent_id=parent_id,
+        role="assistant",
+        content="",
+        status="streaming",
+        request_body=_without_secrets(request_body),
+        candidate_index=candidate_index,
+        stream_owner=liveness.current_tag(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    conv.updated_at = now
+    session.flush()
+    return message
+
+
+def grow_reply(
+    session: Session, user: User, message_id: int, *, content: str, thought: str | None = None
+) -> None:
+    """Save the reply's text so far (call at least every second while streaming: it is the heartbeat)."""
+    message = _require_message(session, user, message_id)
+    if message.status not in ("streaming", "interrupted"):
+        raise ValueError(f"reply {message_id} is already finished ({message.status})")
+    message.content = content
+    if thought is not None:
+        message.thought = thought
+    message.status = "streaming"  # a live writer reclaims a row a reader thought was abandoned
+    message.stream_owner = liveness.current_tag()
+    message.updated_at = utcnow()
+    session.flush()
+
+
+def finish_reply(
+    session: Session,
+    user: User,
+    message_id: int,
+    *,
+    status: str,
+    content: str,
+    thought: str | None = None,
+    finish_reason: str | None = None,
+    usage: dict | None = None,
+    timings: dict | None = None,
+    error: str | None = None,
+    tool_calls: list | None = None,
+    logprobs: list | None = None,
+) -> Message:
+    """Record how the reply ended; optional fields left None keep what is stored."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(sorted(FINISHED_STATUSES))}, not {status!r}")
+    message = _require_message(session, user, message_id)
+    now = utcnow()
+    message.status = status
+    message.content = content
+    message.stream_owner = None
+    message.updated_at = now
+    for name, value in (
+        ("thought", thought),
+        ("finish_reason", finish_reason),
+        ("usage", usage),
+        ("timings", timings),
+        ("error", error),
+        ("tool_calls", tool_calls),
+        ("logprobs", logprobs),
+    ):
+        if value is not None:
+            setattr(message, name, value)
+    conv = session.get(Conversation, message.conversation_id)
+    if conv is not None:
+        conv.updated_at = now
+    session.flush()
+    return message
+
+
+def get_message(session: Session, user: User, message_id: int) -> Message | None:
+    """One of the user's messages, or None."""
+    return _own_message(session, user, message_id)
+
+
+def conversation_messages(session: Session, user: User, conversation_id: int) -> list[Message]:
+    """Every message of the conversation (all branches), oldest first; [] if not theirs."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return []
+    messages = list(
+        session.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))
+    )
+    _settle_dead_streams(session, [m for m in messages if m.status == "streaming"])
+    return messages
+
+
+def active_path(
+    session: Session, user: User, conversation_id: int, *, choose: dict[int, int] | None = None
+) -> list[Message]:
+    """Root to leaf along the chosen branch: `choose` maps parent id (0 for roots) to the child to follow;
+    elsewhere the newest child. [] if the conversation is not the user's."""
+    messages = conversation_messages(session, user, conversation_id)
+    children: dict[int, list[Message]] = {}
+    for m in messages:
+        children.setdefault(m.parent_id or 0, []).append(m)
+    choose = choose or {}
+    path: list[Message] = []
+    parent = 0
+    seen: set[int] = set()
+    while parent in children and parent not in seen:
+        seen.add(parent)
+        kids = children[parent]
+        wanted = choose.get(parent)
+        nxt = next((k for k in kids if k.id == wanted), None) if wanted is not None else None
+        nxt = nxt or kids[-1]  # ids grow with time: the last is the newest
+        path.append(nxt)
+        parent = nxt.id
+    return path
+
+
+def siblings(session: Session, user: User, message_id: int) -> list[Message]:
+    """The message and the others under the same parent (its alternatives), oldest first; [] if not theirs."""
+    message = _own_message(session, user, message_id)
+    if message is None:
+        return []
+    parent_clause = (
+        Message.parent_id.is_(None) if message.parent_id is None else Message.parent_id == message.parent_id
+    )
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == message.conversation_id, parent_clause)
+        .order_by(Message.id)
+    )
+    return list(session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------------------- attachments
+
+
+def store_image(session: Session, user: User, image: ImageInput) -> Attachment:
+    """Normalise (unless already done) and store an image for `user`, reusing an identical one."""
+    if isinstance(image, Attachment):
+        if image.user_id != user.id:
+            raise NotFound("No such image.")
+        return image
+    normalised = image if isinstance(image, image_module.NormalisedImage) else image_module.normalise(*image)
+    existing = session.scalar(
+        select(Attachment).where(Attachment.user_id == user.id, Attachment.sha256 == normalised.sha256)
+    )
+    if existing is not None:
+        return existing
+    attachment = Attachment(
+        user_id=user.id,
+        sha256=normalised.sha256,
+        mime=normalised.mime,
+        data=normalised.data,
+        thumbnail=normalised.thumbnail,
+        thumbnail_mime=normalised.thumbnail_mime,
+        width=normalised.width,
+        height=normalised.height,
+        size=len(normalised.data),
+        filename=normalised.filename,
+        created_at=utcnow(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get_attachment(session: Session, user: User, attachment_id: int) -> Attachment | None:
+    """One of the user's images, or None."""
+    return session.scalar(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.user_id == user.id)
+    )
+
+
+# ---------------------------------------------------------------------------------------- internals
+
+
+def _own_conversation(session: Session, user: User, conversation_id: int) -> Conversation | None:
+    return session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user.id)
+    )
+
+
+def _require_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        raise NotFound(f"No conversation {conversation_id}.")
+    return conv
+
+
+def _require_parent(session: Session, conv: Conversation, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    ok = session.scalar(select(exists().where(Message.id == parent_id, Message.conversation_id == conv.id)))
+    if not ok:
+        raise NotFound(f"No message {parent_id} in this conversation.")
+
+
+def _own_message(session: Session, user: User, message_id: int) -> Message | None:
+    return session.scalar(
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id, Conversation.user_id == user.id)
+    )
+
+
+def _require_message(session: Session, user: User, message_id: int) -> Message:
+    message = _own_message(session, user, message_id)
+    if message is None:
+        raise NotFound(f"No message {message_id}.")
+    return message
+
+
+def _settle_dead_streams(session: Session, streaming: Sequence[Message]) -> None:
+    """Save as "interrupted" the streaming replies whose writer is gone (see storage.liveness)."""
+    now = utcnow()
+    changed = False
+    for message in streaming:
+        if message.status == "streaming" and liveness.is_interrupted(
+            message.stream_owner, message.updated_at, now
+        ):
+            message.status = "interrupted"
+            if not message.error:
+                message.error = "The reply was cut short: the app stopped while it was streaming."
+            changed = True
+    if changed:
+        session.flush()
+
+
+def _delete_orphan_attachments(session: Session, user: User, attachment_ids: Iterable[int]) -> None:
+    ids = list(attachment_ids)
+    if not ids:
+        return
+    still_used = exists().where(MessageAttachment.attachment_id == Attachment.id)
+    session.execute(
+        delete(Attachment)
+        .where(Attachment.user_id == user.id, Attachment.id.in_(ids), ~still_used)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def _without_secrets(body: dict) -> dict:
+    return {k: v for k, v in (body or {}).items() if k.lower() not in _SECRET_KEYS}

@@ -1,0 +1,78 @@
+"""Isolation: whatever id Bob passes, he never sees, changes or learns about Alice's rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import repository as r
+from storage.repository import NotFound
+
+from .images_for_tests import png_bytes
+
+
+@pytest.fixture
+def alices(session, alice):
+    conv = r.create_conversation(session, alice, title="Alice's secret", system_prompt="private")
+    q = r.add_message(
+        session, alice, conv.id, role="user", content="secret words", images=[(png_bytes(), "a.png")]
+    )
+    reply = r.start_reply(session, alice, conv.id, parent_id=q.id, request_body={})
+    session.commit()
+    return conv, q, reply
+
+
+def test_bob_cannot_read_alices_conversation(session, alice, bob, alices):
+    conv, q, _reply = alices
+    assert r.get_conversation(session, bob, conv.id) is None
+    assert r.list_conversations(session, bob) == []
+    assert r.list_conversations(session, bob, archived=True) == []
+    assert r.count_conversations(session, bob) == 0
+    assert r.active_path(session, bob, conv.id) == []
+    assert r.conversation_messages(session, bob, conv.id) == []
+    assert r.siblings(session, bob, q.id) == []
+    assert r.get_message(session, bob, q.id) is None
+    assert r.get_attachment(session, bob, q.attachments[0].id) is None
+
+
+def test_bob_cannot_change_alices_conversation(session, alice, bob, alices):
+    conv, q, reply = alices
+    assert r.update_conversation(session, bob, conv.id, title="pwned") is None
+    assert r.rename_conversation(session, bob, conv.id, "pwned") is None
+    assert r.pin_conversation(session, bob, conv.id) is None
+    assert r.archive_conversation(session, bob, conv.id) is None
+    assert r.delete_conversation(session, bob, conv.id) is False
+    with pytest.raises(NotFound):
+        r.add_message(session, bob, conv.id, role="user", content="x")
+    with pytest.raises(NotFound):
+        r.start_reply(session, bob, conv.id, parent_id=q.id, request_body={})
+    with pytest.raises(NotFound):
+        r.grow_reply(session, bob, reply.id, content="x")
+    with pytest.raises(NotFound):
+        r.finish_reply(session, bob, reply.id, status="complete", content="x")
+    with pytest.raises(NotFound):
+        r.store_image(session, bob, q.attachments[0])
+    session.commit()
+    session.expunge_all()
+    got = r.get_conversation(session, alice, conv.id)
+    assert got.title == "Alice's secret" and not got.pinned and not got.archived
+    assert [m.id for m in r.active_path(session, alice, conv.id)] == [q.id, reply.id]
+    assert r.get_message(session, alice, reply.id).content == ""
+
+
+def test_bob_cannot_branch_from_alices_message_in_his_conversation(session, alice, bob, alices):
+    _conv, q, _reply = alices
+    mine = r.create_conversation(session, bob)
+    with pytest.raises(NotFound):
+        r.add_message(session, bob, mine.id, role="user", content="x", parent_id=q.id)
+
+
+def test_same_image_is_stored_per_owner(session, alice, bob, alices):
+    _conv, q, _reply = alices
+    mine = r.create_conversation(session, bob)
+    m = r.add_message(session, bob, mine.id, role="user", content="x", images=[(png_bytes(), "b.png")])
+    assert m.attachments[0].id != q.attachments[0].id
+    assert m.attachments[0].sha256 == q.attachments[0].sha256
+    # Bob deleting his copy leaves Alice's image in place.
+    assert r.delete_conversation(session, bob, mine.id)
+    session.commit()
+    assert r.get_attachment(session, alice, q.attachments[0].id) is not None
