@@ -1,0 +1,109 @@
+"""Runs the offline model in-process: a uvicorn server in a background thread on a loopback port.
+
+Why it exists: the app starts it when no key is configured, and every test and benchmark starts one
+(contracts.md). What must stay true: ``start`` returns only once the server answers HTTP; ``received``
+holds every chat request in arrival order; ``stop`` ends the server and its thread even when a stream is
+still open (a stalled one, say).
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+
+import uvicorn
+
+from offline_model.ngram import default_model
+from offline_model.server import ServerConfig, create_app
+
+START_TIMEOUT = 10.0
+
+
+class OfflineServer:
+    """A running offline model. Use ``OfflineServer.start(...)``, then ``stop()`` (or ``with``)."""
+
+    def __init__(
+        self, server: uvicorn.Server, thread: threading.Thread, host: str, port: int, received: list
+    ):
+        self._server = server
+        self._thread = thread
+        self.host = host
+        self.port = port
+        self.received: list[dict] = received
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1/"
+
+    @classmethod
+    def start(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        tokens_per_second: float = 0.0,
+        ttft_ms: int = 0,
+        strict_openai: bool = False,
+    ) -> OfflineServer:
+        """Start a server on host:port (0 = a free port) and return once it answers."""
+        config = ServerConfig(
+            api_key=api_key, tokens_per_second=tokens_per_second, ttft_ms=ttft_ms, strict_openai=strict_openai
+        )
+        received: list[dict] = []
+        app = create_app(config, received=received, model=default_model())
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        bound_port = sock.getsockname()[1]
+        uv_config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(uv_config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"offline-model-{bound_port}", daemon=True
+        )
+        thread.start()
+        srv = cls(server, thread, host, bound_port, received)
+        srv._wait_until_answering(sock)
+        return srv
+
+    def _wait_until_answering(self, sock: socket.socket) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                raise RuntimeError("the offline model did not start")
+            time.sleep(0.005)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=START_TIMEOUT)
+        try:
+            conn.request("GET", "/v1/models")
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> OfflineServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"OfflineServer({self.base_url})"
