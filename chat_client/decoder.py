@@ -1,0 +1,400 @@
+"""Bytes of a response body -> typed events, with no I/O of its own.
+
+The stream functions (stream.py) pump network bytes into a `StreamDecoder`; tests and benchmarks feed
+it recorded bytes directly. It copes with every shape in reference/gemini-openai-compat-notes.md:
+
+- SSE framing per the WHATWG spec ("event stream interpretation",
+  https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+  lines end at `\\r\\n`, `\\r` or `\\n` and nowhere else (U+2028 and U+0085 are content; this is why
+  `httpx.Response.iter_lines()` must not be used), `:` lines are comments, the `data:` lines of one
+  event join with `\\n`, one space after the colon is dropped. Line splitting is httpx-sse's
+  `SSELineDecoder`; the event interpretation is the few lines below, because we also need to see the
+  lines the spec tells a browser to ignore: a raw JSON error object sent after the events.
+- UTF-8 is decoded incrementally, so a character split across network reads survives.
+- role on every chunk, usage on every chunk or only the last (the last wins, never summed), text and
+  finish_reason in one chunk, thoughts inline with the flag and `<thought>` tags, tool-call deltas with
+  or without `index` (or whole in one delta), finish `stop` after tool calls (reported as `tool_calls`,
+  so Gemini's and OpenAI's shapes give identical events), a mid-stream `{"error": ...}` event, a stream
+  that ends without `[DONE]` (fine when every choice finished) or with no finish_reason (an error).
+- A non-streaming body (stream=false) goes through the same choice logic: the same events come out.
+
+What must stay true: after a `StreamError` nothing else is emitted; `Usage` is emitted once, at the
+end, with the last usage seen.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+import orjson
+from httpx_sse._decoders import SSELineDecoder
+
+from chat_client import errors
+from chat_client.events import (
+    Event,
+    Finish,
+    LogprobsDelta,
+    StreamError,
+    TextDelta,
+    ThoughtDelta,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDone,
+    Usage,
+)
+from chat_client.thoughts import _ANSWER, ThoughtSplitter
+
+_loads = orjson.loads
+
+
+class _Call:
+    __slots__ = ("args", "id", "name", "signature")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.args: list[str] = []
+        self.signature: str | None = None
+
+
+class _Choice:
+    """What one choice (candidate) has accumulated so far."""
+
+    __slots__ = ("by_id", "by_index", "calls", "finished", "index", "splitter")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.splitter = ThoughtSplitter()
+        self.calls: list[_Call] = []
+        self.by_index: dict[int, _Call] = {}
+        self.by_id: dict[str, _Call] = {}
+        self.finished = False
+
+    def add_tool_delta(self, tc: Any) -> None:
+        if not isinstance(tc, dict):
+            return
+        idx = tc.get("index")
+        call_id = tc.get("id") or ""
+        fn = tc.get("function") or {}
+        name = fn.get("name") or ""
+        if isinstance(idx, int) and not isinstance(idx, bool):
+            call = self.by_index.get(idx)
+            if call is None:
+                call = self.by_index[idx] = self._new()
+        elif call_id and call_id in self.by_id:
+            call = self.by_id[call_id]
+        elif call_id or name or not self.calls:
+            # No index (Gemini): a new id or a name starts a new call; anything else continues the last.
+            call = self._new()
+        else:
+            call = self.calls[-1]
+        if call_id and not call.id:
+            call.id = call_id
+            self.by_id[call_id] = call
+        if name and not call.name:
+            call.name = name
+        args = fn.get("arguments")
+        if args:
+            call.args.append(args if isinstance(args, str) else orjson.dumps(args).decode())
+        extra = tc.get("extra_content")
+        if isinstance(extra, dict):
+            sig = (extra.get("google") or {}).get("thought_signature")
+            if isinstance(sig, str):
+                call.signature = sig
+
+    def _new(self) -> _Call:
+        call = _Call()
+        self.calls.append(call)
+        return call
+
+    def whole_calls(self) -> list[ToolCall]:
+        return [
+            ToolCall(
+                id=c.id or f"call_{self.index}_{i}",
+                name=c.name,
+                arguments="".join(c.args),
+                thought_signature=c.signature,
+            )
+            for i, c in enumerate(self.calls)
+        ]
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    def num(d: Any, key: str) -> int:
+        v = d.get(key) if isinstance(d, dict) else None
+        return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+    return Usage(
+        prompt_tokens=num(raw, "prompt_tokens"),
+        completion_tokens=num(raw, "completion_tokens"),
+        total_tokens=num(raw, "total_tokens"),
+        reasoning_tokens=num(raw.get("completion_tokens_details"), "reasoning_tokens"),
+        cached_tokens=num(raw.get("prompt_tokens_details"), "cached_tokens"),
+    )
+
+
+def _logprobs(content: list[Any]) -> tuple[TokenLogprob, ...]:
+    out = []
+    for item in content:
+        if not isinstance(item, dict):
+            continue
+        top = tuple(
+            (str(t.get("token", "")), float(t.get("logprob") or 0.0))
+            for t in item.get("top_logprobs") or ()
+            if isinstance(t, dict)
+        )
+        out.append(TokenLogprob(str(item.get("token", "")), float(item.get("logprob") or 0.0), top))
+    return tuple(out)
+
+
+def _is_thought(delta: dict[str, Any]) -> bool:
+    extra = delta.get("extra_content")
+    if isinstance(extra, dict):
+        google = extra.get("google")
+        return isinstance(google, dict) and google.get("thought") is True
+    return False
+
+
+class StreamDecoder:
+    """Feed body bytes, get events. `finished` turns true at [DONE], at an error, or after `close()`."""
+
+    def __init__(self, *, sse: bool = True) -> None:
+        self.sse = sse
+        self.finished = False
+        self.saw_done = False
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._lines = SSELineDecoder()
+        self._data: list[str] = []
+        self._event_name = ""
+        self._raw: list[str] = []
+        self._body: list[bytes] = []
+        self._choices: dict[int, _Choice] = {}
+        self._usage: dict[str, Any] | None = None
+
+    # --- input -------------------------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Decode one network read; returns the events it completed."""
+        if self.finished or not chunk:
+            return []
+        if not self.sse:
+            self._body.append(chunk)
+            return []
+        text = self._utf8.decode(chunk)
+        if not text:
+            return []
+        out: list[Event] = []
+        line_fn = self._line
+        for line in self._lines.decode(text):
+            line_fn(line, out)
+            if self.finished:
+                break
+        return out
+
+    def close(self) -> list[Event]:
+        """The body ended: flush what is pending and judge whether the reply was complete."""
+        if self.finished:
+            return []
+        out: list[Event] = []
+        if not self.sse:
+            self._whole_body(b"".join(self._body), out)
+        else:
+            tail = self._utf8.decode(b"", final=True)
+            lines = (self._lines.decode(tail) if tail else []) + self._lines.flush()
+            for line in lines:
+                self._line(line, out)
+                if self.finished:
+                    return out
+            # Lenient where the spec is strict: an event cut off by the end of the body (no blank
+            # line after it) is still read, so a final chunk without its blank line is not lost.
+            if self._data:
+                self._line("", out)
+                if self.finished:
+                    return out
+        self._end(out)
+        return out
+
+    # --- SSE event interpretation ------------------------------------------------------------------
+
+    def _line(self, line: str, out: list[Event]) -> None:
+        if not line:
+            if self._data:
+                data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+                self._data = []
+                name, self._event_name = self._event_name, ""
+                self._dispatch(data, name, out)
+            else:
+                self._event_name = ""
+            return
+        if line[0] == ":":
+            return  # a comment (keep-alive)
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event_name = value
+        elif name in ("id", "retry"):
+            pass
+        else:
+            self._raw.append(line)  # not SSE at all: perhaps a raw JSON error after the events
+
+    def _dispatch(self, data: str, event_name: str, out: list[Event]) -> None:
+        if data == "[DONE]":
+            self.saw_done = True
+            self._end(out)
+            return
+        try:
+            obj = _loads(data)
+        except orjson.JSONDecodeError:
+            self._fail(
+                errors.ProtocolError(
+                    "The server sent a piece of the reply that is not valid JSON, so the stream was stopped.",
+                    detail=data[:200],
+                ),
+                out,
+            )
+            return
+        if not isinstance(obj, dict):
+            self._fail(
+                errors.ProtocolError("The server sent a piece of the reply that is not a JSON object."), out
+            )
+            return
+        if ("error" in obj and not obj.get("choices")) or event_name == "error":
+            err = errors.error_from_object(obj) or errors.ServerError(
+                "The server reported an error in the middle of the reply.", None, detail=data[:200]
+            )
+            self._fail(err, out)
+            return
+        self._chunk(obj, out)
+
+    # --- chunk -> events ---------------------------------------------------------------------------
+
+    def _chunk(self, obj: dict[str, Any], out: list[Event]) -> None:
+        choices = obj.get("choices")
+        if choices:
+            for pos, ch in enumerate(choices):
+                idx = ch.get("index", pos)
+                st = self._choices.get(idx)
+                if st is None:
+                    st = self._choices[idx] = _Choice(idx)
+                delta = ch.get("delta")
+                if delta is None:
+                    delta = ch.get("message")
+                if delta:
+                    content = delta.get("content")
+                    if content:
+                        if isinstance(content, list):
+                            content = "".join(
+                                p.get("text", "")
+                                for p in content
+                                if isinstance(p, dict) and p.get("type") == "text"
+                            )
+                        thought = _is_thought(delta) if "extra_content" in delta else False
+                        sp = st.splitter
+                        if sp.state == _ANSWER and not thought and not sp._hold:
+                            out.append(TextDelta(content, idx))
+                        else:
+                            for is_thought, text in sp.feed(content, thought):
+                                out.append(ThoughtDelta(text, idx) if is_thought else TextDelta(text, idx))
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    if isinstance(reasoning, str) and reasoning:
+                        out.append(ThoughtDelta(reasoning, idx))
+                    tool_calls = delta.get("tool_calls")
+                    if tool_calls:
+                        for tc in tool_calls:
+                            st.add_tool_delta(tc)
+                lp = ch.get("logprobs")
+                if lp:
+                    content_lp = lp.get("content") if isinstance(lp, dict) else None
+                    if content_lp:
+                        out.append(LogprobsDelta(_logprobs(content_lp), idx))
+                reason = ch.get("finish_reason")
+                if reason and not st.finished:
+                    self._finish_choice(st, str(reason), out)
+        usage = obj.get("usage")
+        if usage:
+            self._usage = usage
+
+    def _finish_choice(self, st: _Choice, reason: str, out: list[Event]) -> None:
+        st.finished = True
+        idx = st.index
+        for is_thought, text in st.splitter.flush():
+            out.append(ThoughtDelta(text, idx) if is_thought else TextDelta(text, idx))
+        calls = st.whole_calls()
+        for call in calls:
+            out.append(ToolCallDone(call, idx))
+        if calls and reason == "stop":
+            reason = "tool_calls"  # Gemini says stop after tool calls; OpenAI says tool_calls
+        out.append(Finish(reason, idx))
+
+    def _whole_body(self, raw: bytes, out: list[Event]) -> None:
+        try:
+            obj = _loads(raw)
+        except orjson.JSONDecodeError:
+            self._fail(
+                errors.ProtocolError(
+                    "The server's reply is not valid JSON.", detail=raw[:200].decode("utf-8", "replace")
+                ),
+                out,
+            )
+            return
+        err = errors.error_from_object(obj) if isinstance(obj, dict | list) else None
+        if err is not None or not isinstance(obj, dict):
+            self._fail(err or errors.ProtocolError("The server's reply is not a JSON object."), out)
+            return
+        self._chunk(obj, out)
+
+    def _end(self, out: list[Event]) -> None:
+        """The stream is over ([DONE] or end of body): trailing error, held text, usage, completeness."""
+        self.finished = True
+        if self._raw:
+            raw = "\n".join(self._raw)
+            err = None
+            try:
+                err = errors.error_from_object(_loads(raw))
+            except orjson.JSONDecodeError:
+                pass
+            if err is not None:
+                proto = errors.ProtocolError(
+                    f"The stream broke off with an error sent after the events: {err.message}",
+                    err.status,
+                    detail=err.detail,
+                )
+            else:
+                proto = errors.ProtocolError(
+                    "The server sent text that is not part of the event stream.", detail=raw[:200]
+                )
+            self._flush_unfinished(out)
+            self._emit_usage(out)
+            out.append(StreamError(proto))
+            return
+        self._flush_unfinished(out)
+        self._emit_usage(out)
+        if not self._choices or not all(c.finished for c in self._choices.values()):
+            out.append(
+                StreamError(
+                    errors.ProtocolError(
+                        "The stream ended before the reply was finished "
+                        "(the server never said why it stopped)."
+                    )
+                )
+            )
+
+    def _flush_unfinished(self, out: list[Event]) -> None:
+        for st in self._choices.values():
+            if not st.finished:
+                for is_thought, text in st.splitter.flush():
+                    out.append(ThoughtDelta(text, st.index) if is_thought else TextDelta(text, st.index))
+
+    def _emit_usage(self, out: list[Event]) -> None:
+        if self._usage is not None:
+            out.append(_usage(self._usage))
+
+    def _fail(self, err: errors.ChatError, out: list[Event]) -> None:
+        self.finished = True
+        self._flush_unfinished(out)
+        self._emit_usage(out)
+        out.append(StreamError(err))

@@ -1,0 +1,67 @@
+"""Builders for OpenAI-format chat messages: system, user (text and images), assistant, tool.
+
+They return plain dicts exactly as the wire wants them, so what storage keeps and what is sent are
+the same thing. An assistant message that made tool calls keeps each call's `thought_signature` under
+`extra_content.google`, where Gemini expects it back in the next request.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from chat_client.events import ToolCall
+
+
+def system_message(text: str) -> dict[str, Any]:
+    """A system prompt."""
+    return {"role": "system", "content": text}
+
+
+def user_message(text: str, image_data_urls: Iterable[str] = ()) -> dict[str, Any]:
+    """A user turn; with images, content becomes a list of parts (text first, then each image)."""
+    urls = list(image_data_urls)
+    if not urls:
+        return {"role": "user", "content": text}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    parts.extend({"type": "image_url", "image_url": {"url": url}} for url in urls)
+    return {"role": "user", "content": parts}
+
+
+def image_data_url(data: bytes, mime: str = "image/png") -> str:
+    """Encode image bytes as a `data:` URL for `user_message`."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _tool_call_dict(call: ToolCall | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(call, Mapping):
+        return dict(call)
+    out: dict[str, Any] = {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+    if call.thought_signature is not None:
+        out["extra_content"] = {"google": {"thought_signature": call.thought_signature}}
+    return out
+
+
+def assistant_message(text: str, tool_calls: Iterable[ToolCall | Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """An assistant turn; with tool calls, content is left out when there is no text (OpenAI allows it)."""
+    calls = [_tool_call_dict(c) for c in tool_calls]
+    msg: dict[str, Any] = {"role": "assistant"}
+    if text or not calls:
+        msg["content"] = text
+    if calls:
+        msg["tool_calls"] = calls
+    return msg
+
+
+def tool_message(tool_call_id: str, content: Any) -> dict[str, Any]:
+    """The result of a tool call; non-text results are sent as JSON text."""
+    if not isinstance(content, str):
+        content = orjson.dumps(content).decode()
+    return {"role": "tool", "tool_call_id": tool_call_id, "content": content}

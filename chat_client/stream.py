@@ -1,0 +1,331 @@
+"""Send a chat request and yield typed events: the sync and async entry points, retries, timeouts.
+
+`stream_chat` (httpx.Client) and `astream_chat` (httpx.AsyncClient) never raise for API or network
+problems: the last event is then `StreamError`. Policy lives here; parsing lives in decoder.py, which
+both share, so the two entry points cannot drift apart.
+
+What must stay true:
+- Retries happen only before the first byte of a reply body: a refused connection, a 5xx (capped
+  exponential backoff), a per-minute 429 (after the delay the server gave). Each is announced with a
+  `RetryWait` event first, is bounded by `RetryPolicy`, and the wait ends at once on cancel. Once any
+  body byte arrived, nothing is retried: the person may already have seen tokens.
+- Closing the generator, or setting `cancel`, closes the HTTP response (and so the connection) at once.
+- The API key never appears in an event, an error message, or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from chat_client import errors
+from chat_client.decoder import StreamDecoder
+from chat_client.endpoint import Endpoint
+from chat_client.events import Event, RetryWait, StreamError
+from chat_client.params import Params, validate
+from chat_client.request import build_body
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait: to connect, for the first byte of the reply, and between two chunks (stall)."""
+
+    connect: float = 10.0
+    first_byte: float = 120.0
+    stall: float = 60.0
+    write: float = 30.0
+
+    def for_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.first_byte, write=self.write, pool=self.connect)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry what is safe to retry (see the module docstring)."""
+
+    max_attempts: int = 3  # tries in all, the first included; 1 = never retry
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    max_rate_limit_wait: float = 60.0  # a 429 asking for a longer wait is reported, not waited out
+    retry_rate_limits: bool = True
+    retry_server_errors: bool = True
+    retry_connection_errors: bool = True
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before try number attempt + 1: doubling from backoff_initial, capped at backoff_max."""
+        return min(self.backoff_max, self.backoff_initial * (2 ** (attempt - 1)))
+
+    def delay_for(self, error: errors.ChatError, attempt: int) -> float | None:
+        """Seconds to wait before retrying after `error` on try `attempt`, or None: do not retry."""
+        if attempt >= self.max_attempts:
+            return None
+        if isinstance(error, errors.RateLimitError):
+            if not self.retry_rate_limits or error.per_day:
+                return None
+            delay = error.retry_after if error.retry_after is not None else self.backoff(attempt)
+            return delay if delay <= self.max_rate_limit_wait else None
+        if isinstance(error, errors.ServerError) and error.status in (500, 502, 503, 504):
+            return self.backoff(attempt) if self.retry_server_errors else None
+        if isinstance(error, errors.ConnectionFailed | errors.StreamTimeout):
+            return self.backoff(attempt) if self.retry_connection_errors else None
+        return None
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    url: str
+    content: bytes
+    headers: dict[str, str]
+    timeout: httpx.Timeout
+
+
+class _Retryable:
+    """An attempt failed before any reply byte arrived: the error may be retried."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: errors.ChatError) -> None:
+        self.error = error
+
+
+_CANCELLED = object()
+
+
+def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]], timeouts: Timeouts):
+    problems = validate(params)
+    if problems:
+        first = problems[0]
+        more = f" ({len(problems) - 1} more problem(s) in the parameters)" if len(problems) > 1 else ""
+        return StreamError(errors.BadRequestError(first.message + more, None, field=first.field))
+    if not params.model:
+        return StreamError(errors.BadRequestError("Choose a model before sending.", None, field="model"))
+    body = build_body(params, messages)
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if body["stream"] else "application/json",
+        **endpoint.auth_headers(),
+    }
+    return _Prepared(endpoint.chat_url, orjson.dumps(body), headers, timeouts.for_httpx())
+
+
+def _is_sse(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _status_error(response: httpx.Response, raw: bytes) -> errors.ChatError:
+    return errors.error_from_response(
+        response.status_code, raw, retry_after_header=response.headers.get("retry-after")
+    )
+
+
+def _host(url: str) -> str:
+    try:
+        u = httpx.URL(url)
+        return f"{u.host}:{u.port}" if u.port else u.host
+    except Exception:
+        return "the server"
+
+
+def _network_error(exc: httpx.HTTPError, url: str, *, phase: str, got_bytes: bool, timeouts: Timeouts):
+    """Map an httpx exception to (ChatError, retryable). phase: request (no response yet) or body."""
+    host = _host(url)
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return errors.StreamTimeout(
+            f"Could not connect to {host} within {timeouts.connect:g} s.", "connect", seconds=timeouts.connect
+        ), True
+    if isinstance(exc, httpx.WriteTimeout):
+        return errors.StreamTimeout(
+            f"Sending the request to {host} took longer than {timeouts.write:g} s.",
+            "connect",
+            seconds=timeouts.write,
+        ), False
+    if isinstance(exc, httpx.ReadTimeout):
+        if phase == "body" and got_bytes:
+            return errors.StreamTimeout(
+                f"The reply stalled: nothing arrived for {timeouts.stall:g} s.",
+                "stall",
+                seconds=timeouts.stall,
+            ), False
+        return errors.StreamTimeout(
+            f"No reply from {host} within {timeouts.first_byte:g} s.",
+            "first_byte",
+            seconds=timeouts.first_byte,
+        ), False
+    if isinstance(exc, httpx.ConnectError):
+        return errors.ConnectionFailed(
+            f"Could not connect to {host}: is the server running and the URL right?"
+        ), True
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return errors.ConnectionFailed(f"The endpoint URL is not usable: {exc}"), False
+    if phase == "request":
+        return errors.ConnectionFailed(f"The connection to {host} closed before the server answered."), True
+    return errors.ConnectionFailed("The connection dropped before the reply was finished."), False
+
+
+def stream_chat(
+    http: httpx.Client,
+    endpoint: Endpoint,
+    params: Params,
+    messages: list[dict[str, Any]],
+    *,
+    timeouts: Timeouts = Timeouts(),
+    retry: RetryPolicy = RetryPolicy(),
+    cancel: threading.Event | None = None,
+) -> Iterator[Event]:
+    """Send one chat request and yield its events; never raises for API or network problems."""
+    prep = _prepare(endpoint, params, messages, timeouts)
+    if isinstance(prep, StreamError):
+        yield prep
+        return
+    attempt = 1
+    while True:
+        if cancel is not None and cancel.is_set():
+            return
+        outcome = yield from _attempt(http, prep, timeouts, cancel)
+        if outcome is None or outcome is _CANCELLED:
+            return
+        err = outcome.error.redacted(endpoint.api_key)
+        delay = retry.delay_for(err, attempt) if isinstance(outcome, _Retryable) else None
+        if delay is None:
+            yield StreamError(err)
+            return
+        attempt += 1
+        yield RetryWait(delay, attempt, err.message)
+        if cancel is not None:
+            if cancel.wait(delay):
+                return
+        else:
+            time.sleep(delay)
+
+
+def _attempt(http: httpx.Client, prep: _Prepared, timeouts: Timeouts, cancel: threading.Event | None):
+    phase = "request"
+    got_bytes = False
+    try:
+        with http.stream(
+            "POST", prep.url, content=prep.content, headers=prep.headers, timeout=prep.timeout
+        ) as resp:
+            phase = "body"
+            if resp.status_code >= 400:
+                return _Retryable(_status_error(resp, resp.read()))
+            decoder = StreamDecoder(sse=_is_sse(resp))
+            for chunk in resp.iter_bytes():
+                got_bytes = True
+                if cancel is not None and cancel.is_set():
+                    return _CANCELLED
+                events = decoder.feed(chunk)
+                if events:
+                    yield from events
+                if decoder.finished:
+                    break
+            if not decoder.finished:
+                yield from decoder.close()
+            return None
+    except httpx.HTTPError as exc:
+        if cancel is not None and cancel.is_set():
+            return _CANCELLED
+        err, retryable = _network_error(exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=timeouts)
+        if retryable:
+            return _Retryable(err)
+        return _Final(err)
+
+
+class _Final:
+    """An attempt failed in a way that must not be retried."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: errors.ChatError) -> None:
+        self.error = error
+
+
+async def astream_chat(
+    http: httpx.AsyncClient,
+    endpoint: Endpoint,
+    params: Params,
+    messages: list[dict[str, Any]],
+    *,
+    timeouts: Timeouts = Timeouts(),
+    retry: RetryPolicy = RetryPolicy(),
+    cancel: threading.Event | asyncio.Event | None = None,
+) -> AsyncIterator[Event]:
+    """Async twin of `stream_chat`, for several concurrent streams (the compare page)."""
+    prep = _prepare(endpoint, params, messages, timeouts)
+    if isinstance(prep, StreamError):
+        yield prep
+        return
+    attempt = 1
+    while True:
+        if cancel is not None and cancel.is_set():
+            return
+        outcome: Any = None
+        phase = "request"
+        got_bytes = False
+        try:
+            async with http.stream(
+                "POST", prep.url, content=prep.content, headers=prep.headers, timeout=prep.timeout
+            ) as resp:
+                phase = "body"
+                if resp.status_code >= 400:
+                    outcome = _Retryable(_status_error(resp, await resp.aread()))
+                else:
+                    decoder = StreamDecoder(sse=_is_sse(resp))
+                    async for chunk in resp.aiter_bytes():
+                        got_bytes = True
+                        if cancel is not None and cancel.is_set():
+                            return
+                        events = decoder.feed(chunk)
+                        for event in events:
+                            yield event
+                        if decoder.finished:
+                            break
+                    if not decoder.finished:
+                        for event in decoder.close():
+                            yield event
+                    return
+        except httpx.HTTPError as exc:
+            if cancel is not None and cancel.is_set():
+                return
+            err, retryable = _network_error(
+                exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=timeouts
+            )
+            outcome = _Retryable(err) if retryable else _Final(err)
+        err = outcome.error.redacted(endpoint.api_key)
+        delay = retry.delay_for(err, attempt) if isinstance(outcome, _Retryable) else None
+        if delay is None:
+            yield StreamError(err)
+            return
+        attempt += 1
+        yield RetryWait(delay, attempt, err.message)
+        if await _cancellable_sleep(delay, cancel):
+            return
+
+
+async def _cancellable_sleep(seconds: float, cancel: threading.Event | asyncio.Event | None) -> bool:
+    """Sleep; True when cancel was set meanwhile."""
+    if cancel is None:
+        await asyncio.sleep(seconds)
+        return False
+    if isinstance(cancel, asyncio.Event):
+        try:
+            await asyncio.wait_for(cancel.wait(), seconds)
+            return True
+        except TimeoutError:
+            return False
+    deadline = time.monotonic() + seconds
+    while not cancel.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, 0.02))
+    return True
