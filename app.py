@@ -1,0 +1,21 @@
+"""Prism's entry point: page config, settings, the sign-in gate and the navigation. Nothing else.
+
+Pages live in pages/ and are straight scripts; everything they share is in components/.
+"""
+
+import streamlit as st
+
+from components import resources
+
+st.set_page_config(page_title="Prism", page_icon=":material/diamond:", layout="wide")
+
+try:
+    config = resources.settings()
+except ValueError as problem:  # a misconfigured deployment gets words, not a traceback
+    st.error(f"Prism is not configured correctly: {problem}")
+    st.stop()
+
+pages = [
+    st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,1 @@
+"""Streamlit building blocks the pages share: message view, metrics line, errors, conversation list."""

@@ -1,0 +1,65 @@
+"""The small line under each reply: tokens, cost, time to first token, speed, finish reason.
+
+Prices come from configuration (settings.prices, per million tokens), never from code, because they
+change. Thinking tokens are billed as output (compat notes), so cost counts them as output whether or
+not the provider included them in completion_tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+FINISH_NOTES = {
+    "length": "cut off: the reply reached the token limit (raise max tokens to let it finish)",
+    "content_filter": "stopped by the provider's safety filter",
+    "tool_calls": "the model asked to call a tool",
+}
+
+
+def cost_usd(usage: Mapping[str, Any] | None, prices: Mapping[str, float] | None) -> float | None:
+    """What a reply cost, from its usage and a price table per million tokens; None when unknown."""
+    if not usage or not prices:
+        return None
+    prompt = int(usage.get("prompt_tokens") or 0)
+    cached = int(usage.get("cached_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    reasoning = int(usage.get("reasoning_tokens") or 0)
+    total = int(usage.get("total_tokens") or 0)
+    # Whether completion includes reasoning differs by route: if the total says reasoning was extra,
+    # bill it on top; otherwise it is already inside completion.
+    output = completion + reasoning if total >= prompt + completion + reasoning and reasoning else completion
+    fresh_input = max(prompt - cached, 0)
+    return (
+        fresh_input * prices.get("input", 0.0)
+        + cached * prices.get("cached", 0.0)
+        + output * prices.get("output", 0.0)
+    ) / 1_000_000
+
+
+def summary(
+    usage: Mapping[str, Any] | None,
+    timings: Mapping[str, Any] | None,
+    finish_reason: str | None,
+    prices: Mapping[str, float] | None = None,
+) -> str:
+    """One line of plain text describing a finished reply."""
+    parts: list[str] = []
+    if usage:
+        parts.append(f"{usage.get('prompt_tokens', 0)} in")
+        parts.append(f"{usage.get('completion_tokens', 0)} out")
+        if usage.get("reasoning_tokens"):
+            parts.append(f"{usage['reasoning_tokens']} thinking")
+        if usage.get("cached_tokens"):
+            parts.append(f"{usage['cached_tokens']} cached")
+        cost = cost_usd(usage, prices)
+        if cost is not None:
+            parts.append(f"${cost:.6f}")
+    if timings:
+        if "ttft_s" in timings:
+            parts.append(f"first token {timings['ttft_s'] * 1000:.0f} ms")
+        if "tokens_per_s" in timings:
+            parts.append(f"{timings['tokens_per_s']:.0f} tok/s")
+    if finish_reason:
+        parts.append(f"finish: {finish_reason}")
+    return " · ".join(parts)

@@ -1,0 +1,99 @@
+"""Extra ways to look at a finished reply: as checked JSON, and as tokens coloured by probability.
+
+Both render model output through Streamlit's markdown or code elements, never as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonschema
+import streamlit as st
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """Make text literal inside Streamlit markdown (including inside `:color[...]`)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def check_json(text: str, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
+    """Parse a reply as JSON and check it against a schema; return (value, first problem or None)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as problem:
+        return (
+            None,
+            f"The reply is not valid JSON: {problem.msg} (line {problem.lineno}, column {problem.colno}).",
+        )
+    if schema:
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].path) or "the top level"
+            return value, f"The reply does not match the schema at {where}: {errors[0].message}"
+    return value, None
+
+
+def schema_of(request_body: Mapping[str, Any] | None) -> tuple[bool, Mapping[str, Any] | None]:
+    """Whether a request asked for JSON, and the schema it gave (if any)."""
+    fmt = (request_body or {}).get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return True, (fmt.get("json_schema") or {}).get("schema")
+    return fmt.get("type") == "json_object", None
+
+
+def show_json(text: str, schema: Mapping[str, Any] | None) -> None:
+    """Pretty-print a JSON reply and say whether it is valid (and matches the schema)."""
+    value, problem = check_json(text, schema)
+    if value is not None or problem is None:
+        st.code(json.dumps(value, indent=2, ensure_ascii=False), language="json")
+    if problem:
+        st.warning(problem, icon=":material/data_object:")
+    else:
+        st.caption(":green[Valid JSON" + (", matches the schema." if schema else ".") + "]")
+
+
+def _band(logprob: float) -> str:
+    p = math.exp(logprob)
+    if p >= 0.9:
+        return "green"
+    if p >= 0.5:
+        return "blue"
+    if p >= 0.2:
+        return "orange"
+    return "red"
+
+
+def coloured_tokens(tokens: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown showing each token on a background coloured by its probability."""
+    parts = []
+    for token in tokens:
+        text = token.get("token", "")
+        shown = escape_markdown(text.replace("\n", "⏎")) or "∅"
+        parts.append(f":{_band(float(token.get('logprob', 0.0)))}-background[{shown}]")
+    return " ".join(parts)
+
+
+def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
+    """Tokens coloured by probability; pick one to see its top alternatives."""
+    if not tokens:
+        st.caption("No log-probabilities were returned for this reply.")
+        return
+    st.markdown(coloured_tokens(tokens))
+    st.caption("green ≥ 90% · blue ≥ 50% · orange ≥ 20% · red < 20%")
+    labels = [f"{i + 1}: {t.get('token', '')!r}" for i, t in enumerate(tokens)]
+    picked = st.selectbox(
+        "Alternatives for token", range(len(tokens)), format_func=lambda i: labels[i], key=key
+    )
+    chosen = tokens[picked]
+    rows = [{"token": repr(chosen.get("token", "")), "probability": f"{math.exp(chosen['logprob']):.1%}"}]
+    rows += [
+        {"token": repr(alt[0]), "probability": f"{math.exp(alt[1]):.1%}"} for alt in chosen.get("top") or []
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")

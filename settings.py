@@ -1,0 +1,103 @@
+"""Prism's configuration, read from the environment and then from `.streamlit/secrets.toml`.
+
+Environment wins over secrets (design.md section 2), so a deployment can override a checked-in
+secrets file without editing it. This module never imports streamlit: app.py hands it the secrets as a
+plain mapping, and tests build a Settings directly. The API key is kept out of every repr, so that a
+settings object printed in a log or an error page cannot leak it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+DEFAULT_DATABASE_URL = "sqlite:///data/prism.db"
+AUTH_MODES = ("none", "password", "oidc")
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """One OpenAI-compatible endpoint the pages may talk to."""
+
+    name: str
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know about where it runs."""
+
+    api_base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    model: str = DEFAULT_MODEL
+    database_url: str = DEFAULT_DATABASE_URL
+    auth_mode: str = "none"
+    extra_endpoints: tuple[EndpointConfig, ...] = ()
+    # Price per million tokens, USD (compat notes, standard paid tier); configuration, not code.
+    prices: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: {DEFAULT_MODEL: {"input": 0.30, "output": 2.50, "cached": 0.03}}
+    )
+
+    @property
+    def uses_offline_model(self) -> bool:
+        """True when no base URL is configured, so the app serves its own offline model."""
+        return not self.api_base_url
+
+
+def _section(secrets: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = secrets.get(name, {})
+    return value if isinstance(value, Mapping) else {}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read the settings: environment first, then secrets, then the defaults of design.md section 2."""
+    env = os.environ if environ is None else environ
+    secrets = secrets or {}
+    api = _section(secrets, "api")
+    database = _section(secrets, "database")
+    auth = _section(secrets, "auth")
+
+    def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
+        value = env.get(env_name)
+        if value not in (None, ""):
+            return value
+        value = section.get(key)
+        return default if value in (None, "") else value
+
+    auth_mode = str(pick("PRISM_AUTH_MODE", auth, "mode", "none")).lower()
+    if auth_mode not in AUTH_MODES:
+        raise ValueError(f"PRISM_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {auth_mode!r}.")
+
+    endpoints = []
+    for raw in secrets.get("endpoints", []) or []:
+        if isinstance(raw, Mapping) and raw.get("base_url"):
+            endpoints.append(
+                EndpointConfig(
+                    name=str(raw.get("name") or raw["base_url"]),
+                    base_url=str(raw["base_url"]),
+                    api_key=raw.get("api_key") or None,
+                    models=tuple(raw.get("models") or ()),
+                )
+            )
+
+    prices = dict(Settings().prices)
+    for model, table in _section(secrets, "prices").items():
+        if isinstance(table, Mapping):
+            prices[model] = {k: float(v) for k, v in table.items()}
+
+    return Settings(
+        api_base_url=pick("PRISM_API_BASE_URL", api, "base_url"),
+        api_key=pick("PRISM_API_KEY", api, "api_key"),
+        model=pick("PRISM_MODEL", api, "model", DEFAULT_MODEL),
+        database_url=pick("PRISM_DATABASE_URL", database, "url", DEFAULT_DATABASE_URL),
+        auth_mode=auth_mode,
+        extra_endpoints=tuple(endpoints),
+        prices=prices,
+    )

@@ -1,0 +1,42 @@
+"""Configuration (design.md section 2): environment wins over secrets, defaults apply, the key hides."""
+
+import pytest
+
+from settings import DEFAULT_DATABASE_URL, load_settings
+
+
+def test_defaults_mean_the_offline_model_and_a_local_sqlite_file():
+    config = load_settings({}, {})
+    assert config.uses_offline_model
+    assert config.database_url == DEFAULT_DATABASE_URL
+    assert config.model == "gemini-2.5-flash"
+    assert config.auth_mode == "none"
+
+
+def test_environment_wins_over_secrets():
+    secrets = {"api": {"base_url": "http://from-secrets/v1/", "api_key": "secret-a", "model": "m-secrets"}}
+    env = {"PRISM_API_BASE_URL": "http://from-env/v1/", "PRISM_MODEL": "m-env"}
+    config = load_settings(env, secrets)
+    assert config.api_base_url == "http://from-env/v1/"
+    assert config.model == "m-env"
+    assert config.api_key == "secret-a"
+    assert not config.uses_offline_model
+
+
+def test_the_key_never_appears_in_a_repr():
+    config = load_settings(
+        {"PRISM_API_KEY": "sk-very-secret-value"},
+        {"endpoints": [{"name": "gw", "base_url": "http://gw/v1/", "api_key": "gw-secret-value"}]},
+    )
+    assert "sk-very-secret-value" not in repr(config)
+    assert "gw-secret-value" not in repr(config)
+
+
+def test_an_unknown_auth_mode_is_refused_in_plain_words():
+    with pytest.raises(ValueError, match="PRISM_AUTH_MODE must be one of"):
+        load_settings({"PRISM_AUTH_MODE": "magic"}, {})
+
+
+def test_prices_from_secrets_override_the_defaults():
+    config = load_settings({}, {"prices": {"gemini-2.5-flash": {"input": 1, "output": 2, "cached": 0.5}}})
+    assert config.prices["gemini-2.5-flash"] == {"input": 1.0, "output": 2.0, "cached": 0.5}

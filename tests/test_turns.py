@@ -1,0 +1,136 @@
+"""One turn, driven without Streamlit: what is saved before, during and after a reply (design.md s.4)."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+import turns
+from chat_client import Endpoint, Params, events
+from offline_model.runner import OfflineServer
+from storage import open_database, repository, session_factory
+from storage.models import User
+
+
+@pytest.fixture
+def db(tmp_path):
+    make_session = session_factory(open_database(f"sqlite:///{tmp_path / 'prism.db'}"))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local", display_name="You")
+        conversation = repository.create_conversation(session, user, title="t")
+        session.commit()
+        return make_session, user.id, conversation.id
+
+
+@pytest.fixture(scope="module")
+def fast_model():
+    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def slow_model():
+    # Paced so that a reply is still streaming when the test stops it.
+    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=200, ttft_ms=0) as server:
+        yield server
+
+
+def new_turn(db, server_url: str, text: str, http: httpx.Client, **options) -> turns.Turn:
+    make_session, user_id, conversation_id = db
+    user_message_id = turns.save_user_message(make_session, user_id, conversation_id, text=text)
+    return turns.Turn(
+        make_session=make_session,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        parent_id=user_message_id,
+        endpoint=Endpoint(base_url=server_url),
+        params=Params(model="gemini-2.5-flash", stream=True),
+        messages=[{"role": "user", "content": text}],
+        http=http,
+        **options,
+    )
+
+
+def saved_path(db):
+    make_session, user_id, conversation_id = db
+    with make_session() as session:
+        path = repository.active_path(session, session.get(User, user_id), conversation_id)
+        return [(m.role, m.content, m.status) for m in path]
+
+
+def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, fast_model):
+    with httpx.Client() as http:
+        turn = new_turn(db, fast_model.base_url, "explain top_p please", http)
+        text = "".join(turn.text_chunks())
+    assert text.strip()
+    assert turn.status == "complete"
+    assert saved_path(db) == [("user", "explain top_p please", "complete"), ("assistant", text, "complete")]
+    make_session, user_id, _ = db
+    with make_session() as session:
+        reply = repository.active_path(session, session.get(User, user_id), db[2])[-1]
+        assert reply.usage["completion_tokens"] > 0
+        assert reply.timings["duration_s"] >= reply.timings["ttft_s"] >= 0
+        assert reply.finish_reason == "stop"
+        assert reply.request_body["messages"] == [{"role": "user", "content": "explain top_p please"}]
+
+
+def test_stop_keeps_the_partial_reply_marked_stopped(db, slow_model):
+    with httpx.Client() as http:
+        turn = new_turn(db, slow_model.base_url, "tell me a long story about sampling", http)
+        seen = []
+        for event in turn.events():
+            if isinstance(event, events.TextDelta):
+                seen.append(event.text)
+            if len(seen) == 3:
+                break
+        turn.close()  # what the page's `finally` does when Stop is pressed
+    assert turn.status == "stopped"
+    assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")
+
+
+def test_the_reply_row_exists_and_grows_while_streaming(db, slow_model):
+    ticks = iter(range(10_000))
+    with httpx.Client() as http:
+        # A clock that advances one "second" per reading, so every token passes the save interval.
+        turn = new_turn(
+            db, slow_model.base_url, "describe the seed parameter", http, clock=lambda: next(ticks)
+        )
+        seen = []
+        for event in turn.events():
+            if isinstance(event, events.TextDelta):
+                seen.append(event.text)
+                role, content, status = saved_path(db)[-1]
+                assert (role, status) == ("assistant", "streaming")
+                assert content == "".join(seen)
+            if len(seen) == 4:
+                break
+        turn.close()
+
+
+def test_the_users_message_is_kept_when_the_server_is_dead(db):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    with httpx.Client() as http:
+        turn = new_turn(db, f"http://127.0.0.1:{dead_port}/v1/", "are you there?", http)
+        assert list(turn.text_chunks()) == []
+    assert turn.status == "error"
+    assert "api_key" not in (turn.error.message or "")
+    path = saved_path(db)
+    assert path[0] == ("user", "are you there?", "complete")
+    assert path[1][0] == "assistant" and path[1][2] == "error"
+
+
+def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_model):
+    with httpx.Client() as http:
+        turn = new_turn(db, fast_model.base_url, "first", http)
+        reply = "".join(turn.text_chunks())
+    make_session, user_id, conversation_id = db
+    with make_session() as session:
+        path = repository.active_path(session, session.get(User, user_id), conversation_id)
+        wire = turns.to_wire_messages("Be brief.", path)
+    assert wire[0] == {"role": "system", "content": "Be brief."}
+    assert [m["role"] for m in wire] == ["system", "user", "assistant"]
+    assert wire[2]["content"] == reply

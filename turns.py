@@ -1,0 +1,320 @@
+"""Runs one chat turn: save the user's message, stream the reply, save the reply as it grows.
+
+This is the one place where a turn happens (design.md section 1); the chat page and the compare page
+both call it, and a test can drive it without Streamlit. What must stay true (design.md section 4):
+
+- the user's message, with its images, is committed before the request is sent;
+- the reply row exists from the first token and its text is saved at least every `save_every` seconds
+  and at the end;
+- a reply cut short by Stop, a rerun, an error or a crash is kept with its status.
+
+Streamlit's stop trap (reference/streamlit-notes.md) shapes the API: when the user presses Stop,
+Streamlit raises inside the page at its next Streamlit call and code after `st.write_stream` never runs.
+So a `Turn` is a plain object holding plain lists, and the page calls `turn.close()` in a `finally`:
+`close()` touches only this object, the HTTP stream and the database, never Streamlit.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from chat_client import Endpoint, Params, build_body, events, stream_chat
+from chat_client.messages import assistant_message, system_message, tool_message, user_message
+from storage import repository
+from storage.models import Message, User
+
+# Statuses a finished reply can have (storage keeps the same words).
+COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
+
+
+def save_user_message(
+    make_session: sessionmaker[Session],
+    user_id: int,
+    conversation_id: int,
+    *,
+    text: str,
+    images: Sequence[tuple[bytes, str]] = (),
+    parent_id: int | None = None,
+) -> int:
+    """Commit the user's message (and its images) before anything is sent; return its id."""
+    with make_session() as session:
+        user = session.get(User, user_id)
+        message = repository.add_message(
+            session, user, conversation_id, role="user", content=text, parent_id=parent_id, images=images
+        )
+        session.commit()
+        return message.id
+
+
+def _data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def to_wire_messages(system_prompt: str, path: Sequence[Message]) -> list[dict[str, Any]]:
+    """Turn a stored branch into OpenAI-format messages: the multi-turn context of the next request.
+
+    Replies that failed before producing text are left out: the provider refuses empty assistant turns,
+    and an error message is not something the model said.
+    """
+    wire: list[dict[str, Any]] = []
+    if system_prompt.strip():
+        wire.append(system_message(system_prompt))
+    for message in path:
+        if message.role == "user":
+            urls = [_data_url(a.mime, a.data) for a in message.attachments]
+            wire.append(user_message(message.content or "", image_data_urls=urls))
+        elif message.role == "assistant":
+            calls = message.tool_calls or []
+            if not (message.content or calls):
+                continue
+            wire.append(assistant_message(message.content or "", tool_calls=calls))
+        elif message.role == "tool":
+            wire.append(tool_message(message.tool_call_id or "", message.content or ""))
+        elif message.role == "system" and message.content:
+            wire.append(system_message(message.content))
+    return wire
+
+
+@dataclass
+class Candidate:
+    """What one choice of the reply has produced so far (n > 1 gives several)."""
+
+    index: int
+    text: list[str] = field(default_factory=list)
+    thought: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    message_id: int | None = None
+
+    @property
+    def content(self) -> str:
+        return "".join(self.text)
+
+    @property
+    def thought_text(self) -> str:
+        return "".join(self.thought)
+
+
+def _status_for(candidate: Candidate, error: Exception | None, stopped: bool) -> str:
+    if stopped:
+        return STOPPED
+    if error is not None:
+        return ERROR
+    if candidate.finish_reason == "length":
+        return LENGTH
+    return COMPLETE
+
+
+class Turn:
+    """One reply being streamed from the API and saved as it grows."""
+
+    def __init__(
+        self,
+        *,
+        make_session: sessionmaker[Session],
+        user_id: int,
+        conversation_id: int,
+        parent_id: int | None,
+        endpoint: Endpoint,
+        params: Params,
+        messages: list[dict[str, Any]],
+        http: httpx.Client,
+        save_every: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.make_session = make_session
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self.parent_id = parent_id
+        self.endpoint = endpoint
+        self.params = params
+        self.messages = messages
+        self.http = http
+        self.save_every = save_every
+        self.clock = clock
+        self.client_options = client_options or {}
+        self.request_body = build_body(params, messages)
+        self.candidates: dict[int, Candidate] = {}
+        self.usage: events.Usage | None = None
+        self.error: Exception | None = None
+        self.status: str | None = None
+        self.started_at: float | None = None
+        self.first_token_at: float | None = None
+        self.ended_at: float | None = None
+        self._stream: Iterator[events.Event] | None = None
+        self._last_save = 0.0
+        self._finished = False
+
+    # -- reading the stream -------------------------------------------------------------------------
+
+    def events(self) -> Iterator[events.Event]:
+        """Stream the reply, saving it as it grows; yields every client event to the caller."""
+        self.started_at = self.clock()
+        self._stream = stream_chat(
+            self.http, self.endpoint, self.params, self.messages, **self.client_options
+        )
+        for event in self._stream:
+            self._take(event)
+            yield event
+        self._finish(stopped=False)
+
+    def text_chunks(self, index: int = 0) -> Iterator[str]:
+        """Only the answer text of one choice, for `st.write_stream`."""
+        for event in self.events():
+            if isinstance(event, events.TextDelta) and event.index == index:
+                yield event.text
+
+    def close(self) -> None:
+        """Stop now if still streaming: close the connection and keep the partial reply as stopped.
+
+        Safe to call from a `finally` after Streamlit's StopException: touches no Streamlit state.
+        """
+        if self._finished:
+            return
+        if self._stream is not None:
+            close = getattr(self._stream, "close", None)
+            if close is not None:
+                close()
+        self._finish(stopped=True)
+
+    # -- what the page shows afterwards ---------------------------------------------------------------
+
+    @property
+    def reply(self) -> Candidate:
+        """The first choice (the one that continues the conversation unless the user picks another)."""
+        return self.candidates.get(0) or Candidate(index=0)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Time to first token, duration and tokens per second, as far as they are known."""
+        out: dict[str, float] = {}
+        if self.started_at is None:
+            return out
+        end = self.ended_at if self.ended_at is not None else self.clock()
+        out["duration_s"] = round(end - self.started_at, 4)
+        if self.first_token_at is not None:
+            out["ttft_s"] = round(self.first_token_at - self.started_at, 4)
+            streaming_time = end - self.first_token_at
+            if self.usage is not None and streaming_time > 0:
+                out["tokens_per_s"] = round(self.usage.completion_tokens / streaming_time, 2)
+        return out
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _candidate(self, index: int) -> Candidate:
+        if index not in self.candidates:
+            self.candidates[index] = Candidate(index=index)
+        return self.candidates[index]
+
+    def _take(self, event: events.Event) -> None:
+        produced = False
+        if isinstance(event, events.TextDelta):
+            self._candidate(event.index).text.append(event.text)
+            produced = True
+        elif isinstance(event, events.ThoughtDelta):
+            self._candidate(event.index).thought.append(event.text)
+            produced = True
+        elif isinstance(event, events.ToolCallDone):
+            call = event.call
+            wire = {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            if call.thought_signature:
+                wire["extra_content"] = {"google": {"thought_signature": call.thought_signature}}
+            self._candidate(event.index).tool_calls.append(wire)
+            produced = True
+        elif isinstance(event, events.LogprobsDelta):
+            self._candidate(event.index).logprobs.extend(
+                {"token": t.token, "logprob": t.logprob, "top": [list(p) for p in t.top]}
+                for t in event.tokens
+            )
+        elif isinstance(event, events.Usage):
+            self.usage = event
+        elif isinstance(event, events.Finish):
+            self._candidate(event.index).finish_reason = event.reason
+        elif isinstance(event, events.StreamError):
+            self.error = event.error
+        if produced:
+            if self.first_token_at is None:
+                self.first_token_at = self.clock()
+            self._save_progress(self._candidate(event.index))
+
+    def _ensure_row(self, session: Session, user: User, candidate: Candidate) -> int:
+        if candidate.message_id is None:
+            row = repository.start_reply(
+                session,
+                user,
+                self.conversation_id,
+                parent_id=self.parent_id,
+                request_body=self.request_body,
+                candidate_index=candidate.index,
+            )
+            candidate.message_id = row.id
+        return candidate.message_id
+
+    def _save_progress(self, candidate: Candidate) -> None:
+        now = self.clock()
+        if candidate.message_id is not None and now - self._last_save < self.save_every:
+            return
+        with self.make_session() as session:
+            user = session.get(User, self.user_id)
+            message_id = self._ensure_row(session, user, candidate)
+            repository.grow_reply(
+                session, user, message_id, content=candidate.content, thought=candidate.thought_text or None
+            )
+            session.commit()
+        self._last_save = now
+
+    def usage_dict(self) -> dict[str, int] | None:
+        if self.usage is None:
+            return None
+        u = self.usage
+        return {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "total_tokens": u.total_tokens,
+            "reasoning_tokens": u.reasoning_tokens,
+            "cached_tokens": u.cached_tokens,
+        }
+
+    def _finish(self, *, stopped: bool) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.ended_at = self.clock()
+        if not self.candidates:
+            # Nothing arrived: keep a row anyway when it failed or was stopped, so the history says so.
+            self.candidates[0] = Candidate(index=0)
+        timings = self.timings
+        with self.make_session() as session:
+            user = session.get(User, self.user_id)
+            for candidate in sorted(self.candidates.values(), key=lambda c: c.index):
+                status = _status_for(candidate, self.error, stopped)
+                message_id = self._ensure_row(session, user, candidate)
+                repository.finish_reply(
+                    session,
+                    user,
+                    message_id,
+                    status=status,
+                    content=candidate.content,
+                    thought=candidate.thought_text or None,
+                    finish_reason=candidate.finish_reason,
+                    usage=self.usage_dict() if candidate.index == 0 else None,
+                    timings=timings,
+                    error=getattr(self.error, "message", None) if self.error else None,
+                    tool_calls=candidate.tool_calls or None,
+                    logprobs=candidate.logprobs or None,
+                )
+            session.commit()
+        self.status = _status_for(self.reply, self.error, stopped)
