@@ -13,7 +13,7 @@ import streamlit as st
 
 from chat_client import events
 from components import error_view, metrics
-from turns import Turn
+from turns.chat import Turn
 
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",

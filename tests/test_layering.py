@@ -16,7 +16,7 @@ FORBIDDEN = {
     "chat_client": {"streamlit", "storage", "offline_model", "turns", "components", "pages"},
     "storage": {"streamlit", "chat_client", "offline_model", "turns", "components", "pages"},
     "offline_model": {"streamlit", "chat_client", "storage", "turns", "components", "pages"},
-    "turns.py": {"streamlit", "components", "pages", "offline_model"},
+    "turns": {"streamlit", "components", "pages", "offline_model"},
     "settings.py": {"streamlit"},
 }
 

@@ -1,4 +1,4 @@
-"""Runs one chat turn: save the user's message, stream the reply, save the reply as it grows.
+"""One chat turn: save the user's message, stream the reply, save the reply as it grows.
 
 This is the one place where a turn happens (design.md section 1); the chat page and the compare page
 both call it, and a test can drive it without Streamlit. What must stay true (design.md section 4):
