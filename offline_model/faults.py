@@ -24,6 +24,7 @@ a test cannot pass silently.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -50,6 +51,21 @@ class Faults:
     no_done: bool = False
     ttft_ms: int | None = None
     split_tags: bool | None = None
+
+    def due_at_end(self, sent: int) -> Faults:
+        """A copy where every stream fault set for ``sent`` chunks or more happens at ``sent``."""
+        return dataclasses.replace(
+            self,
+            **{
+                name: sent
+                for name in ("malformed_after", "stall_after", "error_after", "disconnect_after")
+                if getattr(self, name) is not None and getattr(self, name) >= sent
+            },
+        )
+
+    def any_at(self, sent: int) -> bool:
+        """Whether a stream fault is due once ``sent`` chunks have gone out."""
+        return sent in (self.malformed_after, self.stall_after, self.error_after, self.disconnect_after)
 
 
 def _options(text: str, where: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from offline_model.tokenizer import tokenize
 EOS = 0
 ORDER = 4  # a 4-gram: the next token depends on the three before it
 GAMMA = 0.3  # backoff weight per distinct successor (smaller = trust the longer context more)
-UNIGRAM_SIZE = 40
+UNIGRAM_SIZE = 16
 
 Dist = tuple[tuple[int, ...], tuple[float, ...]]
 

@@ -12,19 +12,26 @@ What must stay true:
 
 from __future__ import annotations
 
+import base64
 import random
+import re
+import zlib
 from dataclasses import dataclass, field
 
-from offline_model.ngram import EOS, NgramModel
+import orjson
+
+from offline_model.images import ImageInfo
+from offline_model.ngram import NgramModel
 from offline_model.sampling import DEFAULT_TOP_P, STEER_KEYWORD, STEER_TOPIC, Sampler, SamplingParams
+from offline_model.structured import SchemaWriter, write_json
 from offline_model.tokenizer import IMAGE_TOKENS, count_tokens, tokenize
 from offline_model.validation import ChatRequest
+from offline_model.writing import SENTENCE_END, Writer, limit
 
 DEFAULT_MAX_TOKENS = 400  # a greedy n-gram can loop; the offline model's own maxOutputTokens
 SUMMARY_MAX_TOKENS = 40
 STEER_TOKENS = 2  # the user's words choose where the reply starts; the n-gram carries it from there
 THINKING_CAP = 2048  # the offline model never thinks longer than this, whatever the budget
-SENTENCE_END = frozenset({".", "!", "?"})
 # Words too common to say what a message is about; they never steer the reply.
 STOPWORDS = frozenset(
     {
@@ -90,6 +97,26 @@ STOPWORDS = frozenset(
         "your",
     }
 )
+
+
+GENERIC_VERBS = frozenset(
+    {
+        "get",
+        "set",
+        "list",
+        "fetch",
+        "find",
+        "search",
+        "create",
+        "update",
+        "delete",
+        "run",
+        "do",
+        "make",
+        "lookup",
+    }
+)
+TOOL_WORDS = frozenset({"use", "call", "run", "tool", "function", "please", "now"})
 
 
 @dataclass
@@ -183,110 +210,131 @@ def steering(model: NgramModel, text: str) -> dict[int, float]:
     return steer
 
 
-def sample_text(
-    model: NgramModel,
-    sampler: Sampler,
-    *,
-    max_tokens: int,
-    stop: list[str] = (),
-    want_logprobs: bool = False,
-) -> tuple[list[str], list[dict] | None, str]:
-    """Sample one paragraph; return its tokens, their logprob entries (if asked) and the finish reason."""
-    vocab = model.vocab
-    tokens: list[str] = []
-    entries: list[dict] | None = [] if want_logprobs else None
-    text = ""
-    ctx = model.start
-    finish = "stop"
-    while True:
-        if len(tokens) >= max_tokens:
-            finish = "length"
-            break
-        s = sampler.step(ctx, steer=len(tokens) < STEER_TOKENS)
-        if s.token == EOS:
-            break
-        tok = vocab[s.token]
-        if not tokens:
-            tok = tok.lstrip()
-        if entries is not None:
-            entries.append(_entry(tok, s.logprob, [(vocab[t], lp) for t, lp in s.top]))
-        tokens.append(tok)
-        text += tok
-        ctx = (*ctx[1:], s.token)
-        if stop:
-            cut = _stop_at(text, stop, len(tok))
-            if cut is not None:
-                _truncate(tokens, entries, cut)
-                break
-    return tokens, entries, finish
-
-
-def _entry(tok: str, logprob: float, top: list[tuple[str, float]]) -> dict:
-    return {
-        "token": tok,
-        "logprob": logprob,
-        "bytes": list(tok.encode("utf-8")),
-        "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in top],
-    }
-
-
-def _stop_at(text: str, stop: list[str], last_len: int) -> int | None:
-    """Where the earliest stop string that the last token completed begins, if any."""
-    best = None
-    for s in stop:
-        start = max(0, len(text) - last_len - len(s) + 1)
-        idx = text.find(s, start)
-        if idx != -1 and (best is None or idx < best):
-            best = idx
-    return best
-
-
-def _truncate(tokens: list[str], entries: list[dict] | None, cut: int) -> None:
-    """Keep only the first ``cut`` characters of the joined tokens (the last kept token may be partial)."""
-    pos = 0
-    for i, tok in enumerate(tokens):
-        if pos + len(tok) > cut:
-            keep = tok[: cut - pos]
-            del tokens[i:]
-            if entries is not None:
-                del entries[i + (1 if keep else 0) :]
-                if keep:
-                    entries[i]["token"] = keep
-                    entries[i]["bytes"] = list(keep.encode("utf-8"))
-            if keep:
-                tokens.append(keep)
-            return
-        pos += len(tok)
-
-
 def thinking_length(budget: int, prompt: int) -> int:
     """How many tokens the model thinks for: 0 when off, more with a larger budget, never over it."""
     if budget == 0:
         return 0
     if budget < 0:  # dynamic
         return min(THINKING_CAP, 64 + prompt)
-    return min(budget, THINKING_CAP, budget // 64 + prompt)
+    return max(1, min(budget, THINKING_CAP, budget // 64 + prompt))
 
 
 def think(model: NgramModel, steer: dict[int, float], rng: random.Random, length: int) -> list[str]:
-    """Think for ``length`` tokens; return the summary (the first sentence of the thinking)."""
+    """Think for ``length`` tokens (sampled at temperature 1); return the summary, the first sentence."""
     sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng, dict(steer))
-    summary: list[str] = []
+    summary: list[str] | None = None
     produced = 0
     while produced < length:
-        tokens, _, _ = sample_text(model, sampler, max_tokens=length - produced)
-        produced += max(1, len(tokens))
-        if not summary:
-            for tok in tokens[:SUMMARY_MAX_TOKENS]:
+        w = Writer(model)
+        w.sample(sampler, max_tokens=length - produced, steer_tokens=STEER_TOKENS)
+        produced += max(1, len(w.tokens))
+        if summary is None and w.tokens:
+            summary = []
+            for tok in w.tokens[:SUMMARY_MAX_TOKENS]:
                 summary.append(tok)
                 if tok in SENTENCE_END:
                     break
-    return summary
+    return summary or []
 
 
-def plan_reply(model: NgramModel, req: ChatRequest, last_user_text: str) -> Plan:
+def _words(text: str) -> list[str]:
+    return [t.strip() for t in tokenize(text) if t.strip().isalnum()]
+
+
+def tool_to_call(req: ChatRequest, last_user_text: str) -> dict | None:
+    """The function the reply calls, if any: named by tool_choice, required, or named by the user."""
+    if not req.tools or req.tool_choice == "none":
+        return None
+    by_name = {t["function"]["name"]: t["function"] for t in req.tools}
+    if isinstance(req.tool_choice, dict):
+        return by_name[req.tool_choice["function"]["name"]]
+    named = None
+    if req.messages[-1].get("role") == "user":
+        said = [w.lower() for w in _words(last_user_text)]
+        for name, fn in by_name.items():
+            if _names_tool(name, last_user_text, said):
+                named = fn
+                break
+    if req.tool_choice == "required":
+        return named or req.tools[0]["function"]
+    return named
+
+
+def _names_tool(name: str, text: str, said: list[str]) -> bool:
+    """Whether the user named the tool: its exact name, or every word of it that is not a generic verb
+    (``get_weather`` is named by "the weather in Paris")."""
+    if name.lower() in text.lower():
+        return True
+    words = _split_camel(_words(name.replace("_", " ").replace(".", " ").replace("-", " ")))
+    meaningful = [w for w in words if w not in GENERIC_VERBS] or words
+    return bool(meaningful) and all(w in said for w in meaningful)
+
+
+def _split_camel(words: list[str]) -> list[str]:
+    out = []
+    for w in words:
+        out += [p.lower() for p in re.findall(r"[A-Za-z][a-z0-9]*|[0-9]+", w)] or [w]
+    return out
+
+
+def _salient(text: str, fn_name: str) -> str:
+    """The words of the user's message that are likely an argument (not stopwords, not the tool's name)."""
+    skip = STOPWORDS | TOOL_WORDS | {w.lower() for w in _words(fn_name.replace("_", " "))}
+    kept = [w for w in _words(text) if w.lower() not in skip and len(w) > 1]
+    return " ".join(kept[:4])
+
+
+def tool_result_answer(messages: list[dict]) -> str:
+    """A sentence that reports the last tool message's result, named after the function it answers."""
+    result = messages[-1]
+    call_id = result.get("tool_call_id")
+    name = "the tool"
+    for msg in reversed(messages):
+        for call in msg.get("tool_calls") or ():
+            if isinstance(call, dict) and call.get("id") == call_id:
+                name = call.get("function", {}).get("name", name)
+    text = message_text(result).strip()
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, dict) and data:
+        rendered = ", ".join(f"{k} is {_plain(v)}" for k, v in list(data.items())[:8])
+    elif data is not None and not isinstance(data, dict):
+        rendered = f"the result is {_plain(data)}"
+    else:
+        rendered = f"the result is {text[:300] or 'empty'}"
+    return f"According to {name}, {rendered}."
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def describe_images(infos: list[ImageInfo]) -> str:
+    """What the model says it sees."""
+    if len(infos) == 1:
+        return f"I see {infos[0].describe()}."
+    parts = "; ".join(f"image {k} is {info.describe()}" for k, info in enumerate(infos, 1))
+    return f"I see {len(infos)} images: {parts}."
+
+
+def cached_prefix_tokens(name: str | None) -> int:
+    """Tokens of the cached content a request names: 1024..4095, fixed per name (crc32)."""
+    if not name:
+        return 0
+    return 1024 + zlib.crc32(name.encode()) % 3072
+
+
+def plan_reply(
+    model: NgramModel, req: ChatRequest, last_user_text: str, images: dict[int, list[ImageInfo]] | None = None
+) -> Plan:
     """Plan every choice of the reply to ``req``."""
-    prompt = prompt_tokens(req.messages)
+    images = images or {}
+    cached = cached_prefix_tokens(req.cached_content)
+    prompt = prompt_tokens(req.messages) + cached
     steer = steering(model, last_user_text)
     params = SamplingParams(
         temperature=req.temperature,
@@ -295,8 +343,12 @@ def plan_reply(model: NgramModel, req: ChatRequest, last_user_text: str) -> Plan
         presence_penalty=req.presence_penalty,
         top_logprobs=req.top_logprobs,
     )
-    max_tokens = req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS
+    greedy = req.temperature == 0
+    cap = req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS
     thinking = thinking_length(req.thinking_budget, prompt)
+    tool = tool_to_call(req, last_user_text)
+    last = req.messages[-1]
+    last_images = images.get(len(req.messages) - 1, [])
     choices = []
     for i in range(req.n):
         choice = ChoicePlan(index=i, reasoning_tokens=thinking)
@@ -304,9 +356,32 @@ def plan_reply(model: NgramModel, req: ChatRequest, last_user_text: str) -> Plan
             summary = think(model, steer, _rng(req.seed, i, "thought"), thinking)
             if req.include_thoughts:
                 choice.thought = summary
-        sampler = Sampler(model, params, _rng(req.seed, i, "answer"), dict(steer))
-        choice.content, choice.logprobs, choice.finish_reason = sample_text(
-            model, sampler, max_tokens=max_tokens, stop=req.stop, want_logprobs=req.logprobs
-        )
+        rng = _rng(req.seed, i, "answer")
+        sampler = Sampler(model, params, rng, dict(steer))
+        writer = Writer(model, req.logprobs, req.top_logprobs)
+        if tool is not None:
+            args = Writer(model)
+            schema = tool.get("parameters") or {"type": "object", "properties": {}}
+            SchemaWriter(args, sampler, schema, greedy, given=[_salient(last_user_text, tool["name"])]).value(
+                schema
+            )
+            call = {"id": f"call_{rng.getrandbits(64):016x}", "name": tool["name"], "arguments": args.text}
+            if thinking:
+                call["thought_signature"] = base64.b64encode(rng.randbytes(24)).decode()
+            choice.tool_calls = [call]
+        elif req.response_format is not None:
+            fmt = req.response_format
+            schema = fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else {"type": "object"}
+            write_json(writer, sampler, schema, greedy)
+        elif last.get("role") == "tool":
+            writer.forced(tool_result_answer(req.messages))
+        else:
+            if last_images:
+                writer.forced(describe_images(last_images) + " ")
+            writer.sample(sampler, max_tokens=max(1, cap + 1 - len(writer.tokens)), steer_tokens=STEER_TOKENS)
+        finish = limit(writer.tokens, writer.entries if req.logprobs else None, cap, req.stop)
+        choice.content = writer.tokens
+        choice.logprobs = writer.entries if req.logprobs else None
+        choice.finish_reason = finish or "stop"
         choices.append(choice)
-    return Plan(choices=choices, prompt_tokens=prompt)
+    return Plan(choices=choices, prompt_tokens=prompt, cached_tokens=cached)

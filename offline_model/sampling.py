@@ -15,8 +15,10 @@ What must stay true (each is a property test in tests/offline_model/):
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from offline_model.ngram import EOS, NgramModel
@@ -54,61 +56,77 @@ class Sampler:
 
     def step(self, ctx: tuple[int, ...], *, steer: bool = True, allow_eos: bool = True) -> Sampled:
         """Sample the token after ``ctx`` (steered if ``steer``) and count it for the penalties."""
-        ids, logps = self.model.distribution(ctx)
         p = self.params
         counts = self.counts
-        steer = self.steer if steer else {}
+        boosts = self.steer if steer else None
         fp, pp = p.frequency_penalty, p.presence_penalty
-        if steer or (counts and (fp or pp)) or not allow_eos:
-            logits = []
-            for tid, lp in zip(ids, logps, strict=True):
+        penalised = bool(counts) and bool(fp or pp)
+        if boosts or penalised or not allow_eos:
+            ids, logps = self.model.distribution(ctx)
+            logits = list(logps)
+            for j, tid in enumerate(ids):
+                c = counts.get(tid, 0) if penalised else 0
+                if c:
+                    logits[j] -= c * fp + pp
+                if boosts:
+                    logits[j] += boosts.get(tid, 0.0)
                 if tid == EOS and not allow_eos:
-                    continue
-                c = counts.get(tid, 0)
-                logits.append((lp + steer.get(tid, 0.0) - c * fp - (pp if c else 0.0), tid))
-            logits.sort(key=lambda item: (-item[0], item[1]))
-            ranked_ids = [tid for _, tid in logits]
-            ranked_logits = [lg for lg, _ in logits]
+                    logits[j] = -math.inf
+            order = sorted(range(len(ids)), key=logits.__getitem__, reverse=True)
+            nucleus = _nucleus([ids[j] for j in order], [logits[j] for j in order], p)
         else:
-            ranked_ids, ranked_logits = list(ids), list(logps)
-
-        if p.temperature == 0:
-            chosen = ranked_ids[0]
-            sampled = Sampled(chosen, 0.0, ((chosen, 0.0),) if p.top_logprobs else ())
+            key = (ctx, p.temperature, p.top_p)
+            nucleus = _CACHE.get(key)
+            if nucleus is None:
+                ids, logps = self.model.distribution(ctx)
+                nucleus = _nucleus(ids, logps, p)
+                if len(_CACHE) > _CACHE_LIMIT:
+                    _CACHE.clear()
+                _CACHE[key] = nucleus
+        kept_ids, cumulative, kept_logprobs = nucleus
+        if len(kept_ids) == 1:
+            i = 0
         else:
-            sampled = self._sample(ranked_ids, ranked_logits)
-        if sampled.token != EOS:
-            counts[sampled.token] = counts.get(sampled.token, 0) + 1
-        return sampled
-
-    def _sample(self, ids: list[int], logits: list[float]) -> Sampled:
-        t = self.params.temperature
-        top = logits[0] / t
-        weights = [math.exp(lg / t - top) for lg in logits]
-        total = sum(weights)
-        # Nucleus: the smallest prefix (most likely first) whose mass reaches top_p.
-        cut = self.params.top_p * total
-        acc = 0.0
-        keep = len(weights)
-        for i, w in enumerate(weights):
-            acc += w
-            if acc >= cut:
-                keep = i + 1
-                break
-        kept_total = sum(weights[:keep])
-        r = self.rng.random() * kept_total
-        acc = 0.0
-        chosen = keep - 1
-        for i in range(keep):
-            acc += weights[i]
-            if r < acc:
-                chosen = i
-                break
-        log_total = math.log(kept_total)
-        logprob = math.log(weights[chosen]) - log_total
-        k = self.params.top_logprobs
-        alts: tuple[tuple[int, float], ...] = ()
+            i = bisect.bisect_right(cumulative, self.rng.random() * cumulative[-1])
+            i = min(i, len(kept_ids) - 1)
+        token = kept_ids[i]
+        top: tuple[tuple[int, float], ...] = ()
+        k = p.top_logprobs
         if k:
             # EOS is not a token anyone sees, so it is never listed as an alternative.
-            alts = tuple((ids[i], math.log(weights[i]) - log_total) for i in range(keep) if ids[i] != EOS)[:k]
-        return Sampled(ids[chosen], logprob, alts)
+            top = tuple((t, lp) for t, lp in zip(kept_ids, kept_logprobs, strict=True) if t != EOS)[:k]
+        if token != EOS:
+            counts[token] = counts.get(token, 0) + 1
+        return Sampled(token, kept_logprobs[i], top)
+
+
+Nucleus = tuple[tuple[int, ...], list[float], tuple[float, ...]]
+_CACHE: dict[tuple, Nucleus] = {}
+_CACHE_LIMIT = 100_000
+
+
+def _nucleus(ids: Sequence[int], logits: Sequence[float], p: SamplingParams) -> Nucleus:
+    """The distribution actually sampled from: temperature applied, cut to the top_p nucleus.
+
+    ``ids``/``logits`` are sorted, most likely first. Returns the kept ids, their cumulative weights
+    (for sampling by bisection) and their log-probabilities (renormalised over the nucleus)."""
+    if p.temperature == 0:
+        return (ids[0],), [1.0], (0.0,)  # greedy: a point mass on the most likely token
+    t = p.temperature
+    top = logits[0]
+    weights = [math.exp((lg - top) / t) for lg in logits]
+    cut = p.top_p * sum(weights)
+    cumulative: list[float] = []
+    acc = 0.0
+    for w in weights:
+        acc += w
+        cumulative.append(acc)
+        if acc >= cut or w == 0.0:
+            break
+    keep = len(cumulative)
+    if weights[keep - 1] == 0.0 and keep > 1:  # never keep a token that cannot be drawn
+        keep -= 1
+        cumulative.pop()
+    log_total = math.log(cumulative[-1])
+    logprobs = tuple((logits[j] - top) / t - log_total for j in range(keep))
+    return tuple(ids[:keep]), cumulative, logprobs

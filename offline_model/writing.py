@@ -1,0 +1,146 @@
+"""The answer as it is written: tokens, each with the logprob entry of the choice that produced it.
+
+Why it exists: an answer mixes sampled text (from the n-gram), forced text (JSON punctuation, a template
+sentence about an image or a tool result) and small structured choices (an enum value, a number). Each
+token must carry the true log-probability of how it was produced, so ``logprobs`` stays honest whatever
+the reply is made of.
+
+What must stay true: forced text has probability 1 (logprob 0.0, its own only alternative); a choice
+among k equally likely values has logprob -log k; sampled tokens carry the sampler's logprob and
+alternatives. ``limit`` cuts an answer at max_tokens (finish ``length``) or before a stop string (finish
+``stop``), and the kept text never contains a stop string.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import orjson
+
+from offline_model.ngram import EOS, NgramModel
+from offline_model.sampling import Sampler
+from offline_model.tokenizer import tokenize
+
+SENTENCE_END = frozenset({".", "!", "?"})
+
+
+def entry(tok: str, logprob: float, top: list[tuple[str, float]]) -> dict:
+    """One OpenAI logprob entry."""
+    return {
+        "token": tok,
+        "logprob": logprob,
+        "bytes": list(tok.encode("utf-8")),
+        "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in top],
+    }
+
+
+@dataclass
+class Writer:
+    """Collects answer tokens and, when asked, their logprob entries."""
+
+    model: NgramModel
+    want_logprobs: bool = False
+    top_k: int = 0
+    tokens: list[str] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+
+    def _add(self, tok: str, logprob: float, top: list[tuple[str, float]]) -> None:
+        self.tokens.append(tok)
+        if self.want_logprobs:
+            self.entries.append(entry(tok, logprob, top[: self.top_k]))
+
+    def forced(self, text: str) -> None:
+        """Text with no choice in it: every token has probability 1."""
+        for tok in tokenize(text):
+            self._add(tok, 0.0, [(tok, 0.0)])
+
+    def choose(self, options: list[str], index: int, logprob: float) -> None:
+        """One of several rendered options, chosen with probability exp(logprob)."""
+        pieces = tokenize(options[index])
+        if not pieces:
+            return
+        alts = [(tokenize(o)[0] if o else o, logprob) for o in options if o][: self.top_k]
+        self._add(pieces[0], logprob, alts)
+        for tok in pieces[1:]:
+            self._add(tok, 0.0, [(tok, 0.0)])
+
+    def sample(
+        self,
+        sampler: Sampler,
+        *,
+        max_tokens: int,
+        steer_tokens: int = 0,
+        sentence: bool = False,
+        json_string: bool = False,
+        lstrip: bool = True,
+    ) -> str:
+        """Sample up to ``max_tokens`` tokens from the start of a paragraph until EOS (or, with
+        ``sentence``, the end of the first sentence); append them and return the raw text.
+
+        With ``json_string`` each token is written JSON-escaped (the content of a JSON string)."""
+        vocab = self.model.vocab
+        ctx = self.model.start
+        raw: list[str] = []
+        while len(raw) < max_tokens:
+            s = sampler.step(ctx, steer=len(raw) < steer_tokens)
+            if s.token == EOS:
+                break
+            tok = vocab[s.token]
+            if not raw and lstrip:
+                tok = tok.lstrip()
+            if not tok:
+                ctx = (*ctx[1:], s.token)
+                continue
+            raw.append(tok)
+            out = orjson.dumps(tok).decode()[1:-1] if json_string else tok
+            self._add(out, s.logprob, [(vocab[t], lp) for t, lp in s.top])
+            ctx = (*ctx[1:], s.token)
+            if sentence and tok in SENTENCE_END:
+                break
+        return "".join(raw)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+
+def uniform_logprob(k: int) -> float:
+    """The logprob of one of k equally likely options."""
+    return -math.log(k) if k > 1 else 0.0
+
+
+def limit(
+    tokens: list[str], entries: list[dict] | None, max_tokens: int | None, stop: list[str]
+) -> str | None:
+    """Cut the answer in place at a stop string or at max_tokens; return the finish it implies, if any."""
+    text = "".join(tokens[:max_tokens] if max_tokens is not None else tokens)
+    cut = None
+    for s in stop:
+        idx = text.find(s)
+        if idx != -1 and (cut is None or idx < cut):
+            cut = idx
+    if cut is not None:
+        # A stop string that starts within the first max_tokens tokens ends the reply first.
+        pos = 0
+        for i, tok in enumerate(tokens):
+            if max_tokens is not None and i >= max_tokens:
+                break
+            if pos + len(tok) > cut:
+                keep = tok[: cut - pos]
+                del tokens[i:]
+                if entries:
+                    del entries[i + (1 if keep else 0) :]
+                    if keep:
+                        entries[i]["token"] = keep
+                        entries[i]["bytes"] = list(keep.encode("utf-8"))
+                if keep:
+                    tokens.append(keep)
+                return "stop"
+            pos += len(tok)
+    if max_tokens is not None and len(tokens) > max_tokens:
+        del tokens[max_tokens:]
+        if entries:
+            del entries[max_tokens:]
+        return "length"
+    return None
