@@ -79,9 +79,14 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
                 f"{name} is {width} x {height} pixels; "
                 f"images up to {MAX_PIXELS // 1_000_000} megapixels are accepted."
             )
+        source_format = (img.format or "").upper()
         try:
             img.seek(0)  # first frame of an animation
             img.load()
+            if _already_normal(img, source_format):
+                # Our own output coming back (an import, a re-upload): keep its bytes, so a JPEG is not
+                # re-compressed at every round trip and the hash still deduplicates.
+                return _result(data, img, "image/jpeg" if source_format == "JPEG" else "image/png", filename)
             img = ImageOps.exif_transpose(img)
             img = _to_srgb(img)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -95,7 +100,6 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
     img = img.convert("RGBA" if has_alpha else "RGB")
     img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     # Photos stay JPEG; anything with transparency or drawn (PNG, GIF, BMP...) becomes PNG, losslessly.
-    source_format = (Image.open(io.BytesIO(data)).format or "").upper()
     as_jpeg = not has_alpha and source_format in ("JPEG", "MPO", "WEBP", "HEIF", "AVIF")
     clean = Image.new(img.mode, img.size)
     clean.paste(img)  # a fresh image: no info dict, no EXIF, no ICC, no text chunks
@@ -106,20 +110,38 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
     else:
         clean.save(out, format="PNG", optimize=False, compress_level=6)
         mime = "image/png"
-    encoded = out.getvalue()
+    return _result(out.getvalue(), clean, mime, filename)
 
-    thumb = clean.copy()
+
+# What Pillow reports for a JPEG or PNG that carries nothing but pixels (and the JFIF header).
+_HARMLESS_INFO = frozenset(
+    {"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive", "progression"}
+)
+
+
+def _already_normal(img: Image.Image, source_format: str) -> bool:
+    """True for a JPEG (RGB) or PNG (RGB/RGBA) within MAX_SIDE that carries no metadata at all."""
+    if max(img.size) > MAX_SIDE or set(img.info) - _HARMLESS_INFO:
+        return False
+    if source_format == "JPEG":
+        app_segments = [marker for marker, _ in getattr(img, "applist", [])]
+        return img.mode == "RGB" and app_segments in ([], ["APP0"])
+    return source_format == "PNG" and img.mode in ("RGB", "RGBA") and not img.info
+
+
+def _result(data: bytes, img: Image.Image, mime: str, filename: str) -> NormalisedImage:
+    thumb = img.convert("RGBA" if img.mode == "RGBA" else "RGB")
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    tout = io.BytesIO()
-    thumb.save(tout, format="WEBP", quality=80)
+    out = io.BytesIO()
+    thumb.save(out, format="WEBP", quality=80)
     return NormalisedImage(
-        data=encoded,
+        data=data,
         mime=mime,
-        width=clean.width,
-        height=clean.height,
-        thumbnail=tout.getvalue(),
+        width=img.width,
+        height=img.height,
+        thumbnail=out.getvalue(),
         thumbnail_mime="image/webp",
-        sha256=hashlib.sha256(encoded).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
         filename=filename,
     )
 

@@ -202,3 +202,183 @@ class Attachment(Base):
 
     def __repr__(self) -> str:
         return f"Attachment(id={self.id!r}, sha256={self.sha256[:12]!r}, {self.width}x{self.height})"
+
+
+class Preset(Base):
+    """A system-prompt preset (kind "system") or a parameter preset (kind "params").
+
+    Built-in presets have user_id None and builtin True; they are seeded and updated by migrations
+    (matched by `slug`) and read-only for users. A user's presets sit on top.
+    """
+
+    __tablename__ = "presets"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "name", name="uq_presets_user_kind_name"),
+        Index("ix_presets_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), default=None)
+    kind: Mapped[str] = mapped_column(String(20))
+    slug: Mapped[str | None] = mapped_column(String(100), default=None)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Preset(id={self.id!r}, kind={self.kind!r}, name={self.name!r}, builtin={self.builtin!r})"
+
+
+class CompareRun(Base):
+    """One comparison: a prompt (with optional history and images) sent to 2-6 columns, k times each."""
+
+    __tablename__ = "compare_runs"
+    __table_args__ = (Index("ix_compare_runs_user_updated", "user_id", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500), default="Comparison")
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    # OpenAI-format messages sent before the prompt (the "history" a run may carry).
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    # One dict per column: {"label", "endpoint", "model", "system_prompt", "params"}.
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    repeats: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    results: Mapped[list[CompareResult]] = relationship(
+        back_populates="run",
+        order_by=lambda: [
+            CompareResult.turn_index,
+            CompareResult.column_index,
+            CompareResult.repeat_index,
+            CompareResult.id,
+        ],
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        secondary="compare_run_attachments",
+        order_by="CompareRunAttachment.position",
+        lazy="selectin",
+        viewonly=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"CompareRun(id={self.id!r}, title={self.title!r}, columns={len(self.columns or [])})"
+
+
+class CompareRunAttachment(Base):
+    """The images sent with a compare run's prompt."""
+
+    __tablename__ = "compare_run_attachments"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("compare_runs.id", ondelete="CASCADE"), primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CompareResult(Base):
+    """One reply in a compare run: column x repeat, for one turn (turn 0 is the run's prompt)."""
+
+    __tablename__ = "compare_results"
+    __table_args__ = (Index("ix_compare_results_run_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("compare_runs.id", ondelete="CASCADE"))
+    column_index: Mapped[int] = mapped_column(Integer)
+    repeat_index: Mapped[int] = mapped_column(Integer, default=0)
+    turn_index: Mapped[int] = mapped_column(Integer, default=0)
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Text, default="")
+    thought: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="streaming")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(String(50), default=None)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
+    logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
+    candidate_index: Mapped[int] = mapped_column(Integer, default=0)
+    stream_owner: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[CompareRun] = relationship(back_populates="results")
+
+    def __repr__(self) -> str:
+        return (
+            f"CompareResult(id={self.id!r}, column={self.column_index!r}, repeat={self.repeat_index!r}, "
+            f"status={self.status!r})"
+        )
+
+
+class ShareLink(Base):
+    """A read-only snapshot of a conversation or compare run, opened by an unguessable token."""
+
+    __tablename__ = "share_links"
+    __table_args__ = (
+        UniqueConstraint("token", name="uq_share_links_token"),
+        Index("ix_share_links_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # "conversation" or "compare"
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), default=None
+    )
+    compare_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compare_runs.id", ondelete="CASCADE"), default=None
+    )
+    title: Mapped[str] = mapped_column(String(500), default="")
+    # What the link shows, frozen at sharing time (storage.interchange's JSON shape).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Neither revoked nor expired."""
+        now = now or utcnow()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def __repr__(self) -> str:
+        return f"ShareLink(id={self.id!r}, kind={self.kind!r}, open={self.is_open()!r})"
+
+
+class UsageEvent(Base):
+    """The usage ledger: one row per request (and its tokens), counted for quotas and the admin page.
+
+    Rows outlive the conversations they came from: deleting a chat does not refund a quota.
+    """
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        Index("ix_usage_events_user_created", "user_id", "created_at"),
+        Index("ix_usage_events_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="chat")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    requests: Mapped[int] = mapped_column(Integer, default=1)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    def __repr__(self) -> str:
+        return f"UsageEvent(id={self.id!r}, user_id={self.user_id!r}, total_tokens={self.total_tokens!r})"

@@ -13,10 +13,11 @@ What must stay true:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import and_, column, delete, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from storage.models import (
     MESSAGE_STATUSES,
     ROLES,
     Attachment,
+    CompareRunAttachment,
     Conversation,
     Message,
     MessageAttachment,
@@ -45,6 +47,8 @@ CONVERSATION_FIELDS = frozenset(
 FINISHED_STATUSES = frozenset(MESSAGE_STATUSES) - {"streaming"}
 # Never stored in request_body even if a caller passes a body carrying them.
 _SECRET_KEYS = frozenset({"api_key", "apikey", "authorization", "key"})
+
+_WORD = re.compile(r"[^\W_]+")
 
 ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 
@@ -199,8 +203,48 @@ def delete_conversation(session: Session, user: User, conversation_id: int) -> b
             session.expunge(message)
     session.delete(conv)  # messages and their links go by ON DELETE CASCADE
     session.flush()
-    _delete_orphan_attachments(session, user, attachment_ids)
+    forget_unused_images(session, user, attachment_ids)
     return True
+
+
+def search_conversations(
+    session: Session, user: User, query: str, *, limit: int = 50, archived: bool | None = None
+) -> list[Conversation]:
+    """The user's conversations whose title, or one of whose messages, holds every word of `query`
+    (each word also matches as a prefix: "stor" finds "storage"); most recent first.
+
+    One function over two engines: SQLite's FTS5 index and PostgreSQL's full-text GIN index, both with
+    Unicode word splitting and no stemming, so the same words find the same conversations.
+    `archived`: None searches all, True/False only archived / only active ones.
+    """
+    words = search_words(query)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        title_hit = func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
+        message_hit = (
+            select(Message.conversation_id)
+            .where(func.to_tsvector("simple", Message.content).op("@@")(tsquery))
+            .scalar_subquery()
+        )
+        matched = or_(title_hit, Conversation.id.in_(message_hit))
+    else:
+        fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        hits = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(q=fts_query)
+        message_hit = select(Message.conversation_id).where(Message.id.in_(hits.columns(column("rowid"))))
+        title_hit = and_(*(Conversation.title.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words))
+        matched = or_(title_hit, Conversation.id.in_(message_hit))
+    stmt = select(Conversation).where(Conversation.user_id == user.id, matched)
+    if archived is not None:
+        stmt = stmt.where(Conversation.archived == archived)
+    stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search query, lower-cased (punctuation and operators are not search syntax here)."""
+    return [w.lower() for w in _WORD.findall(query or "")][:16]
 
 
 # ------------------------------------------------------------------------------------------ messages
@@ -499,17 +543,23 @@ def _settle_dead_streams(session: Session, streaming: Sequence[Message]) -> None
         session.flush()
 
 
-def _delete_orphan_attachments(session: Session, user: User, attachment_ids: Iterable[int]) -> None:
+def forget_unused_images(session: Session, user: User, attachment_ids: Iterable[int]) -> None:
+    """Delete those of the user's images (among `attachment_ids`) no message or compare run uses any more."""
     ids = list(attachment_ids)
     if not ids:
         return
-    still_used = exists().where(MessageAttachment.attachment_id == Attachment.id)
+    in_message = exists().where(MessageAttachment.attachment_id == Attachment.id)
+    in_compare = exists().where(CompareRunAttachment.attachment_id == Attachment.id)
     session.execute(
         delete(Attachment)
-        .where(Attachment.user_id == user.id, Attachment.id.in_(ids), ~still_used)
+        .where(Attachment.user_id == user.id, Attachment.id.in_(ids), ~in_message, ~in_compare)
         .execution_options(synchronize_session=False)
     )
     session.flush()
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _without_secrets(body: dict) -> dict:
