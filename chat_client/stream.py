@@ -16,6 +16,7 @@ What must stay true:
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,9 @@ from chat_client.endpoint import Endpoint
 from chat_client.events import Event, RetryWait, StreamError
 from chat_client.params import Params, validate
 from chat_client.request import build_body
+from chat_client.watchdog import POLL_SECONDS, WATCHDOG, Guard
+
+DRAIN_SECONDS = 1.0  # after [DONE], how long the rest of the body may take before we just close
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,46 @@ def _network_error(exc: httpx.HTTPError, url: str, *, phase: str, got_bytes: boo
     return errors.ConnectionFailed("The connection dropped before the reply was finished."), False
 
 
+def _timeout_error(kind: str, host: str, timeouts: Timeouts) -> errors.StreamTimeout:
+    if kind == "stall":
+        return errors.StreamTimeout(
+            f"The reply stalled: nothing arrived for {timeouts.stall:g} s.", "stall", seconds=timeouts.stall
+        )
+    return errors.StreamTimeout(
+        f"No reply from {host} within {timeouts.first_byte:g} s.", "first_byte", seconds=timeouts.first_byte
+    )
+
+
+class _Final:
+    """An attempt failed in a way that must not be retried."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: errors.ChatError) -> None:
+        self.error = error
+
+
+def _on_headers(resp: httpx.Response, guard: Guard, timeouts: Timeouts) -> None:
+    """Headers arrived: hand the socket to the guard and let it, not httpx, time the body reads."""
+    guard.attach(resp.extensions.get("network_stream"))
+    if guard.deadline == math.inf:  # no trace events from this transport: start the clock now
+        guard.extend(timeouts.first_byte, "first_byte")
+    timeout = resp.request.extensions.get("timeout")
+    if isinstance(timeout, dict):
+        # httpcore reads this when the body starts; the guard enforces first byte and stall exactly,
+        # this only backs it up should the guard be unable to reach the socket.
+        timeout["read"] = max(timeouts.first_byte, timeouts.stall) + 1.0
+
+
+def _failure(exc: httpx.HTTPError, guard: Guard, prep: _Prepared, phase: str, got_bytes: bool, t: Timeouts):
+    if guard.fired == "cancel":
+        return _CANCELLED
+    if guard.fired in ("first_byte", "stall"):
+        return _Final(_timeout_error(guard.fired, _host(prep.url), t))
+    err, retryable = _network_error(exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=t)
+    return _Retryable(err) if retryable else _Final(err)
+
+
 def stream_chat(
     http: httpx.Client,
     endpoint: Endpoint,
@@ -208,45 +252,57 @@ def stream_chat(
             time.sleep(delay)
 
 
-def _attempt(http: httpx.Client, prep: _Prepared, timeouts: Timeouts, cancel: threading.Event | None):
+def _attempt(http: httpx.Client, prep: _Prepared, t: Timeouts, cancel: threading.Event | None):
+    """One try. Yields events; returns None (done), _CANCELLED, _Retryable or _Final."""
+    guard = WATCHDOG.guard(cancel, first_byte=t.first_byte)
     phase = "request"
     got_bytes = False
+    decoder: StreamDecoder | None = None
     try:
         with http.stream(
-            "POST", prep.url, content=prep.content, headers=prep.headers, timeout=prep.timeout
+            "POST",
+            prep.url,
+            content=prep.content,
+            headers=prep.headers,
+            timeout=prep.timeout,
+            extensions={"trace": guard.trace},
         ) as resp:
             phase = "body"
+            _on_headers(resp, guard, t)
+            if guard.fired == "cancel":
+                return _CANCELLED
             if resp.status_code >= 400:
                 return _Retryable(_status_error(resp, resp.read()))
             decoder = StreamDecoder(sse=_is_sse(resp))
-            for chunk in resp.iter_bytes():
+            stall = t.stall
+            body = resp.iter_bytes()
+            for chunk in body:
                 got_bytes = True
-                if cancel is not None and cancel.is_set():
-                    return _CANCELLED
+                guard.extend(stall, "stall")
                 events = decoder.feed(chunk)
                 if events:
                     yield from events
                 if decoder.finished:
                     break
+            if guard.fired is not None:  # the read ended because the watchdog shut the socket
+                return _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
             if not decoder.finished:
                 yield from decoder.close()
+                return None
+            if not decoder.saw_done:
+                return None  # ended by an error event: close rather than read on
+            # [DONE] or an error event: read the rest of the body (normally just the chunked terminator)
+            # so the connection can be reused, but never wait long for it.
+            guard.extend(min(t.stall, DRAIN_SECONDS), "stall")
+            for _ in body:
+                pass
             return None
     except httpx.HTTPError as exc:
-        if cancel is not None and cancel.is_set():
-            return _CANCELLED
-        err, retryable = _network_error(exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=timeouts)
-        if retryable:
-            return _Retryable(err)
-        return _Final(err)
-
-
-class _Final:
-    """An attempt failed in a way that must not be retried."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: errors.ChatError) -> None:
-        self.error = error
+        if decoder is not None and decoder.finished:
+            return None  # the reply was complete; only the drain after [DONE] failed
+        return _failure(exc, guard, prep, phase, got_bytes, t)
+    finally:
+        guard.close()
 
 
 async def astream_chat(
@@ -264,6 +320,7 @@ async def astream_chat(
     if isinstance(prep, StreamError):
         yield prep
         return
+    t = timeouts
     attempt = 1
     while True:
         if cancel is not None and cancel.is_set():
@@ -271,35 +328,55 @@ async def astream_chat(
         outcome: Any = None
         phase = "request"
         got_bytes = False
+        decoder: StreamDecoder | None = None
+        guard = WATCHDOG.guard(cancel, first_byte=t.first_byte)
         try:
             async with http.stream(
-                "POST", prep.url, content=prep.content, headers=prep.headers, timeout=prep.timeout
+                "POST",
+                prep.url,
+                content=prep.content,
+                headers=prep.headers,
+                timeout=prep.timeout,
+                extensions={"trace": guard.atrace},
             ) as resp:
                 phase = "body"
+                _on_headers(resp, guard, t)
+                if guard.fired == "cancel":
+                    return
                 if resp.status_code >= 400:
                     outcome = _Retryable(_status_error(resp, await resp.aread()))
                 else:
                     decoder = StreamDecoder(sse=_is_sse(resp))
-                    async for chunk in resp.aiter_bytes():
+                    stall = t.stall
+                    body = resp.aiter_bytes()
+                    async for chunk in body:
                         got_bytes = True
-                        if cancel is not None and cancel.is_set():
-                            return
-                        events = decoder.feed(chunk)
-                        for event in events:
+                        guard.extend(stall, "stall")
+                        for event in decoder.feed(chunk):
                             yield event
                         if decoder.finished:
                             break
-                    if not decoder.finished:
+                    if guard.fired is not None:
+                        outcome = _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
+                    elif not decoder.finished:
                         for event in decoder.close():
                             yield event
-                    return
+                        return
+                    elif not decoder.saw_done:
+                        return
+                    else:
+                        guard.extend(min(t.stall, DRAIN_SECONDS), "stall")
+                        async for _ in body:
+                            pass
+                        return
         except httpx.HTTPError as exc:
-            if cancel is not None and cancel.is_set():
+            if decoder is not None and decoder.finished:
                 return
-            err, retryable = _network_error(
-                exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=timeouts
-            )
-            outcome = _Retryable(err) if retryable else _Final(err)
+            outcome = _failure(exc, guard, prep, phase, got_bytes, t)
+        finally:
+            guard.close()
+        if outcome is _CANCELLED:
+            return
         err = outcome.error.redacted(endpoint.api_key)
         delay = retry.delay_for(err, attempt) if isinstance(outcome, _Retryable) else None
         if delay is None:
@@ -327,5 +404,5 @@ async def _cancellable_sleep(seconds: float, cancel: threading.Event | asyncio.E
         left = deadline - time.monotonic()
         if left <= 0:
             return False
-        await asyncio.sleep(min(left, 0.02))
+        await asyncio.sleep(min(left, POLL_SECONDS))
     return True

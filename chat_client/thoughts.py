@@ -75,6 +75,7 @@ class ThoughtSplitter:
                         out.append((True, s[:i]))
                     s = s[i + len(CLOSE) :]
                     self.state = _ANSWER
+                    thought = False  # the tag closed the thought: what follows in this piece is answer
                     continue
                 k = _partial_suffix(s, CLOSE)
                 if k:

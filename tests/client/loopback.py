@@ -30,6 +30,7 @@ class Request:
 class Conn:
     sock: socket.socket
     closed_by_client: threading.Event = field(default_factory=threading.Event)
+    complete: bool = False  # the script sent a whole response: the connection may serve another
 
     def send(self, data: bytes | str) -> None:
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
@@ -49,6 +50,7 @@ class Conn:
 
     def end(self) -> None:
         self.send(b"0\r\n\r\n")
+        self.complete = True
 
     def respond(
         self, status: int, body: bytes | str, content_type: str = "application/json", headers=None
@@ -57,26 +59,29 @@ class Conn:
         lines = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        self.complete = True
 
     def wait_for_client_close(self, timeout: float = 10.0) -> bool:
-        """Block until the client closes its side (recv returns b'' or fails)."""
+        """Block until the client closes its side (what a stalled server does); True if it did."""
         self.sock.settimeout(timeout)
         try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    break
+            while self.sock.recv(65536):
+                pass
+        except TimeoutError:
+            return False
         except OSError:
             pass
         self.closed_by_client.set()
         return True
+
+    hold = wait_for_client_close  # in scripts: send nothing more until the client gives up
 
 
 Script = Callable[[Request, Conn], None]
 
 
 class ScriptedServer:
-    """Serve each connection's first request with the next script (or the last one, repeated)."""
+    """Serve each request with the next script (the last one repeats), keeping connections alive."""
 
     def __init__(self, *scripts: Script) -> None:
         self.scripts = list(scripts)
@@ -89,6 +94,8 @@ class ScriptedServer:
         self._sock.listen(16)
         self.port = self._sock.getsockname()[1]
         self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._served = 0
         self._accept = threading.Thread(target=self._serve, daemon=True)
         self._accept.start()
 
@@ -97,27 +104,35 @@ class ScriptedServer:
         return f"http://127.0.0.1:{self.port}/v1/"
 
     def _serve(self) -> None:
-        n = 0
         while True:
             try:
                 sock, _ = self._sock.accept()
             except OSError:
                 return
-            script = self.scripts[min(n, len(self.scripts) - 1)]
-            n += 1
-            t = threading.Thread(target=self._handle, args=(sock, script), daemon=True)
+            t = threading.Thread(target=self._handle, args=(sock,), daemon=True)
             self._threads.append(t)
             t.start()
 
-    def _handle(self, sock: socket.socket, script: Script) -> None:
+    def _next_script(self) -> Script:
+        with self._lock:
+            n = self._served
+            self._served += 1
+        return self.scripts[min(n, len(self.scripts) - 1)]
+
+    def _handle(self, sock: socket.socket) -> None:
         conn = Conn(sock)
         self.conns.append(conn)
         try:
-            req = _read_request(sock)
-            if req is None:
-                return
-            self.requests.append(req)
-            script(req, conn)
+            while True:  # keep-alive: serve requests until a script leaves a response unfinished
+                req = _read_request(sock)
+                if req is None:
+                    conn.closed_by_client.set()
+                    return
+                self.requests.append(req)
+                conn.complete = False
+                self._next_script()(req, conn)
+                if not conn.complete:
+                    break
         except OSError:
             pass
         finally:
