@@ -1,0 +1,488 @@
+"""Running a comparison: one prompt sent to several columns at once, each k times, every reply saved.
+
+The compare page calls this; a test drives it without Streamlit (design.md section 1). What must stay
+true:
+
+- Every column (and every repeat) streams at the same time: the requests are concurrent, on one
+  asyncio loop with one `httpx.AsyncClient`, so 4 columns take about as long as the slowest one, not
+  the sum (bench/compare.py measures it).
+- The same storage promises as a chat turn (design.md section 4): each reply's row exists before its
+  request is sent, its text is saved at least every `save_every` seconds while it streams and at the
+  end, and a reply cut short (Stop, a rerun, an error) is kept with its status.
+- A callback that raises (Streamlit raises StopException from the page's next Streamlit call when the
+  user presses Stop) cancels every stream, the partial replies are saved as stopped, and only then is
+  the exception re-raised: `run()` never leaves a row "streaming".
+
+Timings are measured here, on the client, from just before each request is sent: time to first token,
+total time, and tokens per second over the streaming part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from chat_client import Endpoint, Params, astream_chat, build_body, events
+from chat_client.messages import assistant_message, system_message, user_message
+from storage import compare as compare_store
+from storage import repository
+from storage.models import CompareRun, User
+
+MAX_COLUMNS = 6
+MAX_REPEATS = 20
+MAX_CELLS = 24  # a two-parameter grid may hold more cells than the page has columns
+MAX_PARALLEL = 24  # requests in flight at once; more wait their turn (kind to rate limits)
+
+COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a comparison: where to send, with which parameters and system prompt."""
+
+    label: str
+    endpoint: Endpoint
+    params: Params
+    system_prompt: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the grid cell this column is
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept in the run's `columns` (never the key: only the endpoint's name)."""
+        return {
+            "label": self.label,
+            "endpoint": self.endpoint.name,
+            "model": self.params.model or "",
+            "system_prompt": self.system_prompt,
+            "params": self.params.to_dict(),
+            **self.extra,
+        }
+
+
+def first_messages(
+    system_prompt: str, history: Sequence[dict[str, Any]], prompt: str, image_data_urls: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The messages of a column's first request: its system prompt, the shared history, the prompt."""
+    wire: list[dict[str, Any]] = []
+    if system_prompt.strip():
+        wire.append(system_message(system_prompt))
+    wire.extend(dict(m) for m in history if m.get("role") != "system")
+    wire.append(user_message(prompt, image_data_urls=image_data_urls))
+    return wire
+
+
+def next_messages(previous: Sequence[dict[str, Any]], reply: str, prompt: str) -> list[dict[str, Any]]:
+    """Continue a column: what it sent last time, the reply it keeps (its own or an adopted one), the
+    new prompt."""
+    wire = [dict(m) for m in previous]
+    if reply:
+        wire.append(assistant_message(reply))
+    wire.append(user_message(prompt))
+    return wire
+
+
+@dataclass
+class Sample:
+    """One reply being streamed: one column, one repeat."""
+
+    column: int
+    repeat: int
+    request_body: dict[str, Any]
+    text: list[str] = field(default_factory=list)
+    thought: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: events.Usage | None = None
+    error: Any = None
+    status: str = "waiting"
+    result_id: int | None = None
+    retry_note: str | None = None
+    started_at: float | None = None
+    first_token_at: float | None = None
+    ended_at: float | None = None
+    last_save: float = 0.0
+
+    @property
+    def content(self) -> str:
+        return "".join(self.text)
+
+    @property
+    def thought_text(self) -> str:
+        return "".join(self.thought)
+
+    @property
+    def done(self) -> bool:
+        return self.status in (COMPLETE, STOPPED, ERROR, LENGTH)
+
+    def timings(self, now: float | None = None) -> dict[str, float]:
+        """Time to first token, total time and tokens per second, as far as they are known."""
+        out: dict[str, float] = {}
+        if self.started_at is None:
+            return out
+        end = self.ended_at if self.ended_at is not None else (now if now is not None else time.monotonic())
+        out["duration_s"] = round(end - self.started_at, 4)
+        if self.first_token_at is not None:
+            out["ttft_s"] = round(self.first_token_at - self.started_at, 4)
+            streaming = end - self.first_token_at
+            if self.usage is not None and streaming > 0:
+                out["tokens_per_s"] = round(self.usage.completion_tokens / streaming, 2)
+        return out
+
+    def usage_dict(self) -> dict[str, int] | None:
+        if self.usage is None:
+            return None
+        u = self.usage
+        return {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "total_tokens": u.total_tokens,
+            "reasoning_tokens": u.reasoning_tokens,
+            "cached_tokens": u.cached_tokens,
+        }
+
+
+OnEvent = Callable[[Sample, events.Event | None], None]
+
+
+class CompareTurn:
+    """One turn of a comparison: every column x repeat streamed concurrently and saved as it grows."""
+
+    def __init__(
+        self,
+        *,
+        make_session: sessionmaker[Session],
+        user_id: int,
+        run_id: int,
+        columns: Sequence[Column],
+        messages: Sequence[list[dict[str, Any]]],
+        repeats: int = 1,
+        turn_index: int = 0,
+        prompt: str = "",
+        save_every: float = 1.0,
+        max_parallel: int = MAX_PARALLEL,
+        clock: Callable[[], float] = time.monotonic,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        if len(messages) != len(columns):
+            raise ValueError("one message list per column")
+        if not 1 <= repeats <= MAX_REPEATS:
+            raise ValueError(f"repeats must be 1 to {MAX_REPEATS}")
+        self.make_session = make_session
+        self.user_id = user_id
+        self.run_id = run_id
+        self.columns = list(columns)
+        self.messages = [list(m) for m in messages]
+        self.repeats = repeats
+        self.turn_index = turn_index
+        self.prompt = prompt
+        self.save_every = save_every
+        self.max_parallel = max_parallel
+        self.clock = clock
+        self.client_options = client_options or {}
+        self.cancel = threading.Event()
+        # Start order: the first repeat of every column first, so each column shows something early.
+        self.samples = [
+            Sample(column=c, repeat=r, request_body=build_body(col.params, self.messages[c]))
+            for r in range(repeats)
+            for c, col in enumerate(self.columns)
+        ]
+        self._abort: BaseException | None = None
+        self._on_event: OnEvent | None = None
+
+    # -- the public face ------------------------------------------------------------------------------
+
+    def run(self, on_event: OnEvent | None = None) -> None:
+        """Stream every sample at once on a private event loop (in the calling thread); return when all
+        have ended. `on_event(sample, event)` is called in this thread after each event."""
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.arun(on_event))
+        finally:
+            loop.close()
+
+    async def arun(self, on_event: OnEvent | None = None) -> None:
+        """The async form of `run`, for callers that already have a loop."""
+        self._on_event = on_event
+        self._create_rows()
+        limits = httpx.Limits(max_connections=self.max_parallel, max_keepalive_connections=self.max_parallel)
+        gate = asyncio.Semaphore(self.max_parallel)
+        try:
+            async with httpx.AsyncClient(timeout=None, limits=limits) as http:
+                await asyncio.gather(*(self._stream(http, gate, s) for s in self.samples))
+        finally:
+            # Whatever happened (an exception from the callback, a cancelled loop), nothing stays
+            # "streaming": what did not end is kept as stopped.
+            for sample in self.samples:
+                if not sample.done:
+                    self._finish(sample, stopped=True)
+        if self._abort is not None:
+            raise self._abort
+
+    def stop(self) -> None:
+        """Cancel every stream now (safe from any thread); partial replies are kept as stopped."""
+        self.cancel.set()
+
+    @property
+    def progress(self) -> float:
+        """Share of samples that have ended, 0..1."""
+        return sum(s.done for s in self.samples) / len(self.samples) if self.samples else 1.0
+
+    def samples_of(self, column: int) -> list[Sample]:
+        """The samples of one column, repeat order."""
+        return [s for s in self.samples if s.column == column]
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _notify(self, sample: Sample, event: events.Event | None) -> None:
+        if self._on_event is None or self._abort is not None:
+            return
+        try:
+            self._on_event(sample, event)
+        except BaseException as exc:  # StopException is a BaseException: keep it, stop, save, re-raise
+            self._abort = exc
+            self.cancel.set()
+
+    def _create_rows(self) -> None:
+        with self.make_session() as session:
+            user = session.get(User, self.user_id)
+            for sample in self.samples:
+                row = compare_store.start_result(
+                    session,
+                    user,
+                    self.run_id,
+                    column_index=sample.column,
+                    repeat_index=sample.repeat,
+                    turn_index=self.turn_index,
+                    prompt=self.prompt,
+                    request_body=sample.request_body,
+                )
+                sample.result_id = row.id
+            session.commit()
+
+    async def _stream(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, sample: Sample) -> None:
+        column = self.columns[sample.column]
+        async with gate:
+            if self.cancel.is_set():
+                self._finish(sample, stopped=True)
+                return
+            sample.status = "streaming"
+            sample.started_at = self.clock()
+            self._notify(sample, None)
+            stream = astream_chat(
+                http,
+                column.endpoint,
+                column.params,
+                self.messages[sample.column],
+                cancel=self.cancel,
+                **self.client_options,
+            )
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    self._take(sample, event)
+                    self._notify(sample, event)
+                    if self.cancel.is_set():
+                        break
+            self._finish(sample, stopped=self.cancel.is_set() and sample.error is None)
+            self._notify(sample, None)
+
+    def _take(self, sample: Sample, event: events.Event) -> None:
+        produced = False
+        if event.index != 0:
+            # n > 1: a column keeps its first choice; the others are not compared.
+            if isinstance(event, events.Usage):
+                sample.usage = event
+            return
+        if isinstance(event, events.TextDelta):
+            sample.text.append(event.text)
+            produced = True
+        elif isinstance(event, events.ThoughtDelta):
+            sample.thought.append(event.text)
+            produced = True
+        elif isinstance(event, events.ToolCallDone):
+            call = event.call
+            sample.tool_calls.append(
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+            )
+            produced = True
+        elif isinstance(event, events.Usage):
+            sample.usage = event
+        elif isinstance(event, events.Finish):
+            sample.finish_reason = event.reason
+        elif isinstance(event, events.RetryWait):
+            sample.retry_note = f"Retrying in {event.seconds:.0f} s: {event.reason}"
+        elif isinstance(event, events.StreamError):
+            sample.error = event.error
+        if produced:
+            sample.retry_note = None
+            if sample.first_token_at is None:
+                sample.first_token_at = self.clock()
+            now = self.clock()
+            if now - sample.last_save >= self.save_every:
+                sample.last_save = now
+                with self.make_session() as session:
+                    compare_store.grow_result(
+                        session,
+                        session.get(User, self.user_id),
+                        sample.result_id,
+                        content=sample.content,
+                        thought=sample.thought_text or None,
+                    )
+                    session.commit()
+
+    def _finish(self, sample: Sample, *, stopped: bool) -> None:
+        if sample.done:
+            return
+        sample.ended_at = self.clock()
+        if stopped:
+            sample.status = STOPPED
+        elif sample.error is not None:
+            sample.status = ERROR
+        elif sample.finish_reason == "length":
+            sample.status = LENGTH
+        else:
+            sample.status = COMPLETE
+        if sample.result_id is None:
+            return
+        with self.make_session() as session:
+            compare_store.finish_result(
+                session,
+                session.get(User, self.user_id),
+                sample.result_id,
+                status=sample.status,
+                content=sample.content,
+                thought=sample.thought_text or None,
+                finish_reason=sample.finish_reason,
+                usage=sample.usage_dict(),
+                timings=sample.timings(),
+                error=getattr(sample.error, "message", None) if sample.error is not None else None,
+                tool_calls=sample.tool_calls or None,
+            )
+            session.commit()
+
+
+# -- runs: creating, continuing, forking ----------------------------------------------------------------
+
+
+def create_run(
+    make_session: sessionmaker[Session],
+    user_id: int,
+    *,
+    prompt: str,
+    columns: Sequence[Column],
+    repeats: int = 1,
+    history: Sequence[dict[str, Any]] = (),
+    images: Sequence[tuple[bytes, str]] = (),
+    title: str | None = None,
+) -> int:
+    """Store a new run (its prompt, images and columns) before anything is sent; return its id."""
+    with make_session() as session:
+        run = compare_store.create_compare_run(
+            session,
+            session.get(User, user_id),
+            prompt=prompt,
+            columns=[c.stored() for c in columns],
+            title=title or (prompt.strip().splitlines() or ["Comparison"])[0][:60] or "Comparison",
+            repeats=repeats,
+            history=list(history),
+            images=list(images),
+        )
+        session.commit()
+        return run.id
+
+
+def image_data_urls(run: CompareRun) -> list[str]:
+    """The run's stored images as `data:` URLs for the first request."""
+    return [f"data:{a.mime};base64,{base64.b64encode(a.data).decode('ascii')}" for a in run.attachments]
+
+
+def turn_count(run: CompareRun) -> int:
+    """How many turns the run has so far."""
+    return 1 + max((r.turn_index for r in run.results), default=0) if run.results else 0
+
+
+def reply_of(run: CompareRun, turn_index: int, column_index: int, repeat_index: int = 0) -> Any | None:
+    """The stored result of one column in one turn (its first repeat by default)."""
+    for result in run.results:
+        if (result.turn_index, result.column_index, result.repeat_index) == (
+            turn_index,
+            column_index,
+            repeat_index,
+        ) and result.candidate_index == 0:
+            return result
+    return None
+
+
+def continuation(
+    run: CompareRun, prompt: str, *, adopt: int | None = None
+) -> tuple[list[list[dict[str, Any]]], int]:
+    """The messages of the next turn for every column, and its turn index.
+
+    Each column keeps its own history (what it sent last time plus its own first reply), unless
+    `adopt` names a column: then every column continues from that column's reply.
+    """
+    last = turn_count(run) - 1
+    if last < 0:
+        raise ValueError("the run has no turn to continue")
+    adopted = reply_of(run, last, adopt) if adopt is not None else None
+    out = []
+    for index in range(len(run.columns)):
+        own = reply_of(run, last, index)
+        previous = ((own.request_body if own else None) or {}).get("messages") or []
+        reply = (adopted.content if adopted is not None else (own.content if own else "")) or ""
+        out.append(next_messages(previous, reply, prompt))
+    return out, last + 1
+
+
+def fork_to_conversation(
+    make_session: sessionmaker[Session], user_id: int, run_id: int, column_index: int
+) -> int | None:
+    """Make a normal chat from one column: its system prompt, parameters and model, the run's history
+    and images, every turn's prompt and this column's first reply. Return the conversation's id."""
+    with make_session() as session:
+        user = session.get(User, user_id)
+        run = compare_store.get_compare_run(session, user, run_id)
+        if run is None or not 0 <= column_index < len(run.columns):
+            return None
+        column = run.columns[column_index]
+        conversation = repository.create_conversation(
+            session,
+            user,
+            title=f"{run.title} · {column.get('label') or f'column {column_index + 1}'}"[:200],
+            system_prompt=column.get("system_prompt") or "",
+            params=dict(column.get("params") or {}),
+            endpoint=column.get("endpoint") or "",
+            model=column.get("model") or "",
+        )
+        parent: int | None = None
+
+        def add(role: str, content: str, **extra: Any) -> None:
+            nonlocal parent
+            message = repository.add_message(
+                session, user, conversation.id, role=role, content=content, parent_id=parent, **extra
+            )
+            parent = message.id
+
+        for message in run.history or []:
+            if message.get("role") in ("user", "assistant") and isinstance(message.get("content"), str):
+                add(message["role"], message["content"])
+        for turn in range(turn_count(run)):
+            result = reply_of(run, turn, column_index)
+            prompt = run.prompt if turn == 0 else (result.prompt if result else "")
+            images = list(run.attachments) if turn == 0 else []
+            add("user", prompt, images=images)
+            if result is not None and (result.content or "").strip():
+                add("assistant", result.content)
+        session.commit()
+        return conversation.id
