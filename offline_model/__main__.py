@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from offline_model.ngram import default_model
+    from offline_model.runner import listening_socket, uvicorn_config
     from offline_model.server import ServerConfig, create_app
 
     config = ServerConfig(
@@ -132,12 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         strict_openai=args.strict_openai,
     )
     app = create_app(config, model=default_model())
+    sock = listening_socket(args.host, args.port)
+    port = sock.getsockname()[1]
+    dialect = "OpenAI" if args.strict_openai else "Gemini"
     print(
-        f"offline model on http://{args.host}:{args.port}/v1/"
-        f" ({'OpenAI' if args.strict_openai else 'Gemini'} dialect)",
+        f"offline model on http://{args.host}:{port}/v1/ ({dialect} dialect)",
         file=sys.stderr,
+        flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
     return 0
 
 
