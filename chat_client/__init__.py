@@ -5,7 +5,7 @@ cancellation. No Streamlit, no storage, no offline_model: the app passes an http
 events out. See /work/shared/design.md section 5 and reference/gemini-openai-compat-notes.md.
 """
 
-from chat_client import errors, events, messages
+from chat_client import errors, events, messages, snippets
 from chat_client.endpoint import Endpoint
 from chat_client.params import ParamError, Params, validate
 from chat_client.request import build_body
@@ -23,6 +23,7 @@ __all__ = [
     "errors",
     "events",
     "messages",
+    "snippets",
     "stream_chat",
     "validate",
 ]
