@@ -1,8 +1,9 @@
-"""The sidebar's "New chat" button and the list of the user's conversations.
+"""The sidebar: new chat, the user's conversations (search, rename, pin, delete), export and import.
 
 The open conversation lives in the URL (`?c=ID`), so a reload or a bookmark finds it again. Titles are
-the user's own words: they go into button labels, which Streamlit renders as plain markdown without
-HTML, so a title holding HTML or script is shown as text.
+the user's own words: they go into button labels, which Streamlit renders as markdown without HTML, so a
+title holding HTML or script is shown as text. Every storage call passes the acting user, so another
+person's conversation id simply finds nothing.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import repository
+from storage import interchange, repository
 from storage.models import User
 
 QUERY_KEY = "c"
+PAGE_SIZE = 30
 
 
 def selected_id() -> int | None:
@@ -27,32 +29,165 @@ def selected_id() -> int | None:
 
 def select(conversation_id: int | None) -> None:
     """Open a conversation (None: start a new one)."""
+    st.session_state.pop("chat.editing", None)
+    # A new chat starts from the defaults, not from what the last new chat was given.
+    for name in [
+        k for k in st.session_state if str(k).startswith(("chat.p.new.", "chat.system.new", "chat.pp.new"))
+    ]:
+        del st.session_state[name]
     if conversation_id is None:
         st.query_params.pop(QUERY_KEY, None)
     else:
         st.query_params[QUERY_KEY] = str(conversation_id)
 
 
-def sidebar(make_session: sessionmaker[Session], user_id: int, *, limit: int = 50) -> None:
-    """Draw the new-chat button and the conversation list in the sidebar."""
+def _run(make_session: sessionmaker[Session], user_id: int, action, *args, **kwargs):
+    with make_session() as session:
+        result = action(session, session.get(User, user_id), *args, **kwargs)
+        session.commit()
+        return result
+
+
+def _exporter(make_session: sessionmaker[Session], user_id: int, export, conversation_ids: list[int] | None):
+    def make() -> str:
+        with make_session() as session:
+            return export(session, session.get(User, user_id), conversation_ids)
+
+    return make
+
+
+def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: int) -> None:
+    _run(make_session, user_id, repository.delete_conversation, conversation_id)
+    st.session_state.pop("chat.confirm_delete", None)
+    if selected_id() == conversation_id:
+        select(None)
+
+
+def _manage(
+    make_session: sessionmaker[Session], user_id: int, conversation_id: int, title: str, pinned: bool
+):
+    """Rename, pin, delete (with confirmation) and export the open conversation."""
+    with st.popover("Manage this chat", icon=":material/more_horiz:", width="stretch"):
+        new_title = st.text_input("Title", value=title, key=f"chat.rename.{conversation_id}", max_chars=200)
+        if st.button("Rename", key=f"chat.rename_btn.{conversation_id}") and new_title.strip():
+            _run(make_session, user_id, repository.rename_conversation, conversation_id, new_title.strip())
+            st.rerun()
+        st.button(
+            "Unpin" if pinned else "Pin to top",
+            key=f"chat.pin.{conversation_id}",
+            icon=":material/keep:",
+            on_click=_run,
+            args=(make_session, user_id, repository.pin_conversation, conversation_id, not pinned),
+        )
+        # Exports are made only when a button is pressed (a callable), not on every rerun.
+        as_json = _exporter(make_session, user_id, interchange.export_json, [conversation_id])
+        as_markdown = _exporter(make_session, user_id, interchange.export_markdown, [conversation_id])
+        left, right = st.columns(2)
+        left.download_button(
+            "JSON",
+            as_json,
+            f"prism-chat-{conversation_id}.json",
+            "application/json",
+            key=f"chat.export_json.{conversation_id}",
+            icon=":material/download:",
+        )
+        right.download_button(
+            "Markdown",
+            as_markdown,
+            f"prism-chat-{conversation_id}.md",
+            "text/markdown",
+            key=f"chat.export_md.{conversation_id}",
+            icon=":material/download:",
+        )
+        if st.session_state.get("chat.confirm_delete") == conversation_id:
+            st.warning("Delete this conversation and its images for good?")
+            yes, no = st.columns(2)
+            yes.button(
+                "Delete",
+                type="primary",
+                key=f"chat.delete_yes.{conversation_id}",
+                on_click=_delete,
+                args=(make_session, user_id, conversation_id),
+            )
+            no.button(
+                "Keep it",
+                key=f"chat.delete_no.{conversation_id}",
+                on_click=st.session_state.pop,
+                args=("chat.confirm_delete", None),
+            )
+        else:
+            if st.button("Delete…", key=f"chat.delete.{conversation_id}", icon=":material/delete:"):
+                st.session_state["chat.confirm_delete"] = conversation_id
+                st.rerun()
+
+
+def _import(make_session: sessionmaker[Session], user_id: int) -> None:
+    with st.popover("Import", icon=":material/upload:", width="stretch"):
+        upload = st.file_uploader(
+            "A Prism export, or an OpenAI messages list (JSON or Markdown)",
+            type=["json", "md"],
+            key="chat.import_file",
+        )
+        if upload is not None and st.button("Import", key="chat.import_btn"):
+            try:
+                created = _run(make_session, user_id, interchange.import_conversations, upload.getvalue())
+            except interchange.ImportRefused as problem:
+                st.error(f"Nothing was imported: {problem}")
+            else:
+                st.success(f"Imported {len(created)} conversation(s).")
+                if created:
+                    select(created[0].id)
+                    st.rerun()
+        everything = _exporter(make_session, user_id, interchange.export_json, None)
+        st.download_button(
+            "Export all my chats (JSON)",
+            everything,
+            "prism-all-chats.json",
+            "application/json",
+            key="chat.export_all",
+            icon=":material/download:",
+        )
+
+
+def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
+    """Draw the sidebar's conversation tools and list."""
     current = selected_id()
     with st.sidebar:
         st.button(
             "New chat", icon=":material/add:", key="chat.new", on_click=select, args=(None,), width="stretch"
         )
+        query = st.text_input(
+            "Search chats",
+            key="chat.search",
+            placeholder="Search titles and messages",
+            label_visibility="collapsed",
+        )
+        limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
         with make_session() as session:
             user = session.get(User, user_id)
-            conversations = repository.list_conversations(session, user, limit=limit)
-            rows = [(c.id, c.title or "Untitled", bool(getattr(c, "pinned", False))) for c in conversations]
+            if query.strip():
+                conversations = repository.search_conversations(session, user, query, limit=limit)
+            else:
+                conversations = repository.list_conversations(session, user, limit=limit + 1)
+            rows = [(c.id, c.title or "Untitled", bool(c.pinned)) for c in conversations]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if current is not None:
+            open_row = next((r for r in rows if r[0] == current), None)
+            if open_row is not None:
+                _manage(make_session, user_id, *open_row)
         if not rows:
-            st.caption("No conversations yet.")
+            st.caption("No conversations match." if query.strip() else "No conversations yet.")
         for conversation_id, title, pinned in rows:
-            label = ("📌 " if pinned else "") + title
             st.button(
-                label,
+                ("📌 " if pinned else "") + title,
                 key=f"chat.open.{conversation_id}",
                 on_click=select,
                 args=(conversation_id,),
                 type="primary" if conversation_id == current else "tertiary",
                 width="stretch",
             )
+        if more and st.button("Show more", key="chat.list_more"):
+            st.session_state["chat.list_limit"] = limit + PAGE_SIZE
+            st.rerun()
+        _import(make_session, user_id)

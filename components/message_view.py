@@ -1,69 +1,267 @@
-"""How one message looks: stored ones replayed from history, and a reply while it streams.
+"""How one message looks: stored ones replayed from history (with their controls), and a live reply.
 
 Model output, titles and prompts are shown with Streamlit's markdown, which escapes raw HTML by
 default; nothing here passes `unsafe_allow_html=True`, so HTML or script in a reply is shown as text.
+
+Buttons never act in place: their callbacks put a request in `st.session_state["chat.action"]` (or a
+branch choice in the page's `choose` map), and the page acts on it at the top of the next run, where
+it can save first and then stream (design.md section 4: nothing lost).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+import time
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import streamlit as st
 
-from chat_client import events
-from components import error_view, metrics
+from chat_client import Endpoint, events, snippets
+from components import error_view, metrics, reply_views
 from turns.chat import Turn
 
+ACTION_KEY = "chat.action"
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",
     "interrupted": "Interrupted: the app stopped while this reply was streaming; this is what was saved.",
-    "length": "Cut off at the token limit.",
+    "length": "Cut off at the token limit (raise max completion tokens to let it finish).",
+    "streaming": "Still streaming in another tab or app server.",
 }
+FINISH_NOTES = {"content_filter": "The provider's safety filter stopped this reply."}
 
 
-def _status_note(status: str | None) -> None:
-    note = STATUS_NOTES.get(status or "")
+def request_action(**action: Any) -> None:
+    """Ask the page to act on the next run (a button callback)."""
+    st.session_state[ACTION_KEY] = action
+
+
+def _choose(choose: MutableMapping[int, int], parent_id: int | None, child_id: int) -> None:
+    choose[parent_id or 0] = child_id
+
+
+def _status_note(status: str | None, finish_reason: str | None = None) -> None:
+    note = STATUS_NOTES.get(status or "") or FINISH_NOTES.get(finish_reason or "")
     if note:
         st.caption(f":orange[{note}]")
 
 
-def show_stored(message: Any, prices: Mapping[str, float] | None = None) -> None:
-    """Render a message from the database inside its `st.chat_message`."""
+def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[int], choose) -> None:
+    """The "< 2/3 >" control that moves between a message's alternatives."""
+    if count < 2:
+        return
+    left, middle, right = st.columns([1, 2, 1], width=160, vertical_alignment="center", gap="small")
+    left.button(
+        "‹",
+        key=f"chat.prev.{message.id}",
+        type="tertiary",
+        disabled=number == 1,
+        on_click=_choose,
+        args=(choose, message.parent_id, group_leaders[max(number - 2, 0)]),
+        help="Previous version",
+    )
+    middle.caption(f"{number}/{count}")
+    right.button(
+        "›",
+        key=f"chat.next.{message.id}",
+        type="tertiary",
+        disabled=number == count,
+        on_click=_choose,
+        args=(choose, message.parent_id, group_leaders[min(number, count - 1)]),
+        help="Next version",
+    )
+
+
+def _images(message: Any) -> None:
+    images = list(getattr(message, "attachments", None) or [])
+    if images:
+        st.image([a.thumbnail or a.data for a in images], width=120)
+
+
+def request_renderer(endpoint: Endpoint):
+    """Render a stored request body as curl and as Python for `endpoint` (the key as an env reference)."""
+
+    def render(body: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        return [
+            ("Copy as curl", "bash", snippets.as_curl(endpoint, dict(body))),
+            ("Copy as Python (httpx)", "python", snippets.as_httpx(endpoint, dict(body))),
+        ]
+
+    return render
+
+
+def _request_popover(message: Any, render_request) -> None:
+    with st.popover("Request", icon=":material/data_object:", type="tertiary"):
+        st.caption("The exact JSON sent for this reply (the API key is never stored or shown).")
+        st.json(message.request_body or {}, expanded=1)
+        if render_request is not None:
+            for label, language, text in render_request(message.request_body or {}):
+                st.caption(label)
+                st.code(text, language=language)
+
+
+def _body(message: Any, show_logprobs: bool) -> None:
+    """The reply's text, as JSON when JSON was asked for, or as coloured tokens."""
+    if show_logprobs and message.logprobs:
+        reply_views.show_logprobs(message.logprobs, key=f"chat.lp.pick.{message.id}")
+        return
+    wants_json, schema = reply_views.schema_of(message.request_body)
+    if wants_json and message.content and message.status == "complete":
+        reply_views.show_json(message.content, schema)
+    elif message.content:
+        st.markdown(message.content)
+
+
+def _tool_calls(message: Any) -> None:
+    for call in message.tool_calls or []:
+        fn = call.get("function", {})
+        st.caption(f"Tool call `{fn.get('name')}` (id `{call.get('id')}`)")
+        try:
+            pretty = json.dumps(json.loads(fn.get("arguments") or "{}"), indent=2, ensure_ascii=False)
+        except json.JSONDecodeError:
+            pretty = fn.get("arguments", "")
+        st.code(pretty, language="json")
+
+
+def tool_result_form(message: Any) -> None:
+    """A box per tool call for the user to type the result; sending continues the loop."""
+    calls = message.tool_calls or []
+    with st.form(key=f"chat.tools.{message.id}", border=True):
+        st.markdown("**The model asked to call a tool.** Type what each call returned, then send.")
+        for call in calls:
+            st.text_area(
+                f"Result of `{call.get('function', {}).get('name')}`",
+                key=f"chat.tool.{call.get('id')}",
+                placeholder='e.g. {"temperature_c": 21}',
+            )
+        if st.form_submit_button("Send results", icon=":material/send:"):
+            results = [(c.get("id"), st.session_state.get(f"chat.tool.{c.get('id')}", "")) for c in calls]
+            request_action(kind="tool_results", assistant_id=message.id, results=results)
+            st.rerun()
+
+
+def show_stored(
+    message: Any,
+    *,
+    prices: Mapping[str, float] | None,
+    position: tuple[int, int, list[Any]],
+    group_leaders: Sequence[int],
+    choose: MutableMapping[int, int],
+    is_last: bool,
+    render_request=None,
+) -> None:
+    """Render a message from the database, with its controls, inside its `st.chat_message`."""
+    number, count, group = position
     role = "user" if message.role == "user" else "assistant"
     with st.chat_message(role):
         if message.role == "tool":
             st.caption(f"Tool result for `{message.tool_call_id}`")
-        if message.thought:
-            with st.expander("Thought summary", expanded=False):
-                st.markdown(message.thought)
-        images = list(getattr(message, "attachments", None) or [])
-        if images:
-            st.image([a.thumbnail or a.data for a in images], width=120)
-        if message.content:
-            st.markdown(message.content)
-        for call in message.tool_calls or []:
-            fn = call.get("function", {})
-            st.caption(f"Tool call `{fn.get('name')}`")
-            st.code(fn.get("arguments", ""), language="json")
-        if message.role == "assistant":
-            if message.status == "error" and message.error:
-                error_view.show_saved(message.error)
-            _status_note(message.status)
-            line = metrics.summary(message.usage, message.timings, message.finish_reason, prices)
-            if line:
-                st.caption(line)
+            st.code(message.content or "", language="json")
+            return
+        if message.role == "user":
+            _user(message, number, count, group_leaders, choose)
+            return
+        candidates = [m for m in group if m.role == "assistant"]
+        if len(candidates) > 1:
+            _candidates(message, candidates, choose)
+        else:
+            _assistant(message, prices, is_last, render_request)
+        _branch_nav(message, number, count, group_leaders, choose)
+
+
+def _user(message: Any, number: int, count: int, group_leaders: Sequence[int], choose) -> None:
+    _images(message)
+    if st.session_state.get("chat.editing") == message.id:
+        text = st.text_area("Edit your message", value=message.content or "", key=f"chat.edit.{message.id}")
+        send, cancel = st.columns(2, width=260)
+        if send.button("Send edited", key=f"chat.edit_send.{message.id}", type="primary"):
+            st.session_state.pop("chat.editing", None)
+            request_action(kind="edit", message_id=message.id, text=text)
+            st.rerun()
+        cancel.button(
+            "Cancel",
+            key=f"chat.edit_cancel.{message.id}",
+            on_click=st.session_state.pop,
+            args=("chat.editing", None),
+        )
+    else:
+        st.markdown(message.content or "")
+        st.button(
+            "Edit",
+            key=f"chat.edit_btn.{message.id}",
+            type="tertiary",
+            icon=":material/edit:",
+            on_click=st.session_state.__setitem__,
+            args=("chat.editing", message.id),
+            help="Edit and resend: makes a new branch, the original stays",
+        )
+    _branch_nav(message, number, count, group_leaders, choose)
+
+
+def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
+    if message.thought:
+        with st.expander("Thought summary", icon=":material/psychology:", expanded=False):
+            st.markdown(message.thought)
+    show_logprobs = bool(message.logprobs) and st.session_state.get(f"chat.lp.{message.id}", False)
+    _body(message, show_logprobs)
+    _tool_calls(message)
+    if message.status == "error" and message.error:
+        error_view.show_saved(message.error)
+    _status_note(message.status, message.finish_reason)
+    line = metrics.summary(message.usage, message.timings, message.finish_reason, prices)
+    if line:
+        st.caption(line)
+    cols = st.columns(4, width=520, gap="small")
+    cols[0].button(
+        "Retry" if message.status == "error" else "Regenerate",
+        key=f"chat.regen.{message.id}",
+        type="tertiary",
+        icon=":material/refresh:",
+        on_click=request_action,
+        kwargs={"kind": "regenerate", "parent_id": message.parent_id},
+    )
+    with cols[1].popover("Copy", icon=":material/content_copy:", type="tertiary"):
+        st.code(message.content or "", language=None, wrap_lines=True)
+    with cols[2]:
+        _request_popover(message, render_request)
+    if message.logprobs:
+        cols[3].toggle("Tokens", key=f"chat.lp.{message.id}", help="Colour the reply by token probability")
+    if is_last and message.tool_calls and message.status in ("complete", "length"):
+        tool_result_form(message)
+
+
+def _candidates(message: Any, candidates: Sequence[Any], choose) -> None:
+    """n > 1: the candidates side by side; "Keep this one" makes one continue the conversation."""
+    st.caption(f"{len(candidates)} candidates: keep the one the conversation should continue from.")
+    for column, candidate in zip(st.columns(len(candidates)), candidates, strict=False):
+        with column, st.container(border=True):
+            st.caption(f"Candidate {candidate.candidate_index + 1}")
+            _body(candidate, False)
+            _tool_calls(candidate)
+            _status_note(candidate.status, candidate.finish_reason)
+            if candidate.id == message.id:
+                st.caption(":green[Kept: the conversation continues from this one]")
+            else:
+                st.button(
+                    "Keep this one",
+                    key=f"chat.keep.{candidate.id}",
+                    on_click=_choose,
+                    args=(choose, candidate.parent_id, candidate.id),
+                )
 
 
 def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
-    """Stream a reply into the current `st.chat_message`: thoughts above, answer below, then metrics.
+    """Stream a reply into the current `st.chat_message`: thoughts above, answer below.
 
-    If the user presses Stop, Streamlit raises out of `st.write_stream`; the caller's `finally` must
-    call `turn.close()` so the partial reply is kept.
+    n > 1 streams each candidate into its own column. If the user presses Stop, Streamlit raises out of
+    this function; the caller's `finally` must call `turn.close()` so the partial reply is kept.
     """
+    count = max(turn.params.n or 1, 1)
+    if count > 1:
+        _stream_candidates(turn, count)
+        return
     thought_slot = st.empty()
     notice_slot = st.empty()
-
     notice_slot.caption("Waiting for the model...")
 
     def answer() -> Iterator[str]:
@@ -80,19 +278,25 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
             elif isinstance(event, events.RetryWait):
                 notice_slot.info(
                     f"{event.reason} Retrying automatically in {event.seconds:.0f} s "
-                    f"(attempt {event.attempt}).",
+                    f"(attempt {event.attempt + 1}).",
                     icon=":material/schedule:",
                 )
 
     st.write_stream(answer())
     notice_slot.empty()
-    if turn.reply.thought_text:
-        with thought_slot.container(), st.expander("Thought summary", expanded=False):
-            st.markdown(turn.reply.thought_text)
     if turn.error is not None:
         error_view.show(turn.error)
-    _status_note(turn.status)
-    usage = turn.usage_dict()
-    line = metrics.summary(usage, turn.timings, turn.reply.finish_reason, prices)
-    if line:
-        st.caption(line)
+
+
+def _stream_candidates(turn: Turn, count: int) -> None:
+    slots = [column.empty() for column in st.columns(count)]
+    last_draw = 0.0
+    for event in turn.events():
+        if isinstance(event, events.TextDelta | events.Finish) and time.monotonic() - last_draw > 0.05:
+            for index, slot in enumerate(slots):
+                slot.markdown(
+                    turn.candidates.get(index, turn.reply).content if index in turn.candidates else ""
+                )
+            last_draw = time.monotonic()
+    if turn.error is not None:
+        error_view.show(turn.error)

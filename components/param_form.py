@@ -113,6 +113,12 @@ def _seed_state(prefix: str, stored: Mapping[str, Any]) -> None:
         st.session_state[prefix + name] = value
 
 
+def reseed(prefix: str, stored: Mapping[str, Any]) -> None:
+    """Replace the form's values (from a callback): e.g. when a parameter preset is applied."""
+    st.session_state[prefix + "__seeded"] = False
+    _seed_state(prefix, stored)
+
+
 def _problems_for(problems: list[ParamError], *names: str) -> None:
     for problem in problems:
         if any(

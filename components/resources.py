@@ -106,8 +106,11 @@ def default_target() -> Target:
 
 
 def current_user_id() -> int:
-    """The acting user's id. With auth mode `none` that is the one local user."""
+    """The acting user's id: the signed-in person (components.auth sets it), or in mode `none` the one
+    local user. A page reached without a signed-in user stops here rather than act as anyone."""
     user_id = st.session_state.get("app.user_id")
+    if user_id is None and settings().auth_mode != "none":
+        st.stop()
     if user_id is None:
         with sessions()() as session:
             user = repository.ensure_user(session, "local", display_name="You", role="admin")

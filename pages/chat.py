@@ -1,7 +1,8 @@
-"""The chat page: replay the conversation, take a message, stream the reply, keep everything.
+"""The chat page: replay the conversation, take a message or an action, stream the reply, keep it all.
 
-A straight script, top to bottom (house style): set up, replay history, `if prompt := st.chat_input()`,
-run the turn. The turn itself (saving and streaming) is `turns.Turn`; this page only shows it.
+A straight script, top to bottom (house style): load the conversation, draw its settings, take the
+chat input or a button's request, save what the user gave, replay the branch, stream the reply. The
+turn itself (saving and streaming) is `turns.Turn`; this page only decides what to send and shows it.
 """
 
 from __future__ import annotations
@@ -9,93 +10,209 @@ from __future__ import annotations
 import streamlit as st
 
 import turns
-from chat_client import Params
-from components import conversation_list, message_view, resources
-from storage import repository
+from components import branches, conversation_list, message_view, param_form, presets_picker, resources
+from storage import images, repository
 from storage.models import User
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
+MAX_IMAGES_PER_MESSAGE = 8
+WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
 make_session = resources.sessions()
 user_id = resources.current_user_id()
 config = resources.settings()
-target = resources.default_target()
-prices = config.prices.get(target.model)
+available = resources.targets(config)
 
+# -- the conversation, from the URL ------------------------------------------------------------------
 conversation_id = conversation_list.selected_id()
-
 with make_session() as session:
     user = session.get(User, user_id)
     conversation = repository.get_conversation(session, user, conversation_id) if conversation_id else None
-    if conversation_id and conversation is None:
-        st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
-        conversation_id = None
-    path = repository.active_path(session, user, conversation_id) if conversation else []
-    system_prompt = conversation.system_prompt if conversation else ""
-    title = conversation.title if conversation else "New chat"
-    session.expunge_all()
+    messages = repository.conversation_messages(session, user, conversation.id) if conversation else []
+    session.commit()  # conversation_messages may have marked a dead stream as interrupted
+if conversation_id and conversation is None:
+    st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
+key = str(conversation.id) if conversation else "new"
+choose: dict[int, int] = st.session_state.setdefault(f"chat.choose.{key}", {})
+action = st.session_state.pop(message_view.ACTION_KEY, None)
+
+# -- where it talks to, and with what settings -------------------------------------------------------
+target = next(
+    (t for t in available if conversation and t.endpoint.name == conversation.endpoint), available[0]
+)
+if len(available) > 1:
+    names = [t.endpoint.name for t in available]
+    picked = st.selectbox(
+        "Endpoint", names, index=names.index(target.endpoint.name), key=f"chat.endpoint.{key}"
+    )
+    target = available[names.index(picked)]
+prices = config.prices.get(target.model)
 
 title_slot = st.empty()
-title_slot.title(title, anchor=False)
+title_slot.title(conversation.title if conversation else "New chat", anchor=False)
 st.caption(f"Talking to {target.label}.")
 
-with st.expander("System prompt", icon=":material/tune:", expanded=False):
-    new_system_prompt = st.text_area(
+system_key = f"chat.system.{key}"
+if system_key not in st.session_state:
+    st.session_state[system_key] = conversation.system_prompt if conversation else ""
+prefix = f"chat.p.{key}."
+stored_params = dict(conversation.params or {}) if conversation else {}
+with st.expander("System prompt and parameters", icon=":material/tune:", expanded=False):
+    presets_picker.system_prompt_picker(make_session, user_id, system_key)
+    system_prompt = st.text_area(
         "System prompt",
-        value=system_prompt,
-        key=f"chat.system.{conversation_id}",
+        key=system_key,
         placeholder="How the model should behave in this conversation (optional).",
-        label_visibility="collapsed",
     )
-if conversation and new_system_prompt != system_prompt:
+    presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
+    st.divider()
+    picker_slot = st.container()
+    form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
+    with picker_slot:
+        presets_picker.params_picker(
+            make_session,
+            user_id,
+            f"chat.pp.{key}",
+            form.fields,
+            lambda merged: param_form.reseed(prefix, merged),
+        )
+if conversation and (system_prompt != conversation.system_prompt or form.fields != stored_params):
     with make_session() as session:
         repository.update_conversation(
-            session, session.get(User, user_id), conversation.id, system_prompt=new_system_prompt
+            session,
+            session.get(User, user_id),
+            conversation.id,
+            system_prompt=system_prompt,
+            params=form.fields,
         )
         session.commit()
-    system_prompt = new_system_prompt
 
-for message in path:
-    message_view.show_stored(message, prices)
+prompt = st.chat_input(
+    "Message Prism" if form.ok else "Fix the parameters above to send",
+    key="chat.input",
+    accept_file="multiple",
+    file_type=IMAGE_TYPES,
+    submit_mode="stop",
+    disabled=not form.ok,
+)
+if not form.ok:
+    st.error(
+        "Some parameters need fixing before you can send; see the notes under **System prompt and "
+        "parameters**.",
+        icon=":material/tune:",
+    )
 
-prompt = st.chat_input("Message Prism", key="chat.input", submit_mode="stop")
+# -- save what the user gave, before anything is sent -------------------------------------------------
+reply_parent: int | None = None
+if prompt is not None or action is not None:
+    text = (prompt if isinstance(prompt, str) else getattr(prompt, "text", "")) or ""
+    files = list(getattr(prompt, "files", None) or [])
+    accepted, refused = [], []
+    for upload in files[:MAX_IMAGES_PER_MESSAGE]:
+        try:
+            accepted.append(images.normalise(upload.getvalue(), upload.name))
+        except images.ImageRejected as problem:
+            refused.append(f"**{upload.name}**: {problem}")
+    if len(files) > MAX_IMAGES_PER_MESSAGE:
+        refused.append(f"Only {MAX_IMAGES_PER_MESSAGE} images fit in one message; the rest were left out.")
+    for note in refused:
+        st.warning(note, icon=":material/hide_image:")
 
-if prompt:
-    text = prompt if isinstance(prompt, str) else (prompt.text or "")
-    if conversation is None:
-        with make_session() as session:
-            created = repository.create_conversation(
+    with make_session() as session:
+        user = session.get(User, user_id)
+        if conversation is None and prompt is not None and (text.strip() or accepted):
+            conversation = repository.create_conversation(
                 session,
-                session.get(User, user_id),
-                title=(text.strip().splitlines() or ["New chat"])[0][:60],
-                system_prompt=new_system_prompt,
+                user,
+                title=(text.strip().splitlines() or ["Images"])[0][:60],
+                system_prompt=system_prompt,
+                params=form.fields,
                 endpoint=target.endpoint.name,
                 model=target.model,
             )
-            session.commit()
-            conversation_id = created.id
-            title_slot.title(created.title, anchor=False)
-        conversation_list.select(conversation_id)
-        system_prompt = new_system_prompt
+            session.flush()
+        if conversation is not None:
+            leaf = branches.follow(messages, choose)
+            if prompt is not None and (text.strip() or accepted):
+                saved = repository.add_message(
+                    session,
+                    user,
+                    conversation.id,
+                    role="user",
+                    content=text,
+                    parent_id=leaf[-1].id if leaf else None,
+                    images=accepted,
+                )
+                reply_parent = saved.id
+            elif action and action["kind"] == "regenerate":
+                reply_parent = action["parent_id"]
+            elif action and action["kind"] == "edit":
+                original = repository.get_message(session, user, action["message_id"])
+                if original is not None:
+                    saved = repository.add_message(
+                        session,
+                        user,
+                        conversation.id,
+                        role="user",
+                        content=action["text"],
+                        parent_id=original.parent_id,
+                        images=list(original.attachments),
+                    )
+                    choose[original.parent_id or 0] = saved.id
+                    reply_parent = saved.id
+            elif action and action["kind"] == "tool_results":
+                reply_parent = action["assistant_id"]
+                for call_id, result in action["results"]:
+                    saved = repository.add_message(
+                        session,
+                        user,
+                        conversation.id,
+                        role="tool",
+                        content=result,
+                        tool_call_id=call_id,
+                        parent_id=reply_parent,
+                    )
+                    reply_parent = saved.id
+            session.commit()  # committed before the request: nothing the user typed is lost
+            messages = repository.conversation_messages(session, user, conversation.id)
+    if conversation is not None and key == "new":
+        conversation_list.select(conversation.id)
+        title_slot.title(conversation.title, anchor=False)
 
-    parent_id = path[-1].id if path else None
-    user_message_id = turns.save_user_message(
-        make_session, user_id, conversation_id, text=text, parent_id=parent_id
+# -- the branch on screen ----------------------------------------------------------------------------
+path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
+children = branches.children_by_parent(messages)
+window = st.session_state.get(f"chat.window.{key}", WINDOW)
+if len(path) > window:
+    st.button(
+        f"Show earlier messages ({len(path) - window} more)",
+        icon=":material/expand_less:",
+        on_click=st.session_state.__setitem__,
+        args=(f"chat.window.{key}", window + WINDOW),
     )
-    with st.chat_message("user"):
-        st.markdown(text)
+for message in path[-window:]:
+    kids = children.get(message.parent_id or 0, [message])
+    message_view.show_stored(
+        message,
+        prices=prices,
+        position=branches.position(children, message),
+        group_leaders=[group[0].id for group in branches.attempts(kids)],
+        choose=choose,
+        is_last=message is path[-1] and reply_parent is None,
+        render_request=message_view.request_renderer(target.endpoint),
+    )
 
-    with make_session() as session:
-        history = repository.active_path(session, session.get(User, user_id), conversation_id)
-        wire = turns.to_wire_messages(system_prompt, history)
-
-    params = Params(model=target.model, stream=True, stream_options={"include_usage": True})
+# -- the reply ---------------------------------------------------------------------------------------
+if reply_parent is not None and form.ok:
+    choose.pop(reply_parent, None)  # the new reply is the one to follow
     turn = turns.Turn(
         make_session=make_session,
         user_id=user_id,
-        conversation_id=conversation_id,
-        parent_id=user_message_id,
+        conversation_id=conversation.id,
+        parent_id=reply_parent,
         endpoint=target.endpoint,
-        params=params,
-        messages=wire,
+        params=form.params,
+        messages=turns.to_wire_messages(system_prompt, path),
         http=resources.http_client(),
     )
     with st.chat_message("assistant"):
@@ -104,6 +221,7 @@ if prompt:
         finally:
             # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
             turn.close()
+    st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)
 
 # Drawn last so a conversation created by this run is already in the list.
 conversation_list.sidebar(make_session, user_id)
