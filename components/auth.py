@@ -110,17 +110,14 @@ def _start_guest() -> None:
 
 
 def _password_form(config: Settings) -> None:
-    with st.form("auth.form", border=True, clear_on_submit=False):
+    with st.form("auth.form", border=True, clear_on_submit=True):
         name = st.text_input("Name", key="auth.name", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
     if not submitted:
         return
-    import sys
 
-    print("DBG", repr(name), repr(password), dict(config.password_users), file=sys.stderr)
     verdict = passwords.sign_in(config.password_users, name, password, _throttle())
-    print("DBG", verdict, file=sys.stderr)
     if verdict.ok:
         _remember(name.strip(), name.strip(), role_for(config, name.strip()))
         st.rerun()
