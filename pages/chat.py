@@ -35,6 +35,8 @@ if conversation_id and conversation is None:
 key = str(conversation.id) if conversation else "new"
 choose: dict[int, int] = st.session_state.setdefault(f"chat.choose.{key}", {})
 action = st.session_state.pop(message_view.ACTION_KEY, None)
+for note in st.session_state.pop("chat.notices", []):  # kept across the rerun that follows a reply
+    st.warning(note, icon=":material/hide_image:")
 
 # -- where it talks to, and with what settings -------------------------------------------------------
 target = next(
@@ -221,6 +223,7 @@ if reply_parent is not None and form.ok:
         finally:
             # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
             turn.close()
+    st.session_state["chat.notices"] = refused
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)
 
 # Drawn last so a conversation created by this run is already in the list.
