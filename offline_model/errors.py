@@ -37,6 +37,12 @@ QUOTA_PER_MINUTE = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
 QUOTA_PER_DAY = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
 
 
+def seconds(value: float) -> str:
+    """Seconds as Google writes them: ``28.5``, ``3600``, ``45.837906927`` (no float noise, no ``.0``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 @dataclass
 class ProviderError(Exception):
     """An error answer: HTTP status, message, and (for 400) the field it is about."""
@@ -75,7 +81,10 @@ class ProviderError(Exception):
             )
         if self.retry_delay is not None:
             details.append(
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{self.retry_delay:g}s"}
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": f"{seconds(self.retry_delay)}s",
+                }
             )
         body: dict = {
             "code": self.status,
@@ -102,7 +111,7 @@ class ProviderError(Exception):
     def headers(self, strict_openai: bool) -> dict[str, str]:
         """Extra response headers: only OpenAI's dialect sends Retry-After."""
         if strict_openai and self.retry_delay is not None:
-            return {"retry-after": f"{self.retry_delay:g}"}
+            return {"retry-after": seconds(self.retry_delay)}
         return {}
 
 
@@ -118,7 +127,7 @@ def rate_limited(per_day: bool, retry_delay: float) -> ProviderError:
     message = (
         f"You exceeded your current quota, please check your plan and billing details. "
         f"Quota exceeded for metric: generate_content_free_tier_requests ({limit}), model: gemini-2.5-flash. "
-        f"Please retry in {retry_delay:g}s."
+        f"Please retry in {seconds(retry_delay)}s."
     )
     return ProviderError(429, message, retry_delay=retry_delay, quota_id=quota)
 

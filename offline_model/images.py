@@ -94,7 +94,8 @@ def read_image(url: str, where: str) -> ImageInfo:
             width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
             small = img.convert("RGB")
             small.thumbnail((SAMPLE_SIZE, SAMPLE_SIZE))
-            pixels = list(small.getdata())
+            data = small.tobytes()
+            pixels = [(data[k], data[k + 1], data[k + 2]) for k in range(0, len(data), 3)]
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise ProviderError(
             400,
