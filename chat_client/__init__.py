@@ -7,6 +7,7 @@ events out. See /work/shared/design.md section 5 and reference/gemini-openai-com
 
 from chat_client import errors, events, messages, snippets
 from chat_client.endpoint import Endpoint
+from chat_client.models import alist_models, list_models
 from chat_client.params import ParamError, Params, validate
 from chat_client.request import build_body
 from chat_client.stream import NO_RETRY, RetryPolicy, Timeouts, astream_chat, stream_chat
@@ -18,10 +19,12 @@ __all__ = [
     "Params",
     "RetryPolicy",
     "Timeouts",
+    "alist_models",
     "astream_chat",
     "build_body",
     "errors",
     "events",
+    "list_models",
     "messages",
     "snippets",
     "stream_chat",

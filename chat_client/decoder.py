@@ -46,6 +46,13 @@ from chat_client.events import (
 from chat_client.thoughts import _ANSWER, ThoughtSplitter
 
 _loads = orjson.loads
+# A chunk whose JSON is valid but whose shape is not a chat chunk (a list where a dict belongs, ...)
+# raises one of these somewhere in the chunk logic; the stream then ends with a ProtocolError.
+_SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
+
+
+def _shape_error() -> errors.ProtocolError:
+    return errors.ProtocolError("The server sent a piece of the reply in a shape this client does not know.")
 
 
 class _Call:
@@ -186,34 +193,37 @@ class StreamDecoder:
             return []
         out: list[Event] = []
         data = self._data
-        # The common lines (`data: ...` and the blank line ending an event) are handled inline: this
-        # loop runs once per line of the stream, so a method call saved here is a tenth of the cost.
-        for line in self._lines.decode(text):
-            if not line:
-                if data:
-                    payload = data[0] if len(data) == 1 else "\n".join(data)
-                    data.clear()
-                    name, self._event_name = self._event_name, ""
-                    if payload == "[DONE]" or name:
-                        self._dispatch(payload, name, out)
-                    else:
-                        try:
-                            obj = _loads(payload)
-                        except orjson.JSONDecodeError:
-                            self._dispatch(payload, name, out)  # reports the malformed chunk
+        try:
+            # The common lines (`data: ...` and the blank line ending an event) are handled inline: this
+            # loop runs once per line of the stream, so a method call saved here is a tenth of the cost.
+            for line in self._lines.decode(text):
+                if not line:
+                    if data:
+                        payload = data[0] if len(data) == 1 else "\n".join(data)
+                        data.clear()
+                        name, self._event_name = self._event_name, ""
+                        if payload == "[DONE]" or name:
+                            self._dispatch(payload, name, out)
                         else:
-                            if obj.__class__ is dict and "error" not in obj:
-                                self._chunk(obj, out)
+                            try:
+                                obj = _loads(payload)
+                            except orjson.JSONDecodeError:
+                                self._dispatch(payload, name, out)  # reports the malformed chunk
                             else:
-                                self._dispatch(payload, name, out)
-                    if self.finished:
-                        break
+                                if obj.__class__ is dict and "error" not in obj:
+                                    self._chunk(obj, out)
+                                else:
+                                    self._dispatch(payload, name, out)
+                        if self.finished:
+                            break
+                    else:
+                        self._event_name = ""
+                elif line.startswith("data:"):
+                    data.append(line[6:] if line[5:6] == " " else line[5:])
                 else:
-                    self._event_name = ""
-            elif line.startswith("data:"):
-                data.append(line[6:] if line[5:6] == " " else line[5:])
-            else:
-                self._line(line, out)
+                    self._line(line, out)
+        except _SHAPE_ERRORS:
+            self._fail(_shape_error(), out)
         return out
 
     def close(self) -> list[Event]:
@@ -221,6 +231,13 @@ class StreamDecoder:
         if self.finished:
             return []
         out: list[Event] = []
+        try:
+            self._close(out)
+        except _SHAPE_ERRORS:
+            self._fail(_shape_error(), out)
+        return out
+
+    def _close(self, out: list[Event]) -> None:
         if not self.sse:
             self._whole_body(b"".join(self._body), out)
         else:
@@ -229,15 +246,14 @@ class StreamDecoder:
             for line in lines:
                 self._line(line, out)
                 if self.finished:
-                    return out
+                    return
             # Lenient where the spec is strict: an event cut off by the end of the body (no blank
             # line after it) is still read, so a final chunk without its blank line is not lost.
             if self._data:
                 self._line("", out)
                 if self.finished:
-                    return out
+                    return
         self._end(out)
-        return out
 
     # --- SSE event interpretation ------------------------------------------------------------------
 
@@ -339,7 +355,7 @@ class StreamDecoder:
                 if reason and not st.finished:
                     self._finish_choice(st, str(reason), out)
         usage = obj.get("usage")
-        if usage:
+        if usage and usage.__class__ is dict:
             self._usage = usage
 
     def _content(self, st: _Choice, content: Any, thought: bool, out: list[Event]) -> None:

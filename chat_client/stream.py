@@ -278,12 +278,13 @@ def _attempt(http: httpx.Client, prep: _Prepared, t: Timeouts, cancel: threading
             body = resp.iter_bytes()
             for chunk in body:
                 got_bytes = True
-                guard.extend(stall, "stall")
                 events = decoder.feed(chunk)
                 if events:
+                    guard.deadline = math.inf  # time the consumer spends is not the server's silence
                     yield from events
-                if decoder.finished:
+                if decoder.finished or guard.fired is not None:
                     break
+                guard.extend(stall, "stall")
             if guard.fired is not None:  # the read ended because the watchdog shut the socket
                 return _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
             if not decoder.finished:
@@ -351,11 +352,14 @@ async def astream_chat(
                     body = resp.aiter_bytes()
                     async for chunk in body:
                         got_bytes = True
-                        guard.extend(stall, "stall")
-                        for event in decoder.feed(chunk):
-                            yield event
-                        if decoder.finished:
+                        events = decoder.feed(chunk)
+                        if events:
+                            guard.deadline = math.inf  # the consumer's time is not the server's silence
+                            for event in events:
+                                yield event
+                        if decoder.finished or guard.fired is not None:
                             break
+                        guard.extend(stall, "stall")
                     if guard.fired is not None:
                         outcome = _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
                     elif not decoder.finished:

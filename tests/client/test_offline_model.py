@@ -265,3 +265,12 @@ def test_no_done_fault_is_still_a_complete_reply(gemini, http):
     evs = events(gemini, http, "hi [[fault:no-done]]", max_tokens=10)
     assert [e.reason for e in evs if isinstance(e, Finish)] == ["length"]
     assert not any(isinstance(e, StreamError) for e in evs)
+
+
+def test_list_models(gemini, http):
+    from chat_client import list_models
+
+    assert MODEL in list_models(http, Endpoint(gemini.base_url, api_key=KEY))
+    with pytest.raises(errors.AuthError) as info:
+        list_models(http, Endpoint(gemini.base_url, api_key="wrong-key-abc"))
+    assert "wrong-key-abc" not in info.value.message

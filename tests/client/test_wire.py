@@ -397,3 +397,35 @@ def test_async_cancel_with_an_asyncio_event_during_retry_wait():
 
     with ScriptedServer(status(429, _quota("Minute", "30s"))) as srv:
         asyncio.run(main())
+
+
+def test_a_slow_consumer_is_not_a_stalled_server():
+    # The stall clock runs only while the client waits for the network, not while the caller works.
+    import time
+
+    got_first = threading.Event()
+
+    def script(req, conn):
+        conn.start()
+        conn.chunk(sse(chunk("a"), done=False))
+        got_first.wait()  # so "b" is surely a later network read than "a"
+        conn.chunk(sse(chunk("b", finish="stop")))
+        conn.end()
+
+    with ScriptedServer(script) as srv, httpx.Client() as http:
+        out = []
+        for event in stream_chat(
+            http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.05)
+        ):
+            out.append(event)
+            got_first.set()
+            time.sleep(0.15)  # the behaviour under test: a consumer slower than the stall limit
+        assert [type(e) for e in out] == [TextDelta, TextDelta, Finish]
+
+
+def test_unknown_chunk_shapes_end_in_a_protocol_error_not_an_exception():
+    from tests.client.wire import decode
+
+    for bad in ('{"choices": [1]}', '{"choices": [{"delta": {"content": 5}}]}', '{"choices": {"a": 1}}'):
+        events = decode(sse(bad))
+        assert isinstance(events[-1], StreamError) and isinstance(events[-1].error, errors.ProtocolError), bad
