@@ -94,15 +94,19 @@ def diff_markdown(baseline: str, other: str) -> str:
 
     Every piece is escaped, so model output cannot inject markdown, links or HTML.
     """
-    parts = []
+    parts: list[str] = []
+    marked = False  # whether the last piece was a mark
     for kind, text in word_diff(baseline, other):
         if kind == "same":
             parts.append(escape_markdown(text))
+            marked = False
             continue
         words = text.strip()
         if not words:
             continue
-        lead = " " if text[:1].isspace() else ""
+        # A removal followed by an insertion would otherwise touch: keep a space between the marks.
+        lead = " " if text[:1].isspace() or marked else ""
+        marked = True
         trail = " " if text[-1:].isspace() else ""
         shown = escape_markdown(words)
         if kind == "added":
