@@ -17,5 +17,6 @@ except ValueError as problem:  # a misconfigured deployment gets words, not a tr
 
 pages = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 st.navigation(pages).run()
