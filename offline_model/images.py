@@ -14,8 +14,6 @@ import io
 import re
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
 from offline_model.errors import ProviderError
 
 DATA_URL_RE = re.compile(
@@ -88,6 +86,8 @@ def read_image(url: str, where: str) -> ImageInfo:
         ) from None
     if len(raw) > MAX_IMAGE_BYTES:
         raise ProviderError(400, f"Invalid value at '{where}': the image is larger than 7 MB.", field=where)
+    from PIL import Image, UnidentifiedImageError  # imported on first use: it costs start-up time
+
     try:
         with Image.open(io.BytesIO(raw)) as img:
             img.load()

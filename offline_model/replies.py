@@ -28,7 +28,7 @@ from offline_model.tokenizer import IMAGE_TOKENS, count_tokens, tokenize
 from offline_model.validation import ChatRequest
 from offline_model.writing import SENTENCE_END, Writer, limit
 
-DEFAULT_MAX_TOKENS = 400  # a greedy n-gram can loop; the offline model's own maxOutputTokens
+DEFAULT_MAX_TOKENS = 8192  # the offline model's own maxOutputTokens: a bound on any runaway sample
 SUMMARY_MAX_TOKENS = 40
 STEER_TOKENS = 2  # the user's words choose where the reply starts; the n-gram carries it from there
 THINKING_CAP = 2048  # the offline model never thinks longer than this, whatever the budget

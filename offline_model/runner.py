@@ -8,7 +8,6 @@ still open (a stalled one, say).
 
 from __future__ import annotations
 
-import http.client
 import socket
 import threading
 import time
@@ -94,12 +93,12 @@ class OfflineServer:
                 sock.close()
                 raise RuntimeError("the offline model did not start")
             time.sleep(0.005)
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=START_TIMEOUT)
-        try:
-            conn.request("GET", "/v1/models")
-            conn.getresponse().read()
-        finally:
-            conn.close()
+        # One real HTTP exchange proves the server answers (raw socket: http.client costs import time).
+        with socket.create_connection((self.host, self.port), timeout=START_TIMEOUT) as conn:
+            conn.sendall(b"GET /v1/models HTTP/1.1\r\nHost: offline\r\nConnection: close\r\n\r\n")
+            status = conn.recv(64)
+        if not status.startswith(b"HTTP/1.1 "):
+            raise RuntimeError(f"the offline model answered {status!r}")
 
     def stop(self) -> None:
         """Stop the server and wait for its thread."""
