@@ -5,7 +5,7 @@ Pages live in pages/ and are straight scripts; everything they share is in compo
 
 import streamlit as st
 
-from components import resources
+from components import auth, resources
 
 st.set_page_config(page_title="Prism", page_icon=":material/diamond:", layout="wide")
 
@@ -15,8 +15,16 @@ except ValueError as problem:  # a misconfigured deployment gets words, not a tr
     st.error(f"Prism is not configured correctly: {problem}")
     st.stop()
 
+# The gate: nobody reaches a page before signing in (components/auth.py).
+who = auth.current_user(config)
+
 pages = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages, position="sidebar" if who else "hidden")
+if who is None:
+    auth.sign_in_page(config)
+    st.stop()
+auth.account_sidebar(config, who)
+page.run()

@@ -42,6 +42,22 @@ class Settings:
     prices: Mapping[str, Mapping[str, float]] = field(
         default_factory=lambda: {DEFAULT_MODEL: {"input": 0.30, "output": 2.50, "cached": 0.03}}
     )
+    # Hosting a shared demo (design.md section 7). Identities listed here get the admin role.
+    admins: tuple[str, ...] = ()
+    # Password mode: user name -> password hash (`python -m passwords hash`); never plain text.
+    password_users: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Share links open without sign-in only when the operator says so.
+    public_links: bool = False
+    # Quotas, counted in the database; None means no limit.
+    requests_per_minute: int | None = None
+    tokens_per_day: int | None = None
+    global_tokens_per_day: int | None = None
+    # Guest access (off by default): a private session capped in messages and tokens.
+    guest_access: bool = False
+    guest_messages: int = 10
+    guest_tokens: int = 20_000
+    # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
+    max_files_per_message: int = 4
 
     @property
     def uses_offline_model(self) -> bool:
@@ -54,6 +70,31 @@ def _section(secrets: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _limit(name: str, value: Any) -> int | None:
+    """A quota: a positive whole number, or None (no limit) for 0, empty or "none"."""
+    if value is None or str(value).strip().lower() in ("", "none", "0"):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, not {value!r}.") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative.")
+    return number
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(str(v).strip() for v in value or () if str(v).strip())
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
 ) -> Settings:
@@ -63,6 +104,10 @@ def load_settings(
     api = _section(secrets, "api")
     database = _section(secrets, "database")
     auth = _section(secrets, "auth")
+    quotas = _section(secrets, "quotas")
+    sharing = _section(secrets, "sharing")
+    guest = _section(secrets, "guest")
+    uploads = _section(secrets, "uploads")
 
     def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
         value = env.get(env_name)
@@ -100,4 +145,23 @@ def load_settings(
         auth_mode=auth_mode,
         extra_endpoints=tuple(endpoints),
         prices=prices,
+        admins=_names(pick("PRISM_ADMINS", auth, "admins", ())),
+        password_users={str(k): str(v) for k, v in _section(auth, "users").items()},
+        public_links=_flag(pick("PRISM_PUBLIC_LINKS", sharing, "public", False)),
+        requests_per_minute=_limit(
+            "PRISM_REQUESTS_PER_MINUTE", pick("PRISM_REQUESTS_PER_MINUTE", quotas, "requests_per_minute")
+        ),
+        tokens_per_day=_limit("PRISM_TOKENS_PER_DAY", pick("PRISM_TOKENS_PER_DAY", quotas, "tokens_per_day")),
+        global_tokens_per_day=_limit(
+            "PRISM_GLOBAL_TOKENS_PER_DAY",
+            pick("PRISM_GLOBAL_TOKENS_PER_DAY", quotas, "global_tokens_per_day"),
+        ),
+        guest_access=_flag(pick("PRISM_GUEST_ACCESS", guest, "enabled", False)),
+        guest_messages=_limit("PRISM_GUEST_MESSAGES", pick("PRISM_GUEST_MESSAGES", guest, "messages", 10))
+        or 0,
+        guest_tokens=_limit("PRISM_GUEST_TOKENS", pick("PRISM_GUEST_TOKENS", guest, "tokens", 20_000)) or 0,
+        max_files_per_message=_limit(
+            "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 4)
+        )
+        or 0,
     )

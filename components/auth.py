@@ -52,8 +52,10 @@ class SignedIn:
 
 
 @st.cache_resource(show_spinner=False)
-def _throttle() -> passwords.Throttle:
-    # One per process: failed attempts from every browser session on this server count together.
+def _throttle(database_url: str) -> passwords.Throttle:
+    # One per process and deployment: failed attempts from every browser session on this server count
+    # together (keyed by the database so that a test's fresh deployment starts with a clean slate).
+    del database_url
     return passwords.Throttle(limit=5, window=300.0)
 
 
@@ -117,7 +119,7 @@ def _password_form(config: Settings) -> None:
     if not submitted:
         return
 
-    verdict = passwords.sign_in(config.password_users, name, password, _throttle())
+    verdict = passwords.sign_in(config.password_users, name, password, _throttle(config.database_url))
     if verdict.ok:
         _remember(name.strip(), name.strip(), role_for(config, name.strip()))
         st.rerun()
