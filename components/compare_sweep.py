@@ -59,8 +59,12 @@ def apply(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
         google.setdefault("thinking_config", {})["thinking_budget"] = value
         return out
     if name == "reasoning_effort":
-        thinking = ((out.get("extra_body") or {}).get("google") or {}).get("thinking_config") or {}
-        thinking.pop("thinking_budget", None)
+        google = (out.get("extra_body") or {}).get("google") or {}
+        (google.get("thinking_config") or {}).pop("thinking_budget", None)
+        if google.get("thinking_config") == {}:
+            del google["thinking_config"]
+        if out.get("extra_body") == {"google": {}}:
+            del out["extra_body"]
     if name == "max_completion_tokens":
         out.pop("max_tokens", None)
     out[name] = value
