@@ -201,6 +201,33 @@ _FIELD_PATTERNS = (
 )
 
 
+# Request fields a refusal may mention in passing ("Logprobs is not enabled for models/..."). Only
+# names unlikely to be ordinary words (not "stop", "model", "seed"); longest first so top_logprobs is
+# not read as logprobs.
+_KNOWN_FIELDS = (
+    "max_completion_tokens",
+    "parallel_tool_calls",
+    "frequency_penalty",
+    "presence_penalty",
+    "reasoning_effort",
+    "include_thoughts",
+    "response_format",
+    "thinking_budget",
+    "thinking_config",
+    "cached_content",
+    "stream_options",
+    "top_logprobs",
+    "temperature",
+    "tool_choice",
+    "extra_body",
+    "max_tokens",
+    "logprobs",
+    "messages",
+    "top_p",
+)
+_KNOWN_FIELD_RE = re.compile(r"(?<![\w.])(" + "|".join(_KNOWN_FIELDS) + r")(?!\w)", re.IGNORECASE)
+
+
 def _field(body: _Body) -> str | None:
     if body.param:
         return body.param
@@ -212,7 +239,8 @@ def _field(body: _Body) -> str | None:
         m = pattern.search(body.message)
         if m:
             return m.group(1)
-    return None
+    m = _KNOWN_FIELD_RE.search(body.message)
+    return m.group(1).lower() if m else None
 
 
 def _short(text: str, limit: int = 300) -> str:

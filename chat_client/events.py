@@ -86,7 +86,10 @@ class Finish:
 
 @dataclass(frozen=True, slots=True)
 class RetryWait:
-    """The client will retry after `seconds`; nothing was shown yet, so the retry is safe."""
+    """The client will retry after `seconds`; nothing was shown yet, so the retry is safe.
+
+    `attempt` is the number of the try about to start (2 for the first retry); `reason` is the failed
+    try's error message, in plain words."""
 
     seconds: float
     attempt: int

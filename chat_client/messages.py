@@ -31,6 +31,24 @@ def user_message(text: str, image_data_urls: Iterable[str] = ()) -> dict[str, An
     return {"role": "user", "content": parts}
 
 
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+MAX_IMAGE_BYTES = 7 * 1024 * 1024  # about what Gemini accepts per inline image
+
+
+def image_problem(data_url: str) -> str | None:
+    """Why the provider would refuse this image data URL (plain words), or None when it looks fine."""
+    head, sep, payload = data_url.partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        return "An image must be sent as a base64 data: URL."
+    mime = head[5 : -len(";base64")].lower()
+    if mime not in IMAGE_TYPES:
+        return f"Images must be PNG, JPEG or WEBP (this one is {mime or 'of unknown type'})."
+    size = len(payload) * 3 // 4 - payload.count("=", -2)
+    if size > MAX_IMAGE_BYTES:
+        return f"This image is {size / 1e6:.1f} MB; the provider accepts about 7 MB per image."
+    return None
+
+
 def image_data_url(data: bytes, mime: str = "image/png") -> str:
     """Encode image bytes as a `data:` URL for `user_message`."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"

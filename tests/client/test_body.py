@@ -82,3 +82,12 @@ def test_assistant_tool_calls_keep_the_thought_signature():
     plain = messages.assistant_message("ok", [ToolCall("c", "f", "{}")])
     assert plain["content"] == "ok" and "extra_content" not in plain["tool_calls"][0]
     assert messages.assistant_message("hello") == {"role": "assistant", "content": "hello"}
+
+
+def test_image_problem_names_type_and_size():
+    assert messages.image_problem(messages.image_data_url(b"x" * 100, "image/jpeg")) is None
+    assert "PNG, JPEG or WEBP" in messages.image_problem(messages.image_data_url(b"x", "image/gif"))
+    assert "7 MB" in messages.image_problem(
+        messages.image_data_url(b"x" * (7 * 1024 * 1024 + 3), "image/png")
+    )
+    assert "data: URL" in messages.image_problem("https://example.com/cat.png")

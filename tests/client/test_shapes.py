@@ -445,3 +445,21 @@ def test_both_error_shapes_give_equal_errors():
     a = errors.error_from_response(400, json.dumps(gemini))
     b = errors.error_from_response(400, json.dumps(openai))
     assert a == b and a.field == "temperature"
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("Logprobs is not enabled for models/gemini-2.5-flash", "logprobs"),
+        ("top_logprobs must be between 0 and 20", "top_logprobs"),
+        (
+            "Invalid value at 'messages[1].content[0].image_url': cannot decode",
+            "messages[1].content[0].image_url",
+        ),
+        ('Invalid JSON payload received. Unknown name "foo": Cannot find field.', "foo"),
+        ("Something went wrong", None),
+    ],
+)
+def test_bad_request_field_from_the_message(message, field):
+    body = [{"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}]
+    assert errors.error_from_response(400, json.dumps(body)).field == field
