@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import re
@@ -78,7 +79,7 @@ def conversation_to_dict(session: Session, user: User, conversation_id: int) -> 
         openai_messages.append(_openai_message(m))
         in_messages.update(a.sha256 for a in m.attachments)
     tree = []
-    extra_images: dict[str, dict[str, str]] = {}
+    extra_images: dict[str, dict[str, str]] = {}  # images not already in `messages`, once each
     for m in messages:
         node: dict[str, Any] = {
             "id": local[m.id],
@@ -86,6 +87,7 @@ def conversation_to_dict(session: Session, user: User, conversation_id: int) -> 
             "role": m.role,
             "content": m.content,
             "images": [a.sha256 for a in m.attachments],
+            "image_names": [a.filename for a in m.attachments],
         }
         node.update({name: getattr(m, name) for name in MESSAGE_FIELDS})
         node["created_at"] = _iso(m.created_at)
@@ -93,7 +95,7 @@ def conversation_to_dict(session: Session, user: User, conversation_id: int) -> 
         tree.append(node)
         for a in m.attachments:
             if a.sha256 not in in_messages:
-                extra_images[a.sha256] = {"data_url": a.data_url(), "filename": a.filename}
+                extra_images[a.sha256] = {"data_url": a.data_url()}
     return {
         "title": conv.title,
         "system_prompt": conv.system_prompt,
@@ -178,16 +180,16 @@ def import_conversations(session: Session, user: User, data: str | bytes) -> lis
     stripped = data.lstrip()
     if not stripped:
         raise ImportRefused("The file is empty.")
-    if stripped[0] in "[{":
-        try:
-            doc = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+    try:
+        doc = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        if stripped[0] in "[{":
             raise ImportRefused(
                 f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from exc
-        plans = _plans_from_json(doc)
-    else:
         plans = _plans_from_markdown(stripped)
+    else:
+        plans = _plans_from_json(doc)
     return [_write(session, user, plan) for plan in plans]
 
 
@@ -281,6 +283,8 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
             raise ImportRefused(
                 f"{at}.images refers to an image the file does not contain ({str(missing[0])[:12]}...)."
             )
+        names = _opt(node, "image_names", list, at, [])
+        names = [n if isinstance(n, str) else "" for n in names] + [""] * (len(shas) - len(names))
         fields = {name: node.get(name) for name in MESSAGE_FIELDS if name in node}
         fields["status"] = status
         for name, kind in (
@@ -307,7 +311,9 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
                 parent=parent,
                 role=role,
                 content=_require(node, "content", str, at),
-                images=[images[s] for s in shas],
+                images=[
+                    dataclasses.replace(images[s], filename=n) for s, n in zip(shas, names, strict=False)
+                ],
                 fields=fields,
                 created_at=_time(node.get("created_at"), f"{at}.created_at"),
                 updated_at=_time(node.get("updated_at"), f"{at}.updated_at"),
@@ -324,12 +330,11 @@ def _collect_images(conv: dict[str, Any], where: str) -> dict[str, image_module.
         at = f"{where}.images[{str(sha)[:12]}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("data_url"), str):
             raise ImportRefused(f"{at} must be an object with a data_url.")
-        found[sha] = _decode_image(entry["data_url"], entry.get("filename") or "", at)
+        found[sha] = _decode_image(entry["data_url"], "", at)
     for i, message in enumerate(conv.get("messages") or []):
         for j, url in enumerate(_image_urls(message, f"{where}.messages[{i}]")):
             image = _decode_image(url, "", f"{where}.messages[{i}].content[{j}]")
             found.setdefault(image.sha256, image)
-    # Filenames live in the table only for images outside `messages`; match the rest by hash.
     return found
 
 
@@ -441,7 +446,7 @@ def _plans_from_markdown(text: str) -> list[_Plan]:
             image = _IMAGE_LINE.match(text, pos)
             if image is None:
                 raise ImportRefused(f"Line {line}: the message lists {len(shas)} images but shows fewer.")
-            table[str(sha)] = {"data_url": image.group(1), "filename": ""}
+            table[str(sha)] = {"data_url": image.group(1)}
             pos = image.end()
         conversations[-1]["tree"].append({**meta, "content": content})
     if not conversations:
@@ -568,7 +573,7 @@ def _image_table(conv: dict[str, Any]) -> dict[str, dict[str, str]]:
     for message in conv["messages"]:
         for url in _image_urls(message, ""):
             raw = base64.b64decode(url.split(",", 1)[1])
-            table.setdefault(hashlib.sha256(raw).hexdigest(), {"data_url": url, "filename": ""})
+            table.setdefault(hashlib.sha256(raw).hexdigest(), {"data_url": url})
     return table
 
 

@@ -76,3 +76,65 @@ def test_same_image_is_stored_per_owner(session, alice, bob, alices):
     assert r.delete_conversation(session, bob, mine.id)
     session.commit()
     assert r.get_attachment(session, alice, q.attachments[0].id) is not None
+
+
+def test_bob_cannot_see_or_change_alices_presets(session, alice, bob):
+    from storage import presets
+
+    mine = presets.create_preset(session, alice, kind="system", name="Alice only", system_prompt="secret")
+    assert presets.get_preset(session, bob, mine.id) is None
+    assert mine.id not in {p.id for p in presets.list_presets(session, bob)}
+    assert presets.update_preset(session, bob, mine.id, name="x") is None
+    assert presets.delete_preset(session, bob, mine.id) is False
+    assert presets.get_preset(session, alice, mine.id).name == "Alice only"
+
+
+def test_bob_cannot_see_or_change_alices_compare_runs(session, alice, bob):
+    from storage import compare
+
+    run = compare.create_compare_run(
+        session, alice, prompt="secret", columns=[{}, {}], images=[(png_bytes(), "p")]
+    )
+    res = compare.start_result(session, alice, run.id, column_index=0)
+    session.commit()
+    assert compare.get_compare_run(session, bob, run.id) is None
+    assert compare.list_compare_runs(session, bob) == []
+    assert compare.update_compare_run(session, bob, run.id, title="x") is None
+    assert compare.delete_compare_run(session, bob, run.id) is False
+    with pytest.raises(NotFound):
+        compare.start_result(session, bob, run.id, column_index=1)
+    with pytest.raises(NotFound):
+        compare.grow_result(session, bob, res.id, content="x")
+    with pytest.raises(NotFound):
+        compare.finish_result(session, bob, res.id, status="complete", content="x")
+    assert r.get_attachment(session, bob, run.attachments[0].id) is None
+    assert compare.get_compare_run(session, alice, run.id).results[0].content == ""
+
+
+def test_bob_cannot_share_list_or_revoke_alices_things(session, alice, bob, alices):
+    from storage import compare, sharing
+
+    conv, _q, _reply = alices
+    run = compare.create_compare_run(session, alice, prompt="secret", columns=[{}, {}])
+    link = sharing.create_share_link(session, alice, conversation_id=conv.id)
+    assert sharing.create_share_link(session, bob, conversation_id=conv.id) is None
+    assert sharing.create_share_link(session, bob, compare_run_id=run.id) is None
+    assert sharing.list_share_links(session, bob) == []
+    assert sharing.revoke_share_link(session, bob, link.id) is False
+    assert sharing.open_share_link(session, link.token) is not None
+    with pytest.raises(PermissionError):
+        sharing.list_all_share_links(session, bob)
+
+
+def test_bob_cannot_export_or_touch_alices_usage(session, alice, bob, alices):
+    from storage import interchange, usage
+
+    conv, _q, _reply = alices
+    event = usage.record_usage(session, alice, prompt_tokens=10)
+    assert usage.add_tokens(session, bob, event.id, prompt_tokens=5) is False
+    assert usage.usage_totals(session, bob, since=event.created_at).tokens == 0
+    with pytest.raises(PermissionError):
+        usage.usage_per_user_day(session, bob, since=event.created_at)
+    with pytest.raises(NotFound):
+        interchange.export_json(session, bob, [conv.id])
+    assert "secret" not in interchange.export_markdown(session, bob)
