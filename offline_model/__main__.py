@@ -7,8 +7,10 @@ import sys
 
 DESCRIPTION = """\
 Prism's offline model: a real HTTP server that speaks the OpenAI-compatible Chat Completions protocol
-the way Gemini 2.5 Flash does, and samples replies from a small trigram language model built at
-start-up from Prism's own help text (offline_model/corpus.txt). No key, no network.
+the way Gemini 2.5 Flash does, and samples replies from a small 4-gram language model (interpolated
+backoff) built at start-up from Prism's own help text (offline_model/corpus.txt). The user's words
+choose where the reply starts, where the corpus knows them. No key, no network. Each stream chunk
+carries one token.
 
 Endpoints
   GET  /v1/models             the models it answers to: gemini-2.5-flash, gemini-2.5-flash-lite
@@ -21,7 +23,7 @@ Parameters, all honoured for real
   frequency_penalty, presence_penalty (-2..2)
                                   subtract count*f + (count>0)*p from the logit of repeated tokens
   max_completion_tokens / max_tokens (>= 1)
-                                  cuts the answer with finish_reason "length" (default cap 400)
+                                  cuts the answer with finish_reason "length" (default cap 8192)
   stop (string or up to 5)        ends the reply just before the stop string, finish_reason "stop"
   n (1..8)                        n choices, each with its own index
   logprobs, top_logprobs (0..20, only with logprobs)
@@ -78,6 +80,8 @@ before the model reads it); join several with ";".
   ttft:ms=M                   wait M ms before the first chunk
   tags:split | tags:whole     split (or never split) the thought tags across chunks; by default they
                               are split when (seed + choice index) is odd, at random without a seed
+Stream faults (disconnect, stall, malformed, error, no-done) act on streaming requests only; one set
+for more chunks than the stream has acts at its end. status and ttft act on both kinds of request.
 An unknown or malformed SPEC is a 400 naming X-Offline-Fault (or messages).
 
 With --api-key KEY, any request whose "Authorization: Bearer ..." differs gets a 401.

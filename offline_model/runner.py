@@ -68,13 +68,17 @@ class OfflineServer:
         tokens_per_second: float = 0.0,
         ttft_ms: int = 0,
         strict_openai: bool = False,
+        max_received: int | None = None,
     ) -> OfflineServer:
-        """Start a server on host:port (0 = a free port) and return once it answers."""
+        """Start a server on host:port (0 = a free port) and return once it answers.
+
+        ``max_received`` bounds ``received`` to the newest N requests (None = keep all, for tests); a
+        long-running app should set it, since request bodies can hold images."""
         config = ServerConfig(
             api_key=api_key, tokens_per_second=tokens_per_second, ttft_ms=ttft_ms, strict_openai=strict_openai
         )
         received: list[dict] = []
-        app = create_app(config, received=received, model=default_model())
+        app = create_app(config, received=received, model=default_model(), max_received=max_received)
         sock = listening_socket(host, port)
         bound_port = sock.getsockname()[1]
         server = uvicorn.Server(uvicorn_config(app))

@@ -95,8 +95,10 @@ def create_app(
     *,
     received: list[dict] | None = None,
     model: NgramModel | None = None,
+    max_received: int | None = None,
 ) -> Starlette:
-    """Build the ASGI app. ``received`` (if given) collects every chat request, thread-safely."""
+    """Build the ASGI app. ``received`` (if given) collects every chat request, thread-safely; with
+    ``max_received`` only the newest that many are kept."""
     model = model or default_model()
     log = received if received is not None else []
     lock = threading.Lock()
@@ -128,6 +130,8 @@ def create_app(
             body, parsed = raw.decode("utf-8", "replace"), False
         with lock:
             log.append({"body": body, "headers": headers})
+            if max_received is not None and len(log) > max_received:
+                del log[: len(log) - max_received]
         try:
             check_auth(request)
             if not parsed:

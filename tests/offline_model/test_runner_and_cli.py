@@ -139,3 +139,10 @@ def test_cli_serves_until_stopped():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_max_received_keeps_only_the_newest_requests():
+    with OfflineServer.start(max_received=2) as srv, httpx.Client(base_url=srv.base_url) as client:
+        for text in ("one", "two", "three"):
+            client.post("chat/completions", json=body(text, max_tokens=1))
+        assert [r["body"]["messages"][0]["content"] for r in srv.received] == ["two", "three"]
