@@ -470,6 +470,9 @@ async def _sse(
                 if sent == 1 or len(batch) >= BATCH:
                     yield b"".join(batch)
                     batch.clear()
+                    # Writes to a socket rarely suspend; without a real await here Starlette's
+                    # disconnect listener never runs and a departed client is written to forever.
+                    await asyncio.sleep(0)
         if batch:
             yield b"".join(batch)
             batch.clear()
