@@ -57,7 +57,7 @@ class Settings:
     guest_messages: int = 10
     guest_tokens: int = 20_000
     # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
-    max_files_per_message: int = 4
+    max_files_per_message: int = 8
 
     @property
     def uses_offline_model(self) -> bool:
@@ -161,7 +161,7 @@ def load_settings(
         or 0,
         guest_tokens=_limit("PRISM_GUEST_TOKENS", pick("PRISM_GUEST_TOKENS", guest, "tokens", 20_000)) or 0,
         max_files_per_message=_limit(
-            "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 4)
+            "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 8)
         )
         or 0,
     )

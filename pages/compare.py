@@ -14,6 +14,7 @@ from components import compare_setup, compare_stats, compare_view, resources
 from storage import compare as compare_store
 from storage.models import User
 from turns import compare as compare_turns
+from turns import quota
 
 make_session = resources.sessions()
 user_id = resources.current_user_id()
@@ -88,6 +89,7 @@ def run_turn(
         repeats=repeats,
         turn_index=turn_index,
         prompt=prompt,
+        limits=quota.Limits.from_settings(config),
     )
     with st.chat_message("user"):
         st.markdown(prompt)

@@ -29,6 +29,7 @@ from chat_client import Endpoint, Params, build_body, events, stream_chat
 from chat_client.messages import assistant_message, system_message, tool_message, user_message
 from storage import repository
 from storage.models import Message, User
+from turns import quota
 
 # Statuses a finished reply can have (storage keeps the same words).
 COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
@@ -130,8 +131,11 @@ class Turn:
         save_every: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         client_options: dict[str, Any] | None = None,
+        limits: quota.Limits | None = None,
     ) -> None:
         self.make_session = make_session
+        self.limits = limits  # checked before sending (turns/quota.py); None: count usage, limit nothing
+        self._usage_event_id: int | None = None
         self.user_id = user_id
         self.conversation_id = conversation_id
         self.parent_id = parent_id
@@ -159,6 +163,15 @@ class Turn:
     def events(self) -> Iterator[events.Event]:
         """Stream the reply, saving it as it grows; yields every client event to the caller."""
         self.started_at = self.clock()
+        try:
+            self._usage_event_id = quota.admit(
+                self.make_session, self.user_id, self.limits, model=self.params.model or ""
+            )[0]
+        except quota.QuotaExceeded as refused:  # nothing is sent; the reply row says why
+            self.error = refused
+            yield events.StreamError(refused)
+            self._finish(stopped=False)
+            return
         self._stream = stream_chat(
             self.http, self.endpoint, self.params, self.messages, **self.client_options
         )
@@ -321,4 +334,6 @@ class Turn:
                     logprobs=candidate.logprobs or None,
                 )
             session.commit()
+        if self._usage_event_id is not None:
+            quota.add_tokens(self.make_session, self.user_id, self._usage_event_id, self.usage_dict())
         self.status = _status_for(self.reply, self.error, stopped)

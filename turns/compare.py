@@ -36,6 +36,7 @@ from chat_client.messages import assistant_message, system_message, user_message
 from storage import compare as compare_store
 from storage import repository
 from storage.models import CompareRun, User
+from turns import quota
 
 MAX_COLUMNS = 6
 MAX_REPEATS = 20
@@ -183,6 +184,7 @@ class CompareTurn:
         max_parallel: int = MAX_PARALLEL,
         clock: Callable[[], float] = time.monotonic,
         client_options: dict[str, Any] | None = None,
+        limits: quota.Limits | None = None,
     ) -> None:
         if len(messages) != len(columns):
             raise ValueError("one message list per column")
@@ -209,6 +211,8 @@ class CompareTurn:
         ]
         self._abort: BaseException | None = None
         self._on_event: OnEvent | None = None
+        self.limits = limits  # checked before sending (turns/quota.py); None: count usage, limit nothing
+        self._usage_ids: dict[int, int] = {}  # sample position -> its usage ledger row
 
     # -- the public face ------------------------------------------------------------------------------
 
@@ -225,6 +229,22 @@ class CompareTurn:
         """The async form of `run`, for callers that already have a loop."""
         self._on_event = on_event
         self._create_rows()
+        try:
+            ids = quota.admit(
+                self.make_session,
+                self.user_id,
+                self.limits,
+                requests=len(self.samples),
+                model=[self.columns[s.column].params.model or "" for s in self.samples],
+                kind="compare",
+            )
+        except quota.QuotaExceeded as refused:  # nothing is sent; every result says why
+            for sample in self.samples:
+                sample.error = refused
+                self._finish(sample, stopped=False)
+                self._notify(sample, events.StreamError(refused))
+            return
+        self._usage_ids = dict(enumerate(ids))
         limits = httpx.Limits(max_connections=self.max_parallel, max_keepalive_connections=self.max_parallel)
         gate = asyncio.Semaphore(self.max_parallel)
         try:
@@ -383,6 +403,9 @@ class CompareTurn:
                 tool_calls=sample.tool_calls or None,
             )
             session.commit()
+        event_id = self._usage_ids.pop(next(i for i, s in enumerate(self.samples) if s is sample), None)
+        if event_id is not None:
+            quota.add_tokens(self.make_session, self.user_id, event_id, sample.usage_dict())
 
 
 # -- runs: creating, continuing, forking ----------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Quotas seen from the chat page: a signed-in person over their limit is told what was hit and when it
+resets, and nothing reaches the model."""
+
+from __future__ import annotations
+
+from tests.app.hosting_support import BOB, entry_script_every_run, password_secrets, sign_in
+
+__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+
+
+def test_over_the_requests_per_minute_limit_the_page_says_so_and_sends_nothing(
+    app_env, new_app, monkeypatch, entry_script_every_run
+):
+    monkeypatch.setenv("PRISM_AUTH_MODE", "password")
+    monkeypatch.setenv("PRISM_REQUESTS_PER_MINUTE", "1")
+    at = new_app()
+    at.secrets.update(password_secrets())
+    at = sign_in(at.run(), "bob", BOB)
+    at.chat_input[0].set_value("first").run()
+    assert not at.exception
+    sent = len(app_env.received)
+    at.chat_input[0].set_value("second").run()
+    assert not at.exception
+    assert len(app_env.received) == sent
+    errors = " ".join(e.value for e in at.error)
+    assert "1 requests per minute" in errors and "UTC" in errors, errors
+
+
+def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch, entry_script_every_run):
+    monkeypatch.setenv("PRISM_AUTH_MODE", "password")
+    monkeypatch.setenv("PRISM_GUEST_ACCESS", "1")
+    monkeypatch.setenv("PRISM_GUEST_MESSAGES", "1")
+    at = new_app()
+    at.secrets.update(password_secrets())
+    at.run()
+    at.button(key="auth.guest").click().run()
+    assert not at.exception
+    at.chat_input[0].set_value("one").run()
+    sent = len(app_env.received)
+    at.chat_input[0].set_value("two").run()
+    assert len(app_env.received) == sent
+    assert any("guest session may send 1 messages" in e.value for e in at.error)
+
+
+def test_guest_access_is_off_by_default(app_env, new_app, monkeypatch, entry_script_every_run):
+    monkeypatch.setenv("PRISM_AUTH_MODE", "password")
+    at = new_app()
+    at.secrets.update(password_secrets())
+    at.run()
+    assert not [b for b in at.button if b.label == "Continue as guest"]

@@ -1,0 +1,235 @@
+"""Quotas (turns/quota.py): requests per minute, tokens per day, the global budget and guest caps,
+counted in the database on SQLite and PostgreSQL; a refused turn sends nothing and says why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+import turns
+from chat_client import Endpoint, Params, events
+from offline_model.runner import OfflineServer
+from storage import open_database, repository, session_factory, usage
+from storage.models import User
+from tests.storage.conftest import make_database_url
+from turns import quota
+
+NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def make_session(request, tmp_path):
+    for url in make_database_url(request.param, tmp_path):
+        yield session_factory(open_database(url))
+
+
+def new_user(make_session, identity="ann", role="user") -> int:
+    with make_session() as session:
+        user = repository.ensure_user(session, identity, role=role)
+        session.commit()
+        return user.id
+
+
+def spend(make_session, user_id, tokens, at=NOON):
+    with make_session() as session:
+        usage.record_usage(session, session.get(User, user_id), total_tokens=tokens, at=at)
+        session.commit()
+
+
+def test_requests_per_minute_refuse_the_next_and_say_when_it_resets(make_session):
+    ann = new_user(make_session)
+    limits = quota.Limits(requests_per_minute=2)
+    quota.admit(make_session, ann, limits, now=NOON)
+    quota.admit(make_session, ann, limits, now=NOON + timedelta(seconds=10))
+    with pytest.raises(quota.QuotaExceeded) as refused:
+        quota.admit(make_session, ann, limits, now=NOON + timedelta(seconds=20))
+    assert "2 requests per minute" in refused.value.message
+    assert "12:01 UTC" in refused.value.message and "(in 40 s)" in refused.value.message
+    assert not refused.value.per_day
+    quota.admit(make_session, ann, limits, now=NOON + timedelta(seconds=61))  # the first has aged out
+
+
+def test_several_requests_at_once_must_all_fit(make_session):
+    ann = new_user(make_session)
+    limits = quota.Limits(requests_per_minute=5)
+    quota.admit(make_session, ann, limits, requests=3, now=NOON)
+    with pytest.raises(quota.QuotaExceeded):
+        quota.admit(make_session, ann, limits, requests=3, now=NOON)
+    assert len(quota.admit(make_session, ann, limits, requests=2, now=NOON)) == 2
+    with pytest.raises(quota.QuotaExceeded, match="more than the 5 per minute"):
+        quota.admit(make_session, new_user(make_session, "bob"), limits, requests=6, now=NOON)
+
+
+def test_tokens_per_day_hold_until_midnight_utc(make_session):
+    ann = new_user(make_session)
+    limits = quota.Limits(tokens_per_day=1000)
+    spend(make_session, ann, 1000)
+    with pytest.raises(quota.QuotaExceeded) as refused:
+        quota.admit(make_session, ann, limits, now=NOON)
+    assert "1,000 tokens for today" in refused.value.message
+    assert "00:00 UTC (in 12 h 0 min)" in refused.value.message
+    assert refused.value.per_day
+    quota.admit(make_session, ann, limits, now=NOON + timedelta(hours=12))  # a new UTC day
+
+
+def test_one_persons_tokens_do_not_count_against_another(make_session):
+    ann, bob = new_user(make_session), new_user(make_session, "bob")
+    spend(make_session, ann, 5000)
+    quota.admit(make_session, bob, quota.Limits(tokens_per_day=1000), now=NOON)
+
+
+def test_the_global_budget_counts_everyone(make_session):
+    ann, bob = new_user(make_session), new_user(make_session, "bob")
+    spend(make_session, ann, 600)
+    spend(make_session, bob, 400)
+    with pytest.raises(quota.QuotaExceeded, match="team's daily budget of 1,000 tokens"):
+        quota.admit(
+            make_session, new_user(make_session, "cy"), quota.Limits(global_tokens_per_day=1000), now=NOON
+        )
+
+
+def test_guest_caps_count_the_whole_session_and_apply_to_guests_only(make_session):
+    guest = new_user(make_session, "guest:1", role="guest")
+    limits = quota.Limits(guest_messages=2, guest_tokens=10_000)
+    quota.admit(make_session, guest, limits)
+    quota.admit(make_session, guest, limits)
+    with pytest.raises(quota.QuotaExceeded, match="guest session may send 2 messages"):
+        quota.admit(make_session, guest, limits)
+    member = new_user(make_session, "ann")
+    for _ in range(3):
+        quota.admit(make_session, member, limits)
+
+
+def test_a_guest_out_of_tokens_is_refused(make_session):
+    guest = new_user(make_session, "guest:2", role="guest")
+    spend(make_session, guest, 500, at=datetime.now(UTC))
+    with pytest.raises(quota.QuotaExceeded, match="500 tokens"):
+        quota.admit(make_session, guest, quota.Limits(guest_tokens=500))
+
+
+def test_admitted_requests_get_their_tokens_afterwards(make_session):
+    ann = new_user(make_session)
+    [event_id] = quota.admit(make_session, ann, None, model="m", now=NOON)
+    quota.add_tokens(
+        make_session, ann, event_id, {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    )
+    with make_session() as session:
+        totals = usage.usage_totals(session, session.get(User, ann), since=NOON - timedelta(hours=1))
+    assert (totals.requests, totals.tokens) == (1, 7)
+
+
+def test_limits_come_from_settings():
+    from settings import load_settings
+
+    config = load_settings(
+        {"PRISM_REQUESTS_PER_MINUTE": "6", "PRISM_GUEST_ACCESS": "true"},
+        {"quotas": {"tokens_per_day": 50_000, "global_tokens_per_day": "0"}, "guest": {"messages": 3}},
+    )
+    limits = quota.Limits.from_settings(config)
+    assert limits == quota.Limits(
+        requests_per_minute=6,
+        tokens_per_day=50_000,
+        global_tokens_per_day=None,
+        guest_messages=3,
+        guest_tokens=20_000,
+    )
+
+
+# -- the turns ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model():
+    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
+        yield server
+
+
+def chat_turn(make_session, user_id, server, limits):
+    with make_session() as session:
+        conversation = repository.create_conversation(session, session.get(User, user_id))
+        session.commit()
+        conversation_id = conversation.id
+    parent = turns.save_user_message(make_session, user_id, conversation_id, text="hello")
+    return turns.Turn(
+        make_session=make_session,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        parent_id=parent,
+        endpoint=Endpoint(base_url=server.base_url),
+        params=Params(model="gemini-2.5-flash", stream=True, stream_options={"include_usage": True}),
+        messages=[{"role": "user", "content": "hello"}],
+        http=httpx.Client(),
+        limits=limits,
+    )
+
+
+def test_a_chat_turn_records_its_request_and_tokens(make_session, model):
+    ann = new_user(make_session)
+    turn = chat_turn(make_session, ann, model, quota.Limits(requests_per_minute=5))
+    list(turn.events())
+    with make_session() as session:
+        totals = usage.usage_totals(
+            session, session.get(User, ann), since=datetime.now(UTC) - timedelta(hours=1)
+        )
+    assert totals.requests == 1
+    assert totals.tokens == turn.usage.total_tokens > 0
+
+
+def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, model):
+    ann = new_user(make_session)
+    limits = quota.Limits(requests_per_minute=1)
+    list(chat_turn(make_session, ann, model, limits).events())
+    sent_before = len(model.received)
+    refused = chat_turn(make_session, ann, model, limits)
+    seen = list(refused.events())
+    assert len(model.received) == sent_before, "a refused request must not reach the model"
+    assert isinstance(seen[-1], events.StreamError)
+    assert isinstance(refused.error, quota.QuotaExceeded)
+    assert refused.status == turns.ERROR
+    with make_session() as session:
+        path = repository.active_path(session, session.get(User, ann), refused.conversation_id)
+    assert path[-1].status == "error" and "requests per minute" in path[-1].error
+
+
+def compare_turn(make_session, user_id, server, limits, *, columns=2, repeats=1):
+    from turns import compare
+
+    endpoint = Endpoint(base_url=server.base_url, name="offline")
+    cols = [
+        compare.Column(label=f"col {i}", endpoint=endpoint, params=Params(model="gemini-2.5-flash"))
+        for i in range(columns)
+    ]
+    run_id = compare.create_run(make_session, user_id, prompt="hi", columns=cols, repeats=repeats)
+    return compare.CompareTurn(
+        make_session=make_session,
+        user_id=user_id,
+        run_id=run_id,
+        columns=cols,
+        messages=[compare.first_messages("", [], "hi") for _ in cols],
+        repeats=repeats,
+        prompt="hi",
+        limits=limits,
+    )
+
+
+def test_a_compare_run_counts_every_request_and_its_tokens(make_session, model):
+    ann = new_user(make_session)
+    turn = compare_turn(make_session, ann, model, quota.Limits(requests_per_minute=10), columns=2, repeats=2)
+    turn.run()
+    with make_session() as session:
+        totals = usage.usage_totals(
+            session, session.get(User, ann), since=datetime.now(UTC) - timedelta(hours=1)
+        )
+    assert totals.requests == 4
+    assert totals.tokens == sum(s.usage.total_tokens for s in turn.samples) > 0
+
+
+def test_a_refused_compare_run_sends_nothing_and_every_result_says_why(make_session, model):
+    ann = new_user(make_session)
+    sent_before = len(model.received)
+    turn = compare_turn(make_session, ann, model, quota.Limits(requests_per_minute=3), columns=2, repeats=2)
+    turn.run()
+    assert len(model.received) == sent_before
+    assert all(s.status == "error" and isinstance(s.error, quota.QuotaExceeded) for s in turn.samples)
