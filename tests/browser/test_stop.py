@@ -1,0 +1,49 @@
+"""Journey 3: Stop in the middle of a reply; after a reload the part that arrived is kept, marked stopped.
+
+The app talks to an offline model paced at a few tokens per second. The conversation carries a seed
+picked so that the whole reply is long (known in advance from an unpaced offline model: same corpus, same
+seed, same reply), so Stop always lands mid-reply and the saved text can be checked as a proper prefix
+of the reply that would have come.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.support import ChatPage, make_conversation, seed_for_long_reply, stored_messages, words
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect
+
+PROMPT = "Explain how the offline model samples a reply, in detail."
+
+
+def test_stop_mid_reply_keeps_the_partial_reply_marked_stopped(slow_app, fast_offline, page):
+    database = slow_app.extra_env["PRISM_DATABASE_URL"]
+    seed, whole = seed_for_long_reply(fast_offline.base_url, PROMPT, min_tokens=60)
+    conversation_id = make_conversation(database, params={"seed": seed}, title="Stop me")
+
+    chat = ChatPage(page, slow_app.url).open(conversation_id)
+    chat.record_reply_states()
+    chat.send(PROMPT)
+    # Some of the reply is on screen, much is still to come: press Stop, as a person would.
+    expect(chat.reply()).to_contain_text(" ".join(whole.split()[:4]), timeout=30_000)
+    page.get_by_test_id("stChatInputStopButton").click()
+    chat.wait_idle()
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_visible()
+
+    saved = stored_messages(database, conversation_id)
+    assert [m["role"] for m in saved] == ["user", "assistant"]
+    reply = saved[1]
+    assert reply["status"] == "stopped"
+    kept, planned = words(reply["content"]), words(whole)
+    assert 4 <= len(kept) < len(planned), (kept, planned)
+    assert kept == planned[: len(kept)], "the kept text is not the start of the reply"
+
+    page.reload()
+    chat.wait_ready()
+    expect(chat.messages).to_have_count(2)
+    expect(chat.reply()).to_contain_text("Stopped: this is the part of the reply that arrived")
+    shown = words(chat.reply().get_by_test_id("stMarkdownContainer").first.inner_text())
+    assert shown == kept
+    chat.screenshot("journey-3-stop")
