@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -115,6 +116,10 @@ def create_app(
     async def list_models(request: Request) -> Response:
         try:
             check_auth(request)
+            header_spec = request.headers.get("x-offline-fault")
+            faults = parse_faults([header_spec] if header_spec else [], "X-Offline-Fault")
+            if faults.status is not None:
+                raise _status_fault(faults)
         except ProviderError as err:
             return _error(err, strict)
         data = [{"id": m, "object": "model", "created": 1750000000, "owned_by": "google"} for m in MODELS]
@@ -162,11 +167,18 @@ def create_app(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Unknown paths and methods answer in the provider's error shape too, not Starlette's plain text.
+        code = getattr(exc, "status_code", 500)
+        message = {404: f"Not found: {request.url.path}", 405: f"Method {request.method} not allowed here."}
+        return _error(ProviderError(code, message.get(code, "Request failed.")), strict)
+
     return Starlette(
         routes=[
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        ]
+        ],
+        exception_handlers={HTTPException: http_error},
     )
 
 

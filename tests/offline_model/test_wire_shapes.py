@@ -3,7 +3,7 @@ chunk, [DONE]) and the non-streaming completion."""
 
 from __future__ import annotations
 
-from tests.offline_model.support import MODEL, body, complete, stream_chunks
+from tests.offline_model.support import MODEL, body, complete, error_of, stream_chunks
 
 
 def test_models_lists_gemini_flash(http):
@@ -42,3 +42,18 @@ def test_non_streaming_completion_matches_the_stream_at_temperature_zero(http):
     assert done["object"] == "chat.completion"
     assert done["choices"][0]["message"]["content"] == streamed
     assert done["choices"][0]["finish_reason"] == "stop"
+
+
+def test_unknown_paths_and_methods_answer_in_the_providers_shape(http):
+    missing = http.get("nowhere")
+    assert missing.status_code == 404
+    assert error_of(missing)["status"] == "NOT_FOUND"
+    wrong = http.get("chat/completions")
+    assert wrong.status_code == 405
+    assert error_of(wrong)["code"] == 405
+
+
+def test_models_honours_status_faults(http):
+    r = http.get("models", headers={"X-Offline-Fault": "status:503"})
+    assert r.status_code == 503
+    assert error_of(r)["status"] == "UNAVAILABLE"
