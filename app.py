@@ -21,10 +21,14 @@ who = auth.current_user(config)
 pages = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]
 page = st.navigation(pages, position="sidebar" if who else "hidden")
-if who is None:
+# A shared link opens without sign-in only if the operator allows public links (pages/shared.py).
+public_link = page.url_path == "shared" and config.public_links and bool(st.query_params.get("token"))
+if who is None and not public_link:
     auth.sign_in_page(config)
     st.stop()
-auth.account_sidebar(config, who)
+if who is not None:
+    auth.account_sidebar(config, who)
 page.run()

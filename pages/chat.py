@@ -10,12 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 import turns
-from components import branches, conversation_list, message_view, param_form, presets_picker, resources
+from components import branches, conversation_list, message_view, param_form, presets_picker, resources, share
 from storage import images, repository
 from storage.models import User
+from turns import quota
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
-MAX_IMAGES_PER_MESSAGE = 8
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
 make_session = resources.sessions()
@@ -110,13 +110,15 @@ if prompt is not None or action is not None:
     text = (prompt if isinstance(prompt, str) else getattr(prompt, "text", "")) or ""
     files = list(getattr(prompt, "files", None) or [])
     accepted, refused = [], []
-    for upload in files[:MAX_IMAGES_PER_MESSAGE]:
+    for upload in files[: config.max_files_per_message]:
         try:
             accepted.append(images.normalise(upload.getvalue(), upload.name))
         except images.ImageRejected as problem:
             refused.append(f"**{upload.name}**: {problem}")
-    if len(files) > MAX_IMAGES_PER_MESSAGE:
-        refused.append(f"Only {MAX_IMAGES_PER_MESSAGE} images fit in one message; the rest were left out.")
+    if len(files) > config.max_files_per_message:
+        refused.append(
+            f"Only {config.max_files_per_message} images fit in one message; the rest were left out."
+        )
     for note in refused:
         st.warning(note, icon=":material/hide_image:")
 
@@ -216,6 +218,7 @@ if reply_parent is not None and form.ok:
         params=form.params,
         messages=turns.to_wire_messages(system_prompt, path),
         http=resources.http_client(),
+        limits=quota.Limits.from_settings(config),
     )
     with st.chat_message("assistant"):
         try:
@@ -227,4 +230,6 @@ if reply_parent is not None and form.ok:
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)
 
 # Drawn last so a conversation created by this run is already in the list.
+if conversation is not None:
+    share.share_button(make_session, user_id, conversation_id=conversation.id)
 conversation_list.sidebar(make_session, user_id)
