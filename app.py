@@ -23,6 +23,8 @@ pages = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]
+if who is not None and who.is_admin:
+    pages.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
 page = st.navigation(pages, position="sidebar" if who else "hidden")
 # A shared link opens without sign-in only if the operator allows public links (pages/shared.py).
 public_link = page.url_path == "shared" and config.public_links and bool(st.query_params.get("token"))

@@ -1,0 +1,60 @@
+"""The admin page: only the configured admins reach it; it shows usage per person and day, the quotas
+and every share link, and an admin can revoke anyone's link."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.app.hosting_support import ANN, BOB, entry_script_every_run, password_secrets, sign_in
+
+__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+
+
+@pytest.fixture
+def hosted(app_env, new_app, monkeypatch, entry_script_every_run):
+    monkeypatch.setenv("PRISM_AUTH_MODE", "password")
+    monkeypatch.setenv("PRISM_TOKENS_PER_DAY", "50000")
+
+    def make():
+        at = new_app()
+        at.secrets.update(password_secrets())
+        return at
+
+    return make
+
+
+def test_an_admin_sees_usage_per_person_quotas_and_every_link(hosted):
+    bob = sign_in(hosted().run(), "bob", BOB)
+    bob.chat_input[0].set_value("Bob asks something").run()
+    bob.sidebar.button(
+        key=next(b.key for b in bob.sidebar.button if b.key.startswith("share.button."))
+    ).click().run()
+    bob.button(key="share.create").click().run()
+    token = re.search(r"token=([A-Za-z0-9_-]+)", " ".join(c.value for c in bob.code)).group(1)
+
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.switch_page("pages/admin.py").run()
+    assert not ann.exception
+    assert [t.value for t in ann.title] == ["Admin"]
+    usage = ann.dataframe[0].value
+    assert list(usage["person"]) == ["bob"]
+    assert usage["requests"].sum() == 1 and usage["tokens"].sum() > 0
+    quotas = ann.table[0].value
+    assert quotas.loc["Tokens per day (UTC), per person", "value"] == "50,000"
+    assert any("by bob" in m.value for m in ann.markdown)
+    assert token not in " ".join(c.value for c in ann.code), "the admin list does not hand out the tokens"
+
+    ann.button(key=next(b.key for b in ann.button if b.key.startswith("share.revoke."))).click().run()
+    assert any("State: revoked" in c.value for c in ann.caption)
+
+
+def test_someone_who_is_not_an_admin_gets_nothing_from_the_admin_page(hosted):
+    bob = sign_in(hosted().run(), "bob", BOB)
+    try:
+        bob.switch_page("pages/admin.py").run()
+    except Exception:
+        return  # not even in bob's navigation
+    assert [t.value for t in bob.title] != ["Admin"]
+    assert any("for admins" in e.value for e in bob.error)
