@@ -265,8 +265,26 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     notice_slot.caption("Waiting for the model...")
 
     def answer() -> Iterator[str]:
-        waiting = True
-        for event in turn.events():
+        waiting, retry_at, retry_note = True, None, ""
+        last_event = started = time.monotonic()
+        for event in turn.events_in_background():
+            now = time.monotonic()
+            if event is None:
+                # A tick while nothing arrives: keep the screen honest, and give Stop a chance to act.
+                if retry_at is not None:
+                    notice_slot.info(
+                        f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s.",
+                        icon=":material/schedule:",
+                    )
+                elif waiting:
+                    notice_slot.caption(f"Waiting for the model... {now - started:.0f} s")
+                elif now - last_event > 2:
+                    notice_slot.caption(f"No new text for {now - last_event:.0f} s...")
+                continue
+            last_event = now
+            if retry_at is not None or not waiting:
+                notice_slot.empty()
+            retry_at = None
             if waiting and isinstance(event, (events.TextDelta, events.ToolCallDone, events.StreamError)):
                 notice_slot.empty()
                 waiting = False
@@ -276,10 +294,9 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                 with thought_slot.container(), st.expander("Thinking...", expanded=True):
                     st.markdown(turn.reply.thought_text)
             elif isinstance(event, events.RetryWait):
+                retry_at, retry_note = now + event.seconds, f"{event.reason} (attempt {event.attempt})."
                 notice_slot.info(
-                    f"{event.reason} Retrying automatically in {event.seconds:.0f} s "
-                    f"(attempt {event.attempt + 1}).",
-                    icon=":material/schedule:",
+                    f"{retry_note} Retrying in {event.seconds:.0f} s.", icon=":material/schedule:"
                 )
 
     st.write_stream(answer())
@@ -291,8 +308,10 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
 def _stream_candidates(turn: Turn, count: int) -> None:
     slots = [column.empty() for column in st.columns(count)]
     last_draw = 0.0
-    for event in turn.events():
-        if isinstance(event, events.TextDelta | events.Finish) and time.monotonic() - last_draw > 0.05:
+    for event in turn.events_in_background():
+        if event is None or (
+            isinstance(event, events.TextDelta | events.Finish) and time.monotonic() - last_draw > 0.05
+        ):
             for index, slot in enumerate(slots):
                 slot.markdown(
                     turn.candidates.get(index, turn.reply).content if index in turn.candidates else ""

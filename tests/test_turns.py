@@ -134,3 +134,23 @@ def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_m
     assert wire[0] == {"role": "system", "content": "Be brief."}
     assert [m["role"] for m in wire] == ["system", "user", "assistant"]
     assert wire[2]["content"] == reply
+
+
+def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_text(db, fast_model):
+    # The page can only notice Stop when it touches the screen, so the turn must keep yielding
+    # ticks (None) while the network is silent, and close() must end a request blocked in a read.
+    with httpx.Client() as http:
+        turn = new_turn(db, fast_model.base_url, "talk about top_p [[fault:stall:after=4,seconds=60]]", http)
+        seen, ticks = [], 0
+        for event in turn.events_in_background(poll=0.05):
+            if event is None:
+                ticks += 1
+                if seen and ticks >= 3:
+                    break  # stalled: what a person sees as a frozen reply, and presses Stop
+            elif isinstance(event, events.TextDelta):
+                seen.append(event.text)
+        turn.close()
+        assert not turn._worker.is_alive(), "the request was still running after Stop"
+    assert seen, "some text arrived before the stall"
+    assert turn.status == "stopped"
+    assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")

@@ -17,6 +17,8 @@ So a `Turn` is a plain object holding plain lists, and the page calls `turn.clos
 from __future__ import annotations
 
 import base64
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -155,6 +157,9 @@ class Turn:
         self.first_token_at: float | None = None
         self.ended_at: float | None = None
         self._stream: Iterator[events.Event] | None = None
+        self._cancel = threading.Event()  # set by close(): the client closes the connection at once
+        self._finish_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
         self._last_save = 0.0
         self._finished = False
 
@@ -173,12 +178,49 @@ class Turn:
             self._finish(stopped=False)
             return
         self._stream = stream_chat(
-            self.http, self.endpoint, self.params, self.messages, **self.client_options
+            self.http, self.endpoint, self.params, self.messages, cancel=self._cancel, **self.client_options
         )
         for event in self._stream:
+            if self._cancel.is_set():
+                break
             self._take(event)
             yield event
-        self._finish(stopped=False)
+        self._finish(stopped=self._cancel.is_set())
+
+    def events_in_background(self, poll: float = 0.1) -> Iterator[events.Event | None]:
+        """Like `events()`, but the request runs on a worker thread; yields None every `poll` seconds
+        while nothing arrives.
+
+        Why: Streamlit notices Stop only when the script makes a Streamlit call. A script blocked in a
+        network read (a slow first token, a stalled stream, a retry delay) would not stop until the
+        next byte came. With the ticks the page can touch the screen (a countdown, a "waiting" note)
+        and so be stoppable at once; `close()` then cancels the worker's request.
+        """
+        mailbox: queue.SimpleQueue = queue.SimpleQueue()
+        done = object()
+
+        def work() -> None:
+            try:
+                for event in self.events():
+                    mailbox.put(event)
+            except BaseException as crash:  # surfaced on the caller's thread below
+                mailbox.put(crash)
+            finally:
+                mailbox.put(done)
+
+        self._worker = threading.Thread(target=work, name="prism-turn", daemon=True)
+        self._worker.start()
+        while True:
+            try:
+                item = mailbox.get(timeout=poll)
+            except queue.Empty:
+                yield None
+                continue
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
     def text_chunks(self, index: int = 0) -> Iterator[str]:
         """Only the answer text of one choice, for `st.write_stream`."""
@@ -193,7 +235,11 @@ class Turn:
         """
         if self._finished:
             return
-        if self._stream is not None:
+        self._cancel.set()
+        if self._worker is not None:
+            # The client ends a cancelled request at once; the worker then saves the partial reply.
+            self._worker.join(timeout=10)
+        elif self._stream is not None:
             close = getattr(self._stream, "close", None)
             if close is not None:
                 close()
@@ -306,9 +352,10 @@ class Turn:
         }
 
     def _finish(self, *, stopped: bool) -> None:
-        if self._finished:
-            return
-        self._finished = True
+        with self._finish_lock:  # the worker thread and close() may both get here
+            if self._finished:
+                return
+            self._finished = True
         self.ended_at = self.clock()
         if not self.candidates:
             # Nothing arrived: keep a row anyway when it failed or was stopped, so the history says so.
