@@ -124,7 +124,10 @@ class LiveView:
         self.last_draw[column] = now
         if isinstance(event, events.RetryWait):
             self.note_slots[column].caption(sample.retry_note or "Retrying...")
-        elif sample.first_token_at is not None and not sample.done:
+        elif sample.done:
+            line = metrics.summary(sample.usage_dict(), sample.timings(), sample.finish_reason)
+            self.note_slots[column].caption(f"{sample.status} · {line}" if line else sample.status)
+        elif sample.first_token_at is not None:
             self.note_slots[column].caption("Streaming...")
         if sample.error is not None:
             with self.text_slots[column].container():
@@ -269,7 +272,20 @@ def show_metrics(run: Any, turn_index: int, prices_for: PricesFor) -> None:
     rows = metrics_rows(run, turn_index, prices_for)
     if not rows:
         return
-    st.dataframe(rows, hide_index=True, width="stretch", key=f"compare.metrics.{run.id}.{turn_index}")
+    config = {"column": st.column_config.TextColumn("Column")}
+    formats = {"ttft_s": "%.2f", "total_s": "%.2f", "tokens_per_s": "%.1f", "cost_usd": "$%.6f"}
+    for label, name in CHART_METRICS.items():
+        config[name] = st.column_config.NumberColumn(label, format=formats.get(name, "%d"))
+    config["finish_reason"] = st.column_config.TextColumn("Finish reason")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        key=f"compare.metrics.{run.id}.{turn_index}",
+    )
+    if (run.repeats or 1) > 1:
+        st.caption(f"Each figure is the median over the column's {run.repeats} repeats.")
     picked = st.selectbox(
         "Chart", list(CHART_METRICS), key=f"compare.chart.{run.id}", help="Median over repeats per column."
     )

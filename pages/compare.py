@@ -38,7 +38,10 @@ st.caption(
 
 # -- the columns ---------------------------------------------------------------------------------------
 
-with st.expander("Columns", icon=":material/view_column:", expanded=run_id is None):
+# Keyed by the open run, so the settings fold away when a run opens and unfold for a new comparison.
+with st.expander(
+    "Columns", icon=":material/view_column:", expanded=run_id is None, key=f"compare.setup.{run_id}"
+):
     top = st.columns(3)
     with top[0]:
         st.number_input(
