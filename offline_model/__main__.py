@@ -28,7 +28,7 @@ Parameters, all honoured for real
   n (1..8)                        n choices, each with its own index
   logprobs, top_logprobs (0..20, only with logprobs)
                                   natural-log probabilities under the distribution actually sampled
-                                  from (after steering, penalties, temperature and top_p),
+                                  from (after the penalties, temperature and top_p),
                                   alternatives sorted; at temperature 0 that is a point mass (0.0)
   response_format                 json_object: a valid JSON object; json_schema: an instance of the schema
   tools, tool_choice              a tool call when tool_choice is "required" or names a function, or the

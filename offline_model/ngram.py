@@ -40,18 +40,25 @@ class NgramModel:
         self.order = order
         self.vocab: list[str] = [""]
         self.ids: dict[str, int] = {"": EOS}
-        self.paragraphs: list[list[int]] = []
+        self._fit([[self._intern(tok) for tok in tokenize(text)] for text in paragraphs])
+        # Lower-cased word -> token ids, so a user's words can steer the reply.
+        self.word_ids: dict[str, set[int]] = defaultdict(set)
+        for tid, tok in enumerate(self.vocab):
+            word = tok.strip().lower()
+            if word:
+                self.word_ids[word].add(tid)
+
+    def _fit(self, paragraphs: list[list[int]]) -> None:
+        self.paragraphs = paragraphs
         counts: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
         uni: Counter[int] = Counter()
-        pad = [EOS] * (order - 1)
-        for text in paragraphs:
-            seq = [self._intern(tok) for tok in tokenize(text)]
-            self.paragraphs.append(seq)
+        pad = [EOS] * (self.order - 1)
+        for seq in paragraphs:
             padded = [*pad, *seq, EOS]
-            for i in range(order - 1, len(padded)):
+            for i in range(self.order - 1, len(padded)):
                 w = padded[i]
                 uni[w] += 1
-                for k in range(1, order):
+                for k in range(1, self.order):
                     counts[tuple(padded[i - k : i])][w] += 1
         self._counts = dict(counts)
         top = uni.most_common(UNIGRAM_SIZE)
@@ -61,12 +68,13 @@ class NgramModel:
         self._uni = {w: c / total for w, c in top}
         self._cache: dict[tuple[int, ...], Dist] = {}
         self._level_cache: dict[tuple[int, ...], dict[int, float]] = {}
-        # Lower-cased word -> token ids, so a user's words can steer the reply.
-        self.word_ids: dict[str, set[int]] = defaultdict(set)
-        for tid, tok in enumerate(self.vocab):
-            word = tok.strip().lower()
-            if word:
-                self.word_ids[word].add(tid)
+
+    def submodel(self, indices: list[int]) -> NgramModel:
+        """The same kind of model fitted to some of this model's paragraphs, sharing its vocabulary."""
+        sub = object.__new__(NgramModel)
+        sub.order, sub.vocab, sub.ids, sub.word_ids = self.order, self.vocab, self.ids, self.word_ids
+        sub._fit([self.paragraphs[i] for i in indices])
+        return sub
 
     @property
     def start(self) -> tuple[int, ...]:
@@ -102,6 +110,10 @@ class NgramModel:
         self._level_cache[ctx] = probs
         return probs
 
+    def probabilities(self, ctx: tuple[int, ...]) -> dict[int, float]:
+        """P(next | ctx) as a dict of token id -> probability."""
+        return self._level(ctx)
+
     def distribution(self, ctx: tuple[int, ...]) -> Dist:
         """P(next | ctx) as (token ids, natural-log probabilities), most likely first.
 
@@ -109,8 +121,41 @@ class NgramModel:
         cached = self._cache.get(ctx)
         if cached is not None:
             return cached
-        ranked = sorted(self._level(ctx).items(), key=lambda item: (-item[1], item[0]))
-        result = (tuple(w for w, _ in ranked), tuple(math.log(p) for _, p in ranked))
+        result = _ranked(self._level(ctx))
+        self._cache[ctx] = result
+        return result
+
+
+def _ranked(probs: dict[int, float]) -> Dist:
+    ranked = sorted(probs.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(w for w, _ in ranked), tuple(math.log(p) for _, p in ranked)
+
+
+class TopicMixture:
+    """``P(w | h) = (1 - weight) P_corpus(w | h) + weight P_topic(w | h)``: the whole-corpus model mixed
+    with one fitted to the paragraphs that use the user's words. A mixture of distributions is a
+    distribution, so the logprobs it reports stay true; it keeps a reply on the user's topic the way a
+    prompt keeps a large model on it."""
+
+    def __init__(self, base: NgramModel, topic: NgramModel, weight: float) -> None:
+        self.base, self.topic, self.weight = base, topic, weight
+        self.order, self.vocab, self.word_ids = base.order, base.vocab, base.word_ids
+        self._cache: dict[tuple[int, ...], Dist] = {}
+
+    @property
+    def start(self) -> tuple[int, ...]:
+        return self.base.start
+
+    def distribution(self, ctx: tuple[int, ...]) -> Dist:
+        """The mixed P(next | ctx), most likely first."""
+        cached = self._cache.get(ctx)
+        if cached is not None:
+            return cached
+        w = self.weight
+        mixed = {t: (1 - w) * p for t, p in self.base.probabilities(ctx).items()}
+        for t, p in self.topic.probabilities(ctx).items():
+            mixed[t] = mixed.get(t, 0.0) + w * p
+        result = _ranked(mixed)
         self._cache[ctx] = result
         return result
 

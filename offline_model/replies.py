@@ -17,12 +17,13 @@ import random
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import orjson
 
 from offline_model.images import ImageInfo
-from offline_model.ngram import NgramModel
-from offline_model.sampling import DEFAULT_TOP_P, STEER_KEYWORD, STEER_TOPIC, Sampler, SamplingParams
+from offline_model.ngram import NgramModel, TopicMixture
+from offline_model.sampling import DEFAULT_TOP_P, Sampler, SamplingParams
 from offline_model.structured import SchemaWriter, write_json
 from offline_model.tokenizer import IMAGE_TOKENS, count_tokens, tokenize
 from offline_model.validation import ChatRequest
@@ -30,9 +31,9 @@ from offline_model.writing import SENTENCE_END, Writer, limit
 
 DEFAULT_MAX_TOKENS = 8192  # the offline model's own maxOutputTokens: a bound on any runaway sample
 SUMMARY_MAX_TOKENS = 40
-STEER_TOKENS = 2  # the user's words choose where the reply starts; the n-gram carries it from there
+TOPIC_WEIGHT = 0.8  # how much of the next-token distribution comes from the paragraphs on the user's topic
 THINKING_CAP = 2048  # the offline model never thinks longer than this, whatever the budget
-# Words too common to say what a message is about; they never steer the reply.
+# Words too common to say what a message is about; they never choose the topic.
 STOPWORDS = frozenset(
     {
         "a",
@@ -193,21 +194,30 @@ def _rng(seed: int | None, index: int, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{index}/{purpose}") if seed is not None else random.Random()
 
 
-def steering(model: NgramModel, text: str) -> dict[int, float]:
-    """Logit boosts that steer the reply toward the user's words and the paragraphs that use them."""
-    words = {w for w in (tok.strip().lower() for tok in tokenize(text)) if w.isalnum() and w not in STOPWORDS}
-    keywords = {tid for w in words for tid in model.word_ids.get(w, ())}
-    if not keywords:
-        return {}
-    steer: dict[int, float] = {}
-    for para in model.paragraphs:
-        if keywords.intersection(para):
-            for tid in para:
-                if model.vocab[tid].strip().lower() not in STOPWORDS:
-                    steer[tid] = STEER_TOPIC
-    for tid in keywords:
-        steer[tid] = STEER_KEYWORD
-    return steer
+def keywords(text: str) -> frozenset[str]:
+    """The lower-cased words of ``text`` that say what it is about (no stopwords, no punctuation)."""
+    return frozenset(
+        w for w in (t.strip().lower() for t in tokenize(text)) if w.isalnum() and w not in STOPWORDS
+    )
+
+
+@lru_cache(maxsize=256)
+def _topic_model(model: NgramModel, words: frozenset[str]) -> NgramModel | TopicMixture:
+    ids = {tid for w in words for tid in model.word_ids.get(w, ())}
+    # A paragraph counts once per use of the user's words (at most 3): the one about the topic leads.
+    indices = []
+    for i, para in enumerate(model.paragraphs):
+        hits = sum(1 for tid in para if tid in ids)
+        indices += [i] * min(hits, 3)
+    if not indices:
+        return model
+    return TopicMixture(model, model.submodel(indices), TOPIC_WEIGHT)
+
+
+def topic_model(model: NgramModel, text: str) -> NgramModel | TopicMixture:
+    """The model a reply to ``text`` samples from: the corpus model, mixed with a model of the
+    paragraphs that use the user's words when the corpus knows any of them."""
+    return _topic_model(model, keywords(text))
 
 
 def thinking_length(budget: int, prompt: int) -> int:
@@ -219,14 +229,14 @@ def thinking_length(budget: int, prompt: int) -> int:
     return max(1, min(budget, THINKING_CAP, budget // 64 + prompt))
 
 
-def think(model: NgramModel, steer: dict[int, float], rng: random.Random, length: int) -> list[str]:
+def think(model: NgramModel | TopicMixture, rng: random.Random, length: int) -> list[str]:
     """Think for ``length`` tokens (sampled at temperature 1); return the summary, the first sentence."""
-    sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng, dict(steer))
+    sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng)
     summary: list[str] | None = None
     produced = 0
     while produced < length:
         w = Writer(model)
-        w.sample(sampler, max_tokens=length - produced, steer_tokens=STEER_TOKENS)
+        w.sample(sampler, max_tokens=length - produced)
         produced += max(1, len(w.tokens))
         if summary is None and w.tokens:
             summary = []
@@ -335,7 +345,7 @@ def plan_reply(
     images = images or {}
     cached = cached_prefix_tokens(req.cached_content)
     prompt = prompt_tokens(req.messages) + cached
-    steer = steering(model, last_user_text)
+    lm = topic_model(model, last_user_text)
     params = SamplingParams(
         temperature=req.temperature,
         top_p=req.top_p if req.top_p is not None else DEFAULT_TOP_P,
@@ -353,11 +363,11 @@ def plan_reply(
     for i in range(req.n):
         choice = ChoicePlan(index=i, reasoning_tokens=thinking)
         if thinking:
-            summary = think(model, steer, _rng(req.seed, i, "thought"), thinking)
+            summary = think(lm, _rng(req.seed, i, "thought"), thinking)
             if req.include_thoughts:
                 choice.thought = summary
         rng = _rng(req.seed, i, "answer")
-        sampler = Sampler(model, params, rng, dict(steer))
+        sampler = Sampler(lm, params, rng)
         writer = Writer(model, req.logprobs, req.top_logprobs)
         if tool is not None:
             args = Writer(model)
@@ -378,7 +388,7 @@ def plan_reply(
         else:
             if last_images:
                 writer.forced(describe_images(last_images) + " ")
-            writer.sample(sampler, max_tokens=max(1, cap + 1 - len(writer.tokens)), steer_tokens=STEER_TOKENS)
+            writer.sample(sampler, max_tokens=max(1, cap + 1 - len(writer.tokens)))
         finish = limit(writer.tokens, writer.entries if req.logprobs else None, cap, req.stop)
         choice.content = writer.tokens
         choice.logprobs = writer.entries if req.logprobs else None

@@ -1,14 +1,14 @@
 """Draws tokens from the n-gram model under the request's sampling parameters.
 
 What must stay true (each is a property test in tests/offline_model/):
-- temperature 0 is greedy: the most likely token after penalties and steering, ties by token id, so the
+- temperature 0 is greedy: the most likely token after the penalties, ties by token id, so the
   same request gives the same reply.
 - a seed makes the reply repeatable; the random stream for choice ``i`` is ``Random(f"{seed}/{i}/...")``.
 - top_p keeps the smallest set of most likely tokens whose probability reaches top_p (at least one).
 - frequency_penalty and presence_penalty subtract ``count * f + (count > 0) * p`` from the logit of each
   token already in the reply, as OpenAI documents.
 - reported logprobs are the natural-log probabilities of the distribution actually sampled from (after
-  steering, penalties, temperature and top_p); alternatives are that distribution's most likely tokens,
+  penalties, temperature and top_p); alternatives are that distribution's most likely tokens,
   sorted. At temperature 0 that distribution is a point mass: the chosen token has logprob 0.0 and is
   its own only alternative.
 """
@@ -21,11 +21,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from offline_model.ngram import EOS, NgramModel
+from offline_model.ngram import EOS, NgramModel, TopicMixture
 
 DEFAULT_TOP_P = 0.95  # Gemini 2.5 Flash's default (compat notes)
-STEER_KEYWORD = 2.0  # logit boost for a word the user wrote
-STEER_TOPIC = 0.7  # logit boost for a word of a corpus paragraph that mentions the user's words
 
 
 @dataclass(frozen=True)
@@ -48,34 +46,33 @@ class Sampled:
 class Sampler:
     """One reply's sampler: the model, its parameters, its random stream and what it has said."""
 
-    model: NgramModel
+    model: NgramModel | TopicMixture
     params: SamplingParams
     rng: random.Random
-    steer: dict[int, float] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)
 
-    def step(self, ctx: tuple[int, ...], *, steer: bool = True, allow_eos: bool = True) -> Sampled:
-        """Sample the token after ``ctx`` (steered if ``steer``) and count it for the penalties."""
+    def step(
+        self, ctx: tuple[int, ...], *, banned: set[int] | None = None, allow_eos: bool = True
+    ) -> Sampled:
+        """Sample the token after ``ctx`` and count it for the penalties; ``banned`` tokens get
+        probability 0 (the no-repeat rule, see writing.py)."""
         p = self.params
         counts = self.counts
-        boosts = self.steer if steer else None
         fp, pp = p.frequency_penalty, p.presence_penalty
         penalised = bool(counts) and bool(fp or pp)
-        if boosts or penalised or not allow_eos:
+        if penalised or banned or not allow_eos:
             ids, logps = self.model.distribution(ctx)
             logits = list(logps)
             for j, tid in enumerate(ids):
                 c = counts.get(tid, 0) if penalised else 0
                 if c:
                     logits[j] -= c * fp + pp
-                if boosts:
-                    logits[j] += boosts.get(tid, 0.0)
-                if tid == EOS and not allow_eos:
+                if (tid == EOS and not allow_eos) or (banned and tid in banned):
                     logits[j] = -math.inf
             order = sorted(range(len(ids)), key=logits.__getitem__, reverse=True)
             nucleus = _nucleus([ids[j] for j in order], [logits[j] for j in order], p)
         else:
-            key = (ctx, p.temperature, p.top_p)
+            key = (self.model, ctx, p.temperature, p.top_p)
             nucleus = _CACHE.get(key)
             if nucleus is None:
                 ids, logps = self.model.distribution(ctx)

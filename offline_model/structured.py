@@ -77,7 +77,7 @@ class SchemaWriter:
     # -- values ----------------------------------------------------------------------------------------
 
     def value(self, schema: object, hint: str = "", depth: int = 0) -> None:
-        """Write one value fitting ``schema``; ``hint`` (a property name) steers sampled strings."""
+        """Write one value fitting ``schema``; ``hint`` (a property name) names generated keys."""
         schema = self._resolve(schema if isinstance(schema, dict) else {})
         if "const" in schema:
             self.w.forced(_dump(schema["const"]))
@@ -158,9 +158,7 @@ class SchemaWriter:
             if raw:
                 sub.forced(" ")
                 raw += " "
-            raw += sub.sample(
-                self.sampler, max_tokens=STRING_TOKENS, steer_tokens=2, sentence=True, json_string=True
-            )
+            raw += sub.sample(self.sampler, max_tokens=STRING_TOKENS, sentence=True, json_string=True)
             tries += 1
         if len(raw) < lo:
             sub.forced("." * (lo - len(raw)))

@@ -7,8 +7,11 @@ the reply is made of.
 
 What must stay true: forced text has probability 1 (logprob 0.0, its own only alternative); a choice
 among k equally likely values has logprob -log k; sampled tokens carry the sampler's logprob and
-alternatives. ``limit`` cuts an answer at max_tokens (finish ``length``) or before a stop string (finish
-``stop``), and the kept text never contains a stop string.
+alternatives. Within one sampled passage no n-gram of the model's order repeats (the rule
+transformers calls ``no_repeat_ngram_size``): a token that would repeat one has probability 0 in the
+distribution sampled from, so greedy decoding cannot loop, and logprobs stay true. ``limit`` cuts an
+answer at max_tokens (finish ``length``) or before a stop string (finish ``stop``), and the kept text
+never contains a stop string.
 """
 
 from __future__ import annotations
@@ -70,7 +73,6 @@ class Writer:
         sampler: Sampler,
         *,
         max_tokens: int,
-        steer_tokens: int = 0,
         sentence: bool = False,
         json_string: bool = False,
         lstrip: bool = True,
@@ -82,8 +84,10 @@ class Writer:
         vocab = self.model.vocab
         ctx = self.model.start
         raw: list[str] = []
+        used: dict[tuple[int, ...], set[int]] = {}  # context -> tokens already sampled after it here
         while len(raw) < max_tokens:
-            s = sampler.step(ctx, steer=len(raw) < steer_tokens)
+            s = sampler.step(ctx, banned=used.get(ctx))
+            used.setdefault(ctx, set()).add(s.token)
             if s.token == EOS:
                 break
             tok = vocab[s.token]

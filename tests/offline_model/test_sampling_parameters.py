@@ -195,3 +195,36 @@ def test_negative_penalty_increases_repeats(http):
 def test_the_users_words_steer_the_greedy_reply(http):
     assert "temperature" in content(http, "What does the temperature do?", temperature=0).lower()
     assert "stop sequence" in content(http, "How does a stop sequence work?", temperature=0).lower()
+
+
+@SETTINGS
+@given(
+    prompt=PROMPTS,
+    seed=st.integers(0, 10**6),
+    penalty=st.sampled_from([0.0, -2.0]),
+    temperature=st.sampled_from([0, 1]),
+)
+def test_no_four_token_sequence_repeats_so_greedy_cannot_loop(http, prompt, seed, penalty, temperature):
+    choice = reply(
+        http,
+        prompt,
+        seed=seed,
+        temperature=temperature,
+        frequency_penalty=penalty,
+        logprobs=True,
+        max_tokens=300,
+    )
+    tokens = [e["token"] for e in choice["logprobs"]["content"]]
+    grams = [tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)]
+    assert len(grams) == len(set(grams))
+    if temperature == 0 and penalty == 0:
+        assert choice["finish_reason"] == "stop"  # greedy ends on its own (a -2 penalty may run long)
+
+
+def test_replies_stay_on_the_users_topic_most_of_the_time(http):
+    on_topic = sum(
+        "temperature"
+        in content(http, "What does the temperature do?", seed=s, reasoning_effort="none")[:80].lower()
+        for s in range(20)
+    )
+    assert on_topic >= 10
