@@ -102,7 +102,16 @@ class _Retryable:
         self.error = error
 
 
-_CANCELLED = object()
+class _Final:
+    """An attempt failed in a way that must not be retried."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: errors.ChatError) -> None:
+        self.error = error
+
+
+_CANCELLED = object()  # an attempt ended because the caller cancelled: no error event
 
 
 def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]], timeouts: Timeouts):
@@ -114,12 +123,16 @@ def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]],
     if not params.model:
         return StreamError(errors.BadRequestError("Choose a model before sending.", None, field="model"))
     body = build_body(params, messages)
+    try:
+        content = orjson.dumps(body)
+    except TypeError as exc:
+        return StreamError(errors.BadRequestError(f"The request could not be written as JSON: {exc}.", None))
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream" if body["stream"] else "application/json",
         **endpoint.auth_headers(),
     }
-    return _Prepared(endpoint.chat_url, orjson.dumps(body), headers, timeouts.for_httpx())
+    return _Prepared(endpoint.chat_url, content, headers, timeouts.for_httpx())
 
 
 def _is_sse(response: httpx.Response) -> bool:
@@ -154,16 +167,8 @@ def _network_error(exc: httpx.HTTPError, url: str, *, phase: str, got_bytes: boo
             seconds=timeouts.write,
         ), False
     if isinstance(exc, httpx.ReadTimeout):
-        if phase == "body" and got_bytes:
-            return errors.StreamTimeout(
-                f"The reply stalled: nothing arrived for {timeouts.stall:g} s.",
-                "stall",
-                seconds=timeouts.stall,
-            ), False
-        return errors.StreamTimeout(
-            f"No reply from {host} within {timeouts.first_byte:g} s.",
-            "first_byte",
-            seconds=timeouts.first_byte,
+        return _timeout_error(
+            "stall" if phase == "body" and got_bytes else "first_byte", host, timeouts
         ), False
     if isinstance(exc, httpx.ConnectError):
         return errors.ConnectionFailed(
@@ -184,15 +189,6 @@ def _timeout_error(kind: str, host: str, timeouts: Timeouts) -> errors.StreamTim
     return errors.StreamTimeout(
         f"No reply from {host} within {timeouts.first_byte:g} s.", "first_byte", seconds=timeouts.first_byte
     )
-
-
-class _Final:
-    """An attempt failed in a way that must not be retried."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: errors.ChatError) -> None:
-        self.error = error
 
 
 def _on_headers(resp: httpx.Response, guard: Guard, timeouts: Timeouts) -> None:

@@ -263,7 +263,8 @@ def test_trailing_raw_error_fault(gemini, http):
 
 def test_no_done_fault_is_still_a_complete_reply(gemini, http):
     evs = events(gemini, http, "hi [[fault:no-done]]", max_tokens=10)
-    assert [e.reason for e in evs if isinstance(e, Finish)] == ["length"]
+    # unseeded sampling may end the reply before 10 tokens: either reason is a complete reply
+    assert [e.reason for e in evs if isinstance(e, Finish)] in (["length"], ["stop"])
     assert not any(isinstance(e, StreamError) for e in evs)
 
 

@@ -242,17 +242,27 @@ def test_retry_wait_ends_at_once_on_cancel():
         assert len(srv.requests) == 1
 
 
+def _consume(gen, got_first: threading.Event) -> list:
+    out = []
+    for event in gen:
+        out.append(event)
+        got_first.set()
+    return out
+
+
 def test_cancel_event_closes_a_silent_stream_at_once():
-    cancel = threading.Event()
+    cancel, got_first = threading.Event(), threading.Event()
 
     def script(req, conn):
         conn.start()
         conn.chunk(sse(chunk("Hel"), done=False))
-        cancel.set()  # the reader is (or soon will be) blocked waiting for the next chunk
+        got_first.wait()
+        cancel.set()  # from another thread, while the reader waits for a chunk that never comes
         conn.hold()
 
     with ScriptedServer(script) as srv, httpx.Client() as http:
-        events = run(srv, http, cancel=cancel)
+        ep = Endpoint(srv.base_url, KEY)
+        events = _consume(stream_chat(http, ep, Params(model=MODEL), MSGS, cancel=cancel), got_first)
         assert events == [TextDelta("Hel")]
         assert srv.all_closed()
 
@@ -350,18 +360,24 @@ def test_async_errors_timeouts_and_retries():
         assert srv.all_closed()
 
 
-def test_async_cancel_event_and_task_cancel_close_the_connection():
-    cancel = threading.Event()
+def test_async_cancel_event_closes_the_connection():
+    cancel, got_first = threading.Event(), threading.Event()
 
     def script(req, conn):
         conn.start()
         conn.chunk(sse(chunk("Hel"), done=False))
+        got_first.wait()
         cancel.set()
         conn.hold()
 
     async def main():
         async with httpx.AsyncClient() as http:
-            assert await _arun(srv, http, cancel=cancel) == [TextDelta("Hel")]
+            ep = Endpoint(srv.base_url, api_key=KEY)
+            out = []
+            async for event in astream_chat(http, ep, Params(model=MODEL), MSGS, cancel=cancel):
+                out.append(event)
+                got_first.set()
+            assert out == [TextDelta("Hel")]
             assert await asyncio.to_thread(srv.all_closed)
 
     with ScriptedServer(script) as srv:
