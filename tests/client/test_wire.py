@@ -431,11 +431,12 @@ def test_a_slow_consumer_is_not_a_stalled_server():
     with ScriptedServer(script) as srv, httpx.Client() as http:
         out = []
         for event in stream_chat(
-            http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.05)
+            http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.2)
         ):
             out.append(event)
-            got_first.set()
-            time.sleep(0.15)  # the behaviour under test: a consumer slower than the stall limit
+            if len(out) == 1:
+                got_first.set()
+                time.sleep(0.4)  # the behaviour under test: a consumer slower than the stall limit
         assert [type(e) for e in out] == [TextDelta, TextDelta, Finish]
 
 
