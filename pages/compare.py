@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_setup, compare_stats, compare_view, resources
+from components import compare_setup, compare_stats, compare_view, resources, share
 from storage import compare as compare_store
 from storage.models import User
 from turns import compare as compare_turns
@@ -197,7 +197,7 @@ if run_id is not None:
                 compare_view.show_diff(run, last_turn)
             with export_tab:
                 st.caption("This comparison is saved; reopen it from the list in the sidebar.")
-                left, right = st.columns(2)
+                left, middle, right = st.columns(3)
                 left.download_button(
                     "Export CSV",
                     compare_stats.run_as_csv(run, prices_for),
@@ -207,7 +207,7 @@ if run_id is not None:
                     key="compare.export.csv",
                     on_click="ignore",
                 )
-                right.download_button(
+                middle.download_button(
                     "Export JSON",
                     compare_stats.run_as_json(run),
                     file_name=f"comparison-{run.id}.json",
@@ -216,6 +216,8 @@ if run_id is not None:
                     key="compare.export.json",
                     on_click="ignore",
                 )
+                with right:
+                    share.share_button(make_session, user_id, compare_run_id=run.id, in_sidebar=False)
             again_clicked = st.button(
                 "Run again",
                 icon=":material/replay:",

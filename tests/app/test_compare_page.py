@@ -308,3 +308,52 @@ def test_user_isolation_a_run_of_someone_else_is_not_found(app_env, new_app, mak
     assert not at.exception
     assert any("not found" in w.value for w in at.warning)
     assert "secret" not in " ".join(texts(at))
+
+
+def test_a_column_copies_another_columns_settings(app_env, new_app):
+    at = compare_page(new_app)
+    at.number_input(key="compare.p.0.temperature").set_value(0.3)
+    at.number_input(key="compare.p.0.seed").set_value(4)
+    at.text_area(key="compare.sys.0").set_value("Be terse.")
+    at.run()
+    at.button(key="compare.copy.1.0").click().run()
+    assert not at.exception
+    assert at.number_input(key="compare.p.1.temperature").value == 0.3
+    assert at.number_input(key="compare.p.1.seed").value == 4
+    assert at.text_area(key="compare.sys.1").value == "Be terse."
+    send(at)
+    assert {(b["temperature"], b["seed"], b["messages"][0]["content"]) for b in bodies(app_env)} == {
+        (0.3, 4, "Be terse.")
+    }
+
+
+def test_a_column_starts_from_a_preset(app_env, new_app, make_session):
+    from storage import presets
+
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        made = presets.create_preset(session, user, kind="params", name="Cold", params={"temperature": 0.2})
+        prompt = presets.create_preset(session, user, kind="system", name="Pirate", system_prompt="Arr.")
+        session.commit()
+        params_id, system_id = made.id, prompt.id
+    at = compare_page(new_app)
+    at.button(key=f"compare.preset.1.{params_id}").click().run()
+    at.button(key=f"compare.preset.1.{system_id}").click().run()
+    assert not at.exception
+    assert at.number_input(key="compare.p.1.temperature").value == 0.2
+    assert at.text_area(key="compare.sys.1").value == "Arr."
+    assert at.number_input(key="compare.p.0.temperature").value is None
+
+
+def test_a_run_can_be_shared_read_only(app_env, new_app, make_session):
+    from storage import sharing
+
+    at = compare_page(new_app)
+    send(at)
+    run_id = stored_runs(make_session)[0][0]
+    at.button(key=f"share.button.compare.{run_id}").click().run()
+    at.button(key="share.create").click().run()
+    assert not at.exception
+    with make_session() as session:
+        links = sharing.list_share_links(session, repository.ensure_user(session, "local"))
+        assert [(link.kind, link.compare_run_id) for link in links] == [("compare", run_id)]
