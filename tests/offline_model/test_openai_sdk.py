@@ -25,7 +25,7 @@ MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "conten
 THOUGHTS = {"extra_body": {"google": {"thinking_config": {"include_thoughts": True}}}}
 
 
-@pytest.fixture(params=["gemini", "strict"])
+@pytest.fixture(scope="module", params=["gemini", "strict"])
 def sdk(request, server, strict_server):
     srv = server if request.param == "gemini" else strict_server
     with openai.OpenAI(base_url=srv.base_url, api_key="offline", max_retries=0) as client:

@@ -26,7 +26,7 @@ PROMPTS = st.sampled_from(
     ]
 )
 SETTINGS = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 NO_THINKING = {"reasoning_effort": "none"}
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.offline_model.support import body, complete, stream_chunks, streamed_text
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 # JSON integers beyond 64 bits are not interoperable (RFC 8259 section 6); the server parses with orjson.
