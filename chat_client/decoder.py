@@ -166,8 +166,9 @@ def _is_thought(delta: dict[str, Any]) -> bool:
 class StreamDecoder:
     """Feed body bytes, get events. `finished` turns true at [DONE], at an error, or after `close()`."""
 
-    def __init__(self, *, sse: bool = True) -> None:
+    def __init__(self, *, sse: bool = True, secret: str | None = None) -> None:
         self.sse = sse
+        self._secret = secret  # scrubbed from every error, should the server echo it
         self.finished = False
         self.saw_done = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
@@ -429,7 +430,7 @@ class StreamDecoder:
                 )
             self._flush_unfinished(out)
             self._emit_usage(out)
-            out.append(StreamError(proto))
+            out.append(StreamError(proto.redacted(self._secret)))
             return
         self._flush_unfinished(out)
         self._emit_usage(out)
@@ -457,4 +458,4 @@ class StreamDecoder:
         self.finished = True
         self._flush_unfinished(out)
         self._emit_usage(out)
-        out.append(StreamError(err))
+        out.append(StreamError(err.redacted(self._secret)))

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -89,8 +89,9 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 class _Prepared:
     url: str
     content: bytes
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # holds the key
     timeout: httpx.Timeout
+    secret: str | None = field(default=None, repr=False)
 
 
 class _Retryable:
@@ -132,7 +133,7 @@ def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]],
         "Accept": "text/event-stream" if body["stream"] else "application/json",
         **endpoint.auth_headers(),
     }
-    return _Prepared(endpoint.chat_url, content, headers, timeouts.for_httpx())
+    return _Prepared(endpoint.chat_url, content, headers, timeouts.for_httpx(), endpoint.api_key)
 
 
 def _is_sse(response: httpx.Response) -> bool:
@@ -269,7 +270,7 @@ def _attempt(http: httpx.Client, prep: _Prepared, t: Timeouts, cancel: threading
                 return _CANCELLED
             if resp.status_code >= 400:
                 return _Retryable(_status_error(resp, resp.read()))
-            decoder = StreamDecoder(sse=_is_sse(resp))
+            decoder = StreamDecoder(sse=_is_sse(resp), secret=prep.secret)
             stall = t.stall
             body = resp.iter_bytes()
             for chunk in body:
@@ -343,7 +344,7 @@ async def astream_chat(
                 if resp.status_code >= 400:
                     outcome = _Retryable(_status_error(resp, await resp.aread()))
                 else:
-                    decoder = StreamDecoder(sse=_is_sse(resp))
+                    decoder = StreamDecoder(sse=_is_sse(resp), secret=prep.secret)
                     stall = t.stall
                     body = resp.aiter_bytes()
                     async for chunk in body:

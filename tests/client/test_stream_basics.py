@@ -165,3 +165,20 @@ def test_connection_refused_is_a_connection_error():
         (event,) = collect(http, endpoint=ep, retry=NO_RETRY)
     assert isinstance(event.error, errors.ConnectionFailed)
     assert "Could not connect" in event.error.message
+
+
+def test_the_key_is_scrubbed_from_errors_found_inside_the_stream():
+    err = {"error": {"code": 500, "message": f"bad key {KEY}", "status": "INTERNAL"}}
+    for body in (
+        sse(chunk("a"), err),
+        sse(chunk("a"), f"not json {KEY}"),
+        sse(chunk("a"), done=False) + (b'{"error": {"code": 503, "message": "' + KEY.encode() + b'"}}\n'),
+    ):
+        with mock_client(body) as http:
+            events = collect(http)
+        assert isinstance(events[-1], StreamError)
+        assert (
+            KEY not in repr(events)
+            and KEY not in events[-1].error.message
+            and KEY not in events[-1].error.detail
+        )
