@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import compare_setup, compare_stats, compare_view, resources, share
+from storage import ImageRejected
 from storage import compare as compare_store
 from storage.models import User
 from turns import compare as compare_turns
@@ -35,6 +36,11 @@ st.title("Compare", anchor=False)
 st.caption(
     f"One prompt, several settings side by side, all streaming at once. Talking to {default_target.label}."
 )
+if run_id is None:
+    st.caption(
+        "What does temperature do? Open **Sweep a parameter** and fill the columns. Is a seed "
+        "reproducible? Set one, repeat each column 5 times, and count the distinct replies."
+    )
 
 # -- the columns ---------------------------------------------------------------------------------------
 
@@ -287,11 +293,17 @@ sent = st.chat_input(
 
 if sent:
     text = sent if isinstance(sent, str) else (sent.text or "")
-    files = [] if isinstance(sent, str) else list(sent.files or [])
+    uploads = [] if isinstance(sent, str) else [(f.getvalue(), f.name) for f in sent.files or []]
+    try:
+        # Checked before anything is saved or sent: an upload that is not an image gets words.
+        image_urls = compare_turns.data_urls_of(uploads)
+    except ImageRejected as rejected:
+        st.error(str(rejected), icon=":material/broken_image:")
+        st.stop()
     if mode == "new":
         if problems:
             st.error("Fix the columns' settings above first.", icon=":material/error:")
-        elif not text.strip() and not files:
+        elif not text.strip() and not uploads:
             st.warning("Type a prompt first.")
         else:
             start_run(
@@ -299,12 +311,14 @@ if sent:
                 columns,
                 repeats=int(st.session_state["compare.repeats"]),
                 history=history,
-                images=[(f.getvalue(), f.name) for f in files],
+                images=uploads,
             )
     elif open_run is not None:
         with make_session() as session:
             run = compare_store.get_compare_run(session, session.get(User, user_id), open_run["id"])
-            wire, turn_index = compare_turns.continuation(run, text, adopt=adopt if mode == "adopt" else None)
+            wire, turn_index = compare_turns.continuation(
+                run, text, adopt=adopt if mode == "adopt" else None, image_data_urls=image_urls
+            )
         run_columns = [compare_setup.column_from(c, targets) for c in open_run["columns"]]
         run_turn(
             open_run["id"], run_columns, wire, repeats=open_run["repeats"], turn_index=turn_index, prompt=text

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chat_client import Endpoint, Params, astream_chat, build_body, events
 from chat_client.messages import assistant_message, system_message, user_message
 from storage import compare as compare_store
+from storage import images as image_store
 from storage import repository
 from storage.models import CompareRun, User
 from turns import quota
@@ -93,14 +94,28 @@ def first_messages(
     return wire
 
 
-def next_messages(previous: Sequence[dict[str, Any]], reply: str, prompt: str) -> list[dict[str, Any]]:
+def next_messages(
+    previous: Sequence[dict[str, Any]], reply: str, prompt: str, image_data_urls: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Continue a column: what it sent last time, the reply it keeps (its own or an adopted one), the
-    new prompt."""
+    new prompt (with its images)."""
     wire = [dict(m) for m in previous]
     if reply:
         wire.append(assistant_message(reply))
-    wire.append(user_message(prompt))
+    wire.append(user_message(prompt, image_data_urls=image_data_urls))
     return wire
+
+
+def data_urls_of(images: Sequence[tuple[bytes, str]]) -> list[str]:
+    """Uploaded images, normalised like stored ones (orientation, size, metadata), as `data:` URLs.
+
+    Raises storage.images.ImageRejected for an upload that is not a usable image.
+    """
+    out = []
+    for data, filename in images:
+        image = image_store.normalise(data, filename)
+        out.append(f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}")
+    return out
 
 
 @dataclass
@@ -461,7 +476,7 @@ def reply_of(run: CompareRun, turn_index: int, column_index: int, repeat_index: 
 
 
 def continuation(
-    run: CompareRun, prompt: str, *, adopt: int | None = None
+    run: CompareRun, prompt: str, *, adopt: int | None = None, image_data_urls: Sequence[str] = ()
 ) -> tuple[list[list[dict[str, Any]]], int]:
     """The messages of the next turn for every column, and its turn index.
 
@@ -477,7 +492,7 @@ def continuation(
         own = reply_of(run, last, index)
         previous = ((own.request_body if own else None) or {}).get("messages") or []
         reply = (adopted.content if adopted is not None else (own.content if own else "")) or ""
-        out.append(next_messages(previous, reply, prompt))
+        out.append(next_messages(previous, reply, prompt, image_data_urls))
     return out, last + 1
 
 

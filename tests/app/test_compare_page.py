@@ -357,3 +357,26 @@ def test_a_run_can_be_shared_read_only(app_env, new_app, make_session):
     with make_session() as session:
         links = sharing.list_share_links(session, repository.ensure_user(session, "local"))
         assert [(link.kind, link.compare_run_id) for link in links] == [("compare", run_id)]
+
+
+def test_a_follow_up_can_carry_an_image_and_a_bad_upload_is_refused(app_env, new_app):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (20, 30, 200)).save(buffer, format="PNG")
+    at = compare_page(new_app)
+    send(at, "first")
+    app_env.received.clear()
+    at.chat_input(key="compare.input").set_value("and this?").upload(
+        "blue.png", buffer.getvalue(), "image/png"
+    )
+    at.run()
+    assert not at.exception
+    for body in bodies(app_env):
+        assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+        assert [p["type"] for p in body["messages"][-1]["content"]] == ["text", "image_url"]
+
+    app_env.received.clear()
+    at.chat_input(key="compare.input").set_value("broken").upload("fake.png", b"not an image", "image/png")
+    at.run()
+    assert not at.exception
+    assert app_env.received == []
+    assert at.error, "the refused upload is explained"
