@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -151,8 +152,9 @@ def create_app(
             if faults.status is not None:
                 raise _status_fault(faults)
             req = validate_request(body)
-            images = read_request_images(req.messages)
-            plan = plan_reply(model, req, last_text, images)
+            # Decoding images and sampling are CPU work: off the event loop, so the paced streams of
+            # other requests (the compare page runs several at once) keep their rhythm meanwhile.
+            plan = await run_in_threadpool(_plan, model, req, last_text)
         except ProviderError as err:
             return _error(err, strict)
 
@@ -180,6 +182,10 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error},
     )
+
+
+def _plan(model: NgramModel, req: ChatRequest, last_text: str) -> Plan:
+    return plan_reply(model, req, last_text, read_request_images(req.messages))
 
 
 def _take_fault_markers(body: object) -> tuple[object, str, list[str]]:
