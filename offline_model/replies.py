@@ -229,8 +229,9 @@ def thinking_length(budget: int, prompt: int) -> int:
     return max(1, min(budget, THINKING_CAP, budget // 64 + prompt))
 
 
-def think(model: NgramModel | TopicMixture, rng: random.Random, length: int) -> list[str]:
-    """Think for ``length`` tokens (sampled at temperature 1); return the summary, the first sentence."""
+def think(model: NgramModel | TopicMixture, rng: random.Random, length: int, title: str) -> list[str]:
+    """Think for ``length`` tokens (sampled at temperature 1); return the summary: a bold title, as
+    Gemini's summaries have, then the first sentence of the thinking."""
     sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng)
     summary: list[str] | None = None
     produced = 0
@@ -244,7 +245,17 @@ def think(model: NgramModel | TopicMixture, rng: random.Random, length: int) -> 
                 summary.append(tok)
                 if tok in SENTENCE_END:
                     break
-    return summary or []
+    return tokenize(f"**{title}**\n\n") + (summary or [])
+
+
+def thought_title(text: str) -> str:
+    """A thought summary's title from the user's words, in the order they wrote them."""
+    seen: list[str] = []
+    for tok in tokenize(text):
+        word = tok.strip()
+        if word.isalnum() and word.lower() not in STOPWORDS and word.lower() not in seen:
+            seen.append(word.lower())
+    return "Considering " + ", ".join(seen[:3]) if seen else "Thinking it over"
 
 
 def _words(text: str) -> list[str]:
@@ -363,7 +374,7 @@ def plan_reply(
     for i in range(req.n):
         choice = ChoicePlan(index=i, reasoning_tokens=thinking)
         if thinking:
-            summary = think(lm, _rng(req.seed, i, "thought"), thinking)
+            summary = think(lm, _rng(req.seed, i, "thought"), thinking, thought_title(last_user_text))
             if req.include_thoughts:
                 choice.thought = summary
         rng = _rng(req.seed, i, "answer")
