@@ -262,7 +262,7 @@ class StreamDecoder:
         if not line:
             if self._data:
                 data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
-                self._data = []
+                self._data.clear()  # cleared, not replaced: feed() holds this very list
                 name, self._event_name = self._event_name, ""
                 self._dispatch(data, name, out)
             else:

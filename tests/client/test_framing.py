@@ -173,3 +173,10 @@ def test_the_client_feeds_network_pieces_to_the_decoder_unchanged():
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as http:
         assert _merged(collect(http)) == _merged(EXPECTED)
+
+
+def test_a_bare_data_line_is_an_empty_data_line():
+    # "data" with no colon is the field "data" with an empty value (WHATWG), so the event's data is
+    # the JSON line plus a trailing "\n", which JSON ignores.
+    body = b'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}\ndata\n\n'
+    assert decode(body) == [TextDelta("a"), Finish("stop")]
