@@ -9,7 +9,7 @@ from chat_client import errors, events, messages, snippets
 from chat_client.endpoint import Endpoint
 from chat_client.models import alist_models, list_models
 from chat_client.params import ParamError, Params, validate
-from chat_client.request import build_body
+from chat_client.request import build_body, wire_fields
 from chat_client.stream import NO_RETRY, RetryPolicy, Timeouts, astream_chat, stream_chat
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "snippets",
     "stream_chat",
     "validate",
+    "wire_fields",
 ]

@@ -12,28 +12,30 @@ from typing import Any
 
 from chat_client.params import Params
 
-_GOOGLE_FIELDS = ("thinking_budget", "include_thoughts", "cached_content")
+
+def wire_fields(params: Params) -> dict[str, Any]:
+    """The set fields in request-body shape (Gemini's extras nested under `extra_body.google`).
+
+    JSON-ready; `Params.from_dict` reads it back. Unlike `build_body` it adds nothing (no messages, no
+    default for `stream`), so it is what presets and stored conversations keep.
+    """
+    fields = params.to_dict()
+    thinking = {k: fields.pop(k) for k in ("thinking_budget", "include_thoughts") if k in fields}
+    google: dict[str, Any] = {"thinking_config": thinking} if thinking else {}
+    if "cached_content" in fields:
+        google["cached_content"] = fields.pop("cached_content")
+    if google:
+        fields["extra_body"] = {"google": google}
+    return fields
 
 
 def build_body(params: Params, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON body of POST /chat/completions: messages plus every set field, nothing else."""
-    fields = params.to_dict()
+    fields = wire_fields(params)
     body: dict[str, Any] = {}
     if "model" in fields:
         body["model"] = fields.pop("model")
     body["messages"] = list(messages)
     body["stream"] = fields.pop("stream", True)
-    google: dict[str, Any] = {}
-    thinking: dict[str, Any] = {}
-    if "thinking_budget" in fields:
-        thinking["thinking_budget"] = fields.pop("thinking_budget")
-    if "include_thoughts" in fields:
-        thinking["include_thoughts"] = fields.pop("include_thoughts")
-    if thinking:
-        google["thinking_config"] = thinking
-    if "cached_content" in fields:
-        google["cached_content"] = fields.pop("cached_content")
     body.update(fields)
-    if google:
-        body["extra_body"] = {"google": google}
     return body

@@ -91,3 +91,28 @@ def test_image_problem_names_type_and_size():
         messages.image_data_url(b"x" * (7 * 1024 * 1024 + 3), "image/png")
     )
     assert "data: URL" in messages.image_problem("https://example.com/cat.png")
+
+
+def test_wire_fields_is_the_body_without_messages_and_defaults():
+    from chat_client import wire_fields
+
+    p = Params(
+        model="m",
+        temperature=1.0,
+        thinking_budget=-1,
+        include_thoughts=True,
+        cached_content="cachedContents/x",
+    )
+    fields = wire_fields(p)
+    assert fields == {
+        "model": "m",
+        "temperature": 1.0,
+        "extra_body": {
+            "google": {
+                "thinking_config": {"thinking_budget": -1, "include_thoughts": True},
+                "cached_content": "cachedContents/x",
+            }
+        },
+    }
+    assert Params.from_dict(fields) == p
+    assert wire_fields(Params()) == {}
