@@ -10,6 +10,12 @@ What must stay true:
   `RetryWait` event first, is bounded by `RetryPolicy`, and the wait ends at once on cancel. Once any
   body byte arrived, nothing is retried: the person may already have seen tokens.
 - Closing the generator, or setting `cancel`, closes the HTTP response (and so the connection) at once.
+  A thread blocked in a read cannot notice either a clock or an Event, so timeouts and cancel are
+  enforced by watchdog.py, which shuts the socket down under the reader. Limit: on a reused (pooled)
+  connection the socket is only known once the response headers arrive, so a cancel set before then
+  takes effect when they do (bounded by `Timeouts.first_byte`); on a new connection it is immediate.
+- Timeouts: `connect`; `first_byte`, from the request being sent to the first body byte; `stall`,
+  the longest silence between two reads. Time the caller spends handling events does not count.
 - The API key never appears in an event, an error message, or a repr.
 """
 
