@@ -15,6 +15,8 @@ message (the marker is removed before the model reads the message). Several spec
   as the native API has been seen to do).
 - ``no-done``  end the stream without ``data: [DONE]``.
 - ``ttft:ms=M``  wait M milliseconds before the first chunk.
+- ``no-logprobs``  refuse a request that asks for logprobs with the 400 Gemini 2.5 Flash has been seen to
+  send on some routes (``Logprobs is not enabled for models/gemini-2.5-flash``), naming ``logprobs``.
 - ``tags:split`` / ``tags:whole``  split (or never split) the ``<thought>``/``</thought>`` tags across
   chunks; without it the tags are split on some requests and not others, decided by the request's seed.
 
@@ -51,6 +53,7 @@ class Faults:
     no_done: bool = False
     ttft_ms: int | None = None
     split_tags: bool | None = None
+    no_logprobs: bool = False
 
     def due_at_end(self, sent: int) -> Faults:
         """A copy where every stream fault set for ``sent`` chunks or more happens at ``sent``."""
@@ -149,6 +152,8 @@ def parse_faults(specs: list[str], where: str = "X-Offline-Fault") -> Faults:
                 faults.error_raw = opts.get("raw", "0") not in ("0", "false", "")
             elif name == "no-done":
                 faults.no_done = True
+            elif name == "no-logprobs":
+                faults.no_logprobs = True
             elif name == "ttft":
                 faults.ttft_ms = _count(_options(rest, where), "ms", where)
             elif name == "tags":

@@ -29,6 +29,7 @@ EOS = 0
 ORDER = 4  # a 4-gram: the next token depends on the three before it
 GAMMA = 0.3  # backoff weight per distinct successor (smaller = trust the longer context more)
 UNIGRAM_SIZE = 16
+CACHE_LIMIT = 50_000  # contexts whose distributions are kept; a long-running app must not grow forever
 
 Dist = tuple[tuple[int, ...], tuple[float, ...]]
 
@@ -121,6 +122,9 @@ class NgramModel:
         cached = self._cache.get(ctx)
         if cached is not None:
             return cached
+        if len(self._level_cache) > CACHE_LIMIT:
+            self._cache.clear()
+            self._level_cache.clear()
         result = _ranked(self._level(ctx))
         self._cache[ctx] = result
         return result
@@ -151,6 +155,8 @@ class TopicMixture:
         cached = self._cache.get(ctx)
         if cached is not None:
             return cached
+        if len(self._cache) > CACHE_LIMIT:
+            self._cache.clear()
         w = self.weight
         mixed = {t: (1 - w) * p for t, p in self.base.probabilities(ctx).items()}
         for t, p in self.topic.probabilities(ctx).items():

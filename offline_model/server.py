@@ -152,6 +152,10 @@ def create_app(
             if faults.status is not None:
                 raise _status_fault(faults)
             req = validate_request(body)
+            if faults.no_logprobs and req.logprobs:
+                raise ProviderError(
+                    400, "Logprobs is not enabled for models/gemini-2.5-flash", field="logprobs"
+                )
             # Decoding images and sampling are CPU work: off the event loop, so the paced streams of
             # other requests (the compare page runs several at once) keep their rhythm meanwhile.
             plan = await run_in_threadpool(_plan, model, req, last_text)

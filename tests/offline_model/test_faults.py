@@ -220,3 +220,21 @@ def test_server_ttft_delays_the_first_chunk():
         events, error = read_events(client, "no-done", timeout=0.2)
     assert isinstance(error, httpx.ReadTimeout)
     assert events == []
+
+
+def test_no_logprobs_refuses_logprobs_like_some_gemini_routes(http):
+    r = http.post("chat/completions", json=body(logprobs=True), headers={FAULT: "no-logprobs"})
+    assert r.status_code == 400
+    assert error_of(r)["message"] == "Logprobs is not enabled for models/gemini-2.5-flash"
+    assert field_of(r) == "logprobs"
+    assert http.post("chat/completions", json=body(), headers={FAULT: "no-logprobs"}).status_code == 200
+
+
+def test_ttft_delays_a_non_streaming_reply_too(http):
+    with pytest.raises(httpx.ReadTimeout):
+        http.post(
+            "chat/completions",
+            json=body(),
+            headers={FAULT: "ttft:ms=30000"},
+            timeout=httpx.Timeout(5, read=0.2),
+        )

@@ -98,6 +98,7 @@ def test_help_documents_every_switch_and_fault():
         "no-done",
         "ttft:ms=M",
         "tags:split",
+        "no-logprobs",
         "temperature",
         "top_p",
         "seed",
