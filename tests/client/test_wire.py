@@ -446,3 +446,32 @@ def test_unknown_chunk_shapes_end_in_a_protocol_error_not_an_exception():
     for bad in ('{"choices": [1]}', '{"choices": [{"delta": {"content": 5}}]}', '{"choices": {"a": 1}}'):
         events = decode(sse(bad))
         assert isinstance(events[-1], StreamError) and isinstance(events[-1].error, errors.ProtocolError), bad
+
+
+def test_cancelling_the_asyncio_task_closes_the_connection():
+    def script(req, conn):
+        conn.start()
+        conn.chunk(sse(chunk("Hel"), done=False))
+        conn.hold()
+
+    async def main():
+        got_first = asyncio.Event()
+        seen = []
+
+        async def consume(http):
+            ep = Endpoint(srv.base_url, api_key=KEY)
+            async for event in astream_chat(http, ep, Params(model=MODEL), MSGS):
+                seen.append(event)
+                got_first.set()
+
+        async with httpx.AsyncClient() as http:
+            task = asyncio.create_task(consume(http))
+            await got_first.wait()
+            task.cancel()  # the compare page's Stop: the task is waiting on a silent server
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert seen == [TextDelta("Hel")]
+            assert await asyncio.to_thread(srv.all_closed)
+
+    with ScriptedServer(script) as srv:
+        asyncio.run(main())
