@@ -2,6 +2,12 @@
 logprobs, tool calls and finish reason, and the usage. The server then only renders the plan as JSON or
 as a stream, so the same reply comes out whether it is streamed or not.
 
+A reply is, in this order of precedence: a tool call (tool_choice requires or names one, or the user
+names a tool); a JSON value (response_format); a sentence reporting a tool result (after a tool
+message); or a sampled paragraph, after a sentence describing the images when the message has some.
+Text is sampled from ``topic_model``: the corpus model mixed with one fitted to the paragraphs that use
+the user's words, which keeps a reply on topic the way a prompt does.
+
 What must stay true:
 - Everything random comes from ``Random(f"{seed}/{choice index}/{purpose}")`` when a seed is given, so a
   seed repeats the reply and choices of one request differ from each other.
@@ -34,89 +40,17 @@ SUMMARY_MAX_TOKENS = 40
 TOPIC_WEIGHT = 0.8  # how much of the next-token distribution comes from the paragraphs on the user's topic
 THINKING_CAP = 2048  # the offline model never thinks longer than this, whatever the budget
 # Words too common to say what a message is about; they never choose the topic.
-STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "please",
-        "should",
-        "so",
-        "tell",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "this",
-        "those",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    }
-)
+_STOPWORD_TEXT = """
+a an and are as at be by can could do does did for from has have how i if in is it its me my no
+not of on or please should so tell than that the their them then there these this those to was
+we were what when where which who why will with would you your
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-GENERIC_VERBS = frozenset(
-    {
-        "get",
-        "set",
-        "list",
-        "fetch",
-        "find",
-        "search",
-        "create",
-        "update",
-        "delete",
-        "run",
-        "do",
-        "make",
-        "lookup",
-    }
-)
+# Verbs that many tool names start with; a user names get_weather by saying "weather".
+_GENERIC_VERB_TEXT = "get set list fetch find search create update delete run do make lookup"
+GENERIC_VERBS = frozenset(_GENERIC_VERB_TEXT.split())
 TOOL_WORDS = frozenset({"use", "call", "run", "tool", "function", "please", "now"})
 
 
@@ -250,12 +184,13 @@ def think(model: NgramModel | TopicMixture, rng: random.Random, length: int, tit
 
 def thought_title(text: str) -> str:
     """A thought summary's title from the user's words, in the order they wrote them."""
-    seen: list[str] = []
+    seen: dict[str, str] = {}
     for tok in tokenize(text):
         word = tok.strip()
-        if word.isalnum() and word.lower() not in STOPWORDS and word.lower() not in seen:
-            seen.append(word.lower())
-    return "Considering " + ", ".join(seen[:3]) if seen else "Thinking it over"
+        if word.isalnum() and word.lower() not in STOPWORDS:
+            seen.setdefault(word.lower(), word)
+    words = list(seen.values())[:3]
+    return "Considering " + " and ".join(words) if words else "Thinking it over"
 
 
 def _words(text: str) -> list[str]:
