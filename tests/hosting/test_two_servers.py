@@ -72,14 +72,14 @@ def test_a_conversation_and_a_quota_are_shared_by_two_app_servers(tmp_path, post
 
         # The day's token, spent through server one, is spent on server two as well.
         chat_two.send("Sent on server two")
-        expect(chat_two.page.get_by_text("tokens for today")).to_be_visible(timeout=WAIT)
-        expect(chat_two.page.get_by_text("resets at 00:00 UTC")).to_be_visible(timeout=WAIT)
+        expect(chat_two.page.get_by_text("tokens for today").first).to_be_visible(timeout=WAIT)
+        expect(chat_two.page.get_by_text("resets at 00:00 UTC").first).to_be_visible(timeout=WAIT)
         assert len(offline.received) == 1, "the refused request must not reach the model"
 
         # Someone else is not touched by ann's quota, and does not see ann's conversation.
         third = stack.enter_context(contextlib.closing(browser.new_context()))
         bob = sign_in(third.new_page(), two.url, "bob", "bob's password", query=f"?c={conversation_id}")
-        expect(bob.page.get_by_text("That conversation was not found")).to_be_visible(timeout=WAIT)
+        expect(bob.page.get_by_text("That conversation was not found").first).to_be_visible(timeout=WAIT)
         bob.send("Bob is within his quota")
         bob.wait_reply_done()
         assert len(offline.received) == 2
