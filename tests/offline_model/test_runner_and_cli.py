@@ -37,16 +37,17 @@ def test_base_url_port_and_received_log():
 def test_received_keeps_every_request_from_many_threads(server):
     before = len(server.received)
 
-    def send(i: int) -> None:
-        with httpx.Client(base_url=server.base_url) as client:
+    with httpx.Client(base_url=server.base_url) as client:  # thread-safe, and costly to build
+
+        def send(i: int) -> None:
             for k in range(5):
                 client.post("chat/completions", json=body(f"thread {i} request {k}", max_tokens=2))
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     contents = [r["body"]["messages"][0]["content"] for r in server.received[before:]]
     assert len(contents) == 30
     for i in range(6):
