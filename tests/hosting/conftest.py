@@ -17,7 +17,7 @@ from tests.storage.conftest import make_database_url
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/hosting/" in str(item.path).replace("\\", "/"):
+        if "tests/hosting/test_two_servers" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
