@@ -34,7 +34,9 @@ Parameters, all honoured for real
   tools, tool_choice              a tool call when tool_choice is "required" or names a function, or the
                                   user names a tool; after a tool message, an answer using the result
   reasoning_effort (none|low|medium|high) or extra_body.google.thinking_config.thinking_budget
-                                  (-1 dynamic, the default; 0 off; up to 24576): reasoning_tokens in usage.
+                                  (-1 dynamic, the default; 0 off; up to 24576): reasoning_tokens in usage,
+                                  min(budget, budget/64 + prompt tokens), dynamic 64 + prompt tokens,
+                                  at most 2048 (none 0, low 1024, medium 8192, high 24576 budget).
                                   Sending both is a 400.
   extra_body.google.thinking_config.include_thoughts
                                   streams a thought summary first: <thought>...</thought> inline in

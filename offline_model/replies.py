@@ -33,12 +33,12 @@ from offline_model.sampling import DEFAULT_TOP_P, Sampler, SamplingParams
 from offline_model.structured import SchemaWriter, write_json
 from offline_model.tokenizer import IMAGE_TOKENS, count_tokens, tokenize
 from offline_model.validation import ChatRequest
-from offline_model.writing import SENTENCE_END, Writer, limit
+from offline_model.writing import Writer, limit
 
 DEFAULT_MAX_TOKENS = 8192  # the offline model's own maxOutputTokens: a bound on any runaway sample
 SUMMARY_MAX_TOKENS = 40
 TOPIC_WEIGHT = 0.8  # how much of the next-token distribution comes from the paragraphs on the user's topic
-THINKING_CAP = 2048  # the offline model never thinks longer than this, whatever the budget
+THINKING_CAP = 2048  # the offline model never reports more thinking than this, whatever the budget
 # Words too common to say what a message is about; they never choose the topic.
 _STOPWORD_TEXT = """
 a an and are as at be by can could do does did for from has have how i if in is it its me my no
@@ -163,23 +163,14 @@ def thinking_length(budget: int, prompt: int) -> int:
     return max(1, min(budget, THINKING_CAP, budget // 64 + prompt))
 
 
-def think(model: NgramModel | TopicMixture, rng: random.Random, length: int, title: str) -> list[str]:
-    """Think for ``length`` tokens (sampled at temperature 1); return the summary: a bold title, as
-    Gemini's summaries have, then the first sentence of the thinking."""
+def think(model: NgramModel | TopicMixture, rng: random.Random, title: str) -> list[str]:
+    """The thought summary: a bold title, as Gemini's summaries have, then one sampled sentence
+    (temperature 1, its own random stream). How long the model thinks is ``thinking_length``; only the
+    part a summary shows is sampled, since nothing else of the thinking is ever seen."""
     sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng)
-    summary: list[str] | None = None
-    produced = 0
-    while produced < length:
-        w = Writer(model)
-        w.sample(sampler, max_tokens=length - produced)
-        produced += max(1, len(w.tokens))
-        if summary is None and w.tokens:
-            summary = []
-            for tok in w.tokens[:SUMMARY_MAX_TOKENS]:
-                summary.append(tok)
-                if tok in SENTENCE_END:
-                    break
-    return tokenize(f"**{title}**\n\n") + (summary or [])
+    w = Writer(model)
+    w.sample(sampler, max_tokens=SUMMARY_MAX_TOKENS, sentence=True)
+    return tokenize(f"**{title}**\n\n") + w.tokens
 
 
 def thought_title(text: str) -> str:
@@ -308,10 +299,8 @@ def plan_reply(
     choices = []
     for i in range(req.n):
         choice = ChoicePlan(index=i, reasoning_tokens=thinking)
-        if thinking:
-            summary = think(lm, _rng(req.seed, i, "thought"), thinking, thought_title(last_user_text))
-            if req.include_thoughts:
-                choice.thought = summary
+        if thinking and req.include_thoughts:
+            choice.thought = think(lm, _rng(req.seed, i, "thought"), thought_title(last_user_text))
         rng = _rng(req.seed, i, "answer")
         sampler = Sampler(lm, params, rng)
         writer = Writer(model, req.logprobs, req.top_logprobs)
