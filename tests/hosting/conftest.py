@@ -17,8 +17,10 @@ from tests.storage.conftest import make_database_url
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/hosting/test_two_servers" in str(item.path).replace("\\", "/"):
+        path = str(item.path).replace("\\", "/")
+        if "tests/hosting/test_two_servers" in path:
             item.add_marker(pytest.mark.postgres)
+        if "tests/hosting/test_two_servers" in path or "tests/hosting/test_oidc_browser" in path:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
 
