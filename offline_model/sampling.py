@@ -8,9 +8,9 @@ What must stay true (each is a property test in tests/offline_model/):
 - frequency_penalty and presence_penalty subtract ``count * f + (count > 0) * p`` from the logit of each
   token already in the reply, as OpenAI documents.
 - reported logprobs are the natural-log probabilities of the distribution actually sampled from (after
-  penalties, temperature and top_p); alternatives are that distribution's most likely tokens,
-  sorted. At temperature 0 that distribution is a point mass: the chosen token has logprob 0.0 and is
-  its own only alternative.
+  penalties, the no-repeat rule, temperature and top_p); alternatives are that distribution's most
+  likely tokens, sorted. At temperature 0 that distribution is a point mass: the chosen token has
+  logprob 0.0 and is its own only alternative.
 """
 
 from __future__ import annotations
