@@ -182,3 +182,22 @@ def test_the_key_is_scrubbed_from_errors_found_inside_the_stream():
             and KEY not in events[-1].error.message
             and KEY not in events[-1].error.detail
         )
+
+
+def test_text_events_are_frozen_dataclasses():
+    import dataclasses
+
+    from chat_client.events import ThoughtDelta
+
+    for cls in (TextDelta, ThoughtDelta):
+        e = cls("a", index=2)
+        assert (
+            dataclasses.is_dataclass(e)
+            and e == cls("a", 2)
+            and e != cls("a")
+            and hash(e) == hash(cls("a", 2))
+        )
+        assert repr(e) == f"{cls.__name__}(text='a', index=2)" and cls("b").index == 0
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            e.text = "b"
+    assert TextDelta("a") != ThoughtDelta("a")
