@@ -291,7 +291,7 @@ def show_metrics(run: Any, turn_index: int, prices_for: PricesFor) -> None:
     )
     name = CHART_METRICS[picked]
     data = {"column": [r["column"] for r in rows], picked: [r[name] or 0 for r in rows]}
-    st.bar_chart(data, x="column", y=picked, horizontal=True)
+    st.bar_chart(data, x="column", y=picked, horizontal=True, sort=False)
 
 
 def show_diff(run: Any, turn_index: int) -> None:

@@ -301,15 +301,22 @@ if sent:
         st.error(str(rejected), icon=":material/broken_image:")
         st.stop()
     if mode == "new":
+        repeats = int(st.session_state["compare.repeats"])
         if problems:
             st.error("Fix the columns' settings above first.", icon=":material/error:")
+        elif len(columns) * repeats > compare_turns.MAX_REQUESTS:
+            st.error(
+                f"{len(columns)} columns × {repeats} repeats would send {len(columns) * repeats} requests at "
+                f"once; the limit is {compare_turns.MAX_REQUESTS}. Lower the repeats or use fewer cells.",
+                icon=":material/error:",
+            )
         elif not text.strip() and not uploads:
             st.warning("Type a prompt first.")
         else:
             start_run(
                 text,
                 columns,
-                repeats=int(st.session_state["compare.repeats"]),
+                repeats=repeats,
                 history=history,
                 images=uploads,
             )

@@ -41,7 +41,8 @@ from turns import quota
 
 MAX_COLUMNS = 6
 MAX_REPEATS = 20
-MAX_CELLS = 24  # a two-parameter grid may hold more cells than the page has columns
+MAX_CELLS = 25  # a two-parameter grid (5 x 5) may hold more cells than the page has columns
+MAX_REQUESTS = 120  # columns x repeats in one turn: 6 columns x 20 repeats, or a 5 x 5 grid x 4
 MAX_PARALLEL = 24  # requests in flight at once; more wait their turn (kind to rate limits)
 
 COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
@@ -205,6 +206,8 @@ class CompareTurn:
             raise ValueError("one message list per column")
         if not 1 <= repeats <= MAX_REPEATS:
             raise ValueError(f"repeats must be 1 to {MAX_REPEATS}")
+        if len(columns) * repeats > MAX_REQUESTS:
+            raise ValueError(f"at most {MAX_REQUESTS} requests in one turn (columns x repeats)")
         self.make_session = make_session
         self.user_id = user_id
         self.run_id = run_id

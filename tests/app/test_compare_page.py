@@ -380,3 +380,15 @@ def test_a_follow_up_can_carry_an_image_and_a_bad_upload_is_refused(app_env, new
     assert not at.exception
     assert app_env.received == []
     assert at.error, "the refused upload is explained"
+
+
+def test_too_many_requests_at_once_are_refused_with_the_numbers(app_env, new_app):
+    at = compare_page(new_app)
+    at.selectbox(key="compare.sweep.a").set_value("temperature").run()
+    at.selectbox(key="compare.sweep.b").set_value("seed").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert any("25 cells" in i.value for i in at.info)
+    at.number_input(key="compare.repeats").set_value(5)
+    send(at)
+    assert app_env.received == []
+    assert any("125 requests" in e.value for e in at.error)
