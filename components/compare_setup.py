@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Endpoint, Params
 from components import compare_sweep
-from components.compare_view import column_title, params_summary
+from components.compare_view import params_summary
 from components.param_form import parameter_form
 from components.reply_views import escape_markdown
 from components.resources import Target
@@ -396,19 +396,3 @@ def sidebar_runs(make_session: sessionmaker[Session], user_id: int, current: int
                 type="primary" if run_id == current else "tertiary",
                 width="stretch",
             )
-
-
-__all__ = [
-    "IMAGE_TYPES",
-    "column_editors",
-    "column_from",
-    "column_title",
-    "grid_columns",
-    "history_picker",
-    "init_state",
-    "load_columns",
-    "open_run_id",
-    "set_open_run",
-    "sidebar_runs",
-    "sweep_panel",
-]

@@ -211,3 +211,32 @@ def test_fork_makes_a_chat_with_the_columns_history(db, fast_model):
             ("user", "Tell me about seeds"),
             ("assistant", turn.samples[1].content),
         ]
+
+
+def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model):
+    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0, seed=8))
+    first = start(db, fast_model, "Tell me about seeds", cols)
+    first.run()
+    make_session, user_id = db
+    with make_session() as session:
+        run = compare_store.get_compare_run(session, session.get(User, user_id), first.run_id)
+        wire, turn_index = compare.continuation(run, "and temperature?")
+    second = compare.CompareTurn(
+        make_session=make_session,
+        user_id=user_id,
+        run_id=first.run_id,
+        columns=cols,
+        messages=wire,
+        turn_index=turn_index,
+        prompt="and temperature?",
+    )
+    second.run()
+    conversation_id = compare.fork_to_conversation(make_session, user_id, first.run_id, 1)
+    with make_session() as session:
+        path = repository.active_path(session, session.get(User, user_id), conversation_id)
+        assert [(m.role, m.content) for m in path] == [
+            ("user", "Tell me about seeds"),
+            ("assistant", first.samples[1].content),
+            ("user", "and temperature?"),
+            ("assistant", second.samples[1].content),
+        ]

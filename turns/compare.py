@@ -529,8 +529,11 @@ def fork_to_conversation(
             parent = message.id
 
         for message in run.history or []:
-            if message.get("role") in ("user", "assistant") and isinstance(message.get("content"), str):
-                add(message["role"], message["content"])
+            content = message.get("content")
+            if isinstance(content, list):  # a user turn with images: keep its words
+                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            if message.get("role") in ("user", "assistant") and isinstance(content, str):
+                add(message["role"], content)
         for turn in range(turn_count(run)):
             result = reply_of(run, turn, column_index)
             prompt = run.prompt if turn == 0 else (result.prompt if result else "")
