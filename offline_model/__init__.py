@@ -2,9 +2,25 @@
 
 It is the app's default when no key is configured, the server every test and benchmark talks to, and a
 way to show what each parameter does without spending tokens (design.md section 3). It samples for real
-from a trigram model built from ``corpus.txt`` at start-up.
+from a 4-gram model built from ``corpus.txt`` at start-up.
 
 What must stay true: it never imports streamlit or chat_client (two independent implementations of the
 protocol keep each other honest). Start it in-process with ``offline_model.runner.OfflineServer`` or
-from the shell with ``python -m offline_model``.
+from the shell with ``python -m offline_model`` (``--help`` documents every switch and fault).
+
+Modules, from the wire inward:
+- ``runner``      OfflineServer: uvicorn in a thread on a loopback port, the ``received`` log.
+- ``__main__``    the command line.
+- ``server``      Starlette routes; renders a planned reply as JSON or SSE in Gemini's or OpenAI's shapes,
+                  with pacing and the stream faults.
+- ``errors``      error bodies in both dialects (Gemini's list with RetryInfo, OpenAI's object).
+- ``faults``      the fault switches (header or ``[[fault:...]]`` marker).
+- ``validation``  the provider's refusals, and the request read into a ChatRequest.
+- ``images``      decodes image parts with Pillow and describes them.
+- ``replies``     plans a reply: tool call, JSON, tool result, or sampled text; thinking; usage.
+- ``structured``  JSON values that fit a schema.
+- ``writing``     answer tokens with honest logprob entries; max_tokens and stop.
+- ``sampling``    temperature, top_p, penalties, seed: one token at a time.
+- ``ngram``       the 4-gram model and its topic mixture.
+- ``tokenizer``   the stated tokenizer usage counts come from.
 """
