@@ -20,7 +20,10 @@ def pytest_collection_modifyitems(config, items):
         path = str(item.path).replace("\\", "/")
         if "tests/hosting/test_two_servers" in path:
             item.add_marker(pytest.mark.postgres)
-        if "tests/hosting/test_two_servers" in path or "tests/hosting/test_oidc_browser" in path:
+        if any(
+            f"tests/hosting/{name}" in path
+            for name in ("test_two_servers", "test_oidc_browser", "test_first")
+        ):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
 
