@@ -68,11 +68,12 @@ class _Call:
 class _Choice:
     """What one choice (candidate) has accumulated so far."""
 
-    __slots__ = ("by_id", "by_index", "calls", "finished", "index", "splitter")
+    __slots__ = ("by_id", "by_index", "calls", "finished", "index", "plain", "splitter")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.splitter = ThoughtSplitter()
+        self.plain = False  # the splitter is past any thought and holds nothing: text goes straight out
         self.calls: list[_Call] = []
         self.by_index: dict[int, _Call] = {}
         self.by_id: dict[str, _Call] = {}
@@ -202,7 +203,9 @@ class StreamDecoder:
                     if data:
                         payload = data[0] if len(data) == 1 else "\n".join(data)
                         data.clear()
-                        name, self._event_name = self._event_name, ""
+                        name = self._event_name
+                        if name:
+                            self._event_name = ""
                         if payload == "[DONE]" or name:
                             self._dispatch(payload, name, out)
                         else:
@@ -331,11 +334,7 @@ class StreamDecoder:
                         n_plain = 1
                     if content:
                         n_plain += 1
-                        if (
-                            content.__class__ is str
-                            and st.splitter.state == _ANSWER
-                            and not st.splitter._hold
-                        ):
+                        if st.plain and content.__class__ is str:
                             if "extra_content" in delta and _is_thought(delta):
                                 self._content(st, content, True, out)
                             else:
@@ -367,8 +366,10 @@ class StreamDecoder:
         if not isinstance(content, str) or not content:
             return
         idx = st.index
-        for is_thought, text in st.splitter.feed(content, thought):
+        sp = st.splitter
+        for is_thought, text in sp.feed(content, thought):
             out.append(ThoughtDelta(text, idx) if is_thought else TextDelta(text, idx))
+        st.plain = sp.state == _ANSWER and not sp._hold
 
     def _other_delta_fields(self, st: _Choice, delta: dict[str, Any], out: list[Event]) -> None:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
