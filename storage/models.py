@@ -162,10 +162,12 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    # Loaded in one query for a whole list of messages by the repository functions that return
+    # messages (see repository._load_attachments); elsewhere loaded on first access.
     attachments: Mapped[list[Attachment]] = relationship(
         secondary="message_attachments",
         order_by="MessageAttachment.position",
-        lazy="selectin",
+        lazy="select",
         viewonly=True,
     )
 

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -50,29 +54,110 @@ def _run_pg(base: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def make_database_url(kind: str, tmp_path) -> Iterator[str]:
-    """A fresh, empty database URL of `kind` ("sqlite" or "postgresql"), removed afterwards."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per run; each test gets its own copy (same schema and
+    seeded rows as a fresh migration, without running Alembic two hundred times)."""
+    path = tmp_path_factory.mktemp("template") / "prism.db"
+    url = f"sqlite:///{path}"
+    open_database(url)
+    close_database(url)
+    return path
+
+
+class PostgresSchemas:
+    """Fresh, migrated PostgreSQL schemas, prepared a few tests ahead in background threads.
+
+    Creating and migrating a schema is mostly waiting on the server (tens of DDL statements), so while
+    one test runs the next schemas are being built, and used ones are dropped in the background.
+    Every test still gets a schema nobody has used before.
+    """
+
+    AHEAD = 3
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.pool = ThreadPoolExecutor(max_workers=self.AHEAD + 1, thread_name_prefix="pg-schema")
+        self.ready: deque[Future[str]] = deque()
+        self.drops: list[Future[None]] = []
+
+    def _make(self, migrated: bool) -> str:
+        schema = f"prism_test_{uuid.uuid4().hex[:16]}"
+        _run_pg(self.base, f'CREATE SCHEMA "{schema}"')
+        url = f"{self.base}?options=-csearch_path%3D{schema}"
+        if migrated:
+            open_database(url)
+        return url
+
+    def take(self, migrated: bool) -> str:
+        if not migrated:
+            return self._make(False)
+        while len(self.ready) < self.AHEAD + 1:
+            self.ready.append(self.pool.submit(self._make, True))
+        return self.ready.popleft().result()
+
+    def give_back(self, url: str) -> None:
+        def drop() -> None:
+            close_database(url)
+            _run_pg(self.base, f'DROP SCHEMA "{url.rsplit("%3D", 1)[1]}" CASCADE')
+
+        self.drops.append(self.pool.submit(drop))
+
+    def close(self) -> None:
+        for future in self.ready:
+            self.give_back(future.result())
+        for future in self.drops:
+            future.result()
+        self.pool.shutdown()
+
+
+_pg_schemas: PostgresSchemas | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_schemas_cleanup() -> Iterator[None]:
+    yield
+    if _pg_schemas is not None:
+        _pg_schemas.close()
+
+
+def make_database_url(kind: str, tmp_path, template: Path | None = None) -> Iterator[str]:
+    """A fresh database URL of `kind` ("sqlite" or "postgresql"), removed afterwards: migrated to head
+    when `template` (the SQLite template) is given, else empty."""
+    global _pg_schemas
     if kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/prism.db"
+        path = tmp_path / "prism.db"
+        if template is not None:
+            with sqlite3.connect(template) as src, sqlite3.connect(path) as dst:
+                src.backup(dst)
+        url = f"sqlite:///{path}"
         yield url
         close_database(url)
         return
     base, reason = postgres_base_url()
     if base is None:
         pytest.skip(reason)
-    schema = f"prism_test_{uuid.uuid4().hex[:16]}"
-    _run_pg(base, f'CREATE SCHEMA "{schema}"')
-    url = f"{base}?options=-csearch_path%3D{schema}"
+    if _pg_schemas is None:
+        _pg_schemas = PostgresSchemas(base)
+    url = _pg_schemas.take(migrated=template is not None)
     try:
         yield url
     finally:
-        close_database(url)
-        _run_pg(base, f'DROP SCHEMA "{schema}" CASCADE')
+        _pg_schemas.give_back(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> Iterator[str]:
-    """A fresh database URL, once per engine."""
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request, tmp_path, sqlite_template) -> Iterator[str]:
+    """A fresh database at head, once per engine."""
+    yield from make_database_url(request.param, tmp_path, sqlite_template)
+
+
+@pytest.fixture(params=ENGINES)
+def empty_db_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database (no tables at all), once per engine."""
     yield from make_database_url(request.param, tmp_path)
 
 

@@ -81,7 +81,8 @@ def _fill_at_first_revision(engine) -> None:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
 
 
-def test_database_from_first_revision_upgrades_with_everything_in_it(db_url):
+def test_database_from_first_revision_upgrades_with_everything_in_it(empty_db_url):
+    db_url = empty_db_url
     engine = database._create_engine(db_url)
     migrations.upgrade(engine, FIRST)
     assert migrations.current_revision(engine) == FIRST
@@ -126,7 +127,8 @@ def test_models_match_the_migrated_schema(engine):
     assert diff == []
 
 
-def test_downgrade_to_first_and_back_up(db_url):
+def test_downgrade_to_first_and_back_up(empty_db_url):
+    db_url = empty_db_url
     engine = open_database(db_url)
     migrations.downgrade(engine, FIRST)
     assert migrations.current_revision(engine) == FIRST
