@@ -57,7 +57,7 @@ def test_disconnect_beyond_the_stream_happens_at_its_end(http):
 
 
 def test_stall_sends_nothing_for_the_given_seconds(http):
-    events, error = read_events(http, "stall:after=2,seconds=30", timeout=0.5)
+    events, error = read_events(http, "stall:after=2,seconds=30", timeout=2)
     assert isinstance(error, httpx.ReadTimeout)
     assert len(events) == 2
 
@@ -208,9 +208,10 @@ def test_status_fault_applies_to_non_streaming_too(http):
 
 
 def test_pacing_spaces_the_chunks():
-    """With --tokens-per-second 2 the second chunk is due half a second after the first."""
-    with OfflineServer.start(tokens_per_second=2) as srv, httpx.Client(base_url=srv.base_url) as client:
-        events, error = read_events(client, "no-done", timeout=0.1)
+    """At 0.2 tokens per second the second chunk is due five seconds after the first; a reader that
+    waits at most 1.5 s for each read gets exactly one."""
+    with OfflineServer.start(tokens_per_second=0.2) as srv, httpx.Client(base_url=srv.base_url) as client:
+        events, error = read_events(client, "no-done", timeout=1.5)
     assert isinstance(error, httpx.ReadTimeout)
     assert len(events) == 1
 
