@@ -392,3 +392,13 @@ def test_too_many_requests_at_once_are_refused_with_the_numbers(app_env, new_app
     send(at)
     assert app_env.received == []
     assert any("125 requests" in e.value for e in at.error)
+
+
+def test_a_column_can_use_another_endpoint_and_its_model(app_env, new_app):
+    at = new_app()
+    at.secrets["endpoints"] = [{"name": "second", "base_url": app_env.base_url, "models": ["other-model"]}]
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="compare.ep.1").set_value("second").run()
+    send(at)
+    assert sorted(b["model"] for b in bodies(app_env)) == ["gemini-2.5-flash", "other-model"]
