@@ -7,6 +7,8 @@ message (the marker is removed before the model reads the message). Several spec
 - ``status:CODE``  answer CODE at once (400, 401, 403, 404, 429, 500, 503) in the provider's error shape.
   For 429: ``status:429,per=day`` (quotaId ...PerDay...) or the default ``per=minute``, and
   ``retry=SECONDS`` for RetryInfo.retryDelay (default 28.5 per minute, 3600 per day).
+  ``times=N`` answers CODE only to the first N requests carrying this same spec, then serves them
+  normally: a quota that clears, so a client's retry (or a person's Retry) can be seen to succeed.
 - ``disconnect:after=N``  close the connection after N stream chunks (no [DONE], no chunked terminator).
 - ``stall:after=N,seconds=S``  after N chunks send nothing for S seconds, then go on.
 - ``malformed:after=N``  after N chunks send one ``data:`` event that is not JSON, then go on.
@@ -41,6 +43,8 @@ class Faults:
     """The faults asked for on one request; all off by default."""
 
     status: int | None = None
+    status_times: int | None = None
+    status_spec: str = ""
     per_day: bool = False
     retry_delay: float | None = None
     disconnect_after: int | None = None
@@ -126,6 +130,8 @@ def parse_faults(specs: list[str], where: str = "X-Offline-Fault") -> Faults:
                     )
                 opts = _options(opt_text, where)
                 faults.status = code
+                faults.status_spec = spec
+                faults.status_times = _count(opts, "times", where, required=False)
                 if opts.get("per", "minute") not in ("minute", "day"):
                     raise ProviderError(400, "fault per= must be minute or day.", field=where)
                 faults.per_day = opts.get("per") == "day"

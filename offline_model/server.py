@@ -104,6 +104,7 @@ def create_app(
     model = model or default_model()
     log = received if received is not None else []
     lock = threading.Lock()
+    status_seen: dict[str, int] = {}  # requests seen per status-fault spec, for ``times=N`` (one per app)
     strict = config.strict_openai
 
     def check_auth(request: Request) -> None:
@@ -149,7 +150,7 @@ def create_app(
             faults = parse_faults([header_spec] if header_spec else [], "X-Offline-Fault")
             marker_faults = parse_faults(specs, "messages")
             faults = _merge(faults, marker_faults)
-            if faults.status is not None:
+            if faults.status is not None and _status_due(faults, status_seen, lock):
                 raise _status_fault(faults)
             req = validate_request(body)
             if faults.no_logprobs and req.logprobs:
@@ -233,6 +234,16 @@ def _merge(a: Faults, b: Faults) -> Faults:
         va, vb = getattr(a, name), getattr(b, name)
         setattr(merged, name, vb if vb != default else va)
     return merged
+
+
+def _status_due(faults: Faults, seen_by_spec: dict[str, int], lock: threading.Lock) -> bool:
+    """Whether a status fault applies to this request (``times=N`` lets only the first N fail)."""
+    if faults.status_times is None:
+        return True
+    with lock:
+        seen = seen_by_spec.get(faults.status_spec, 0)
+        seen_by_spec[faults.status_spec] = seen + 1
+    return seen < faults.status_times
 
 
 def _status_fault(faults: Faults) -> ProviderError:
