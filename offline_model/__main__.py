@@ -72,6 +72,7 @@ before the model reads it); join several with ";".
   status:CODE                 answer CODE at once: 400, 401, 403, 404, 429, 500, 503
   status:429,per=day          429 whose QuotaFailure quotaId is per day (default per=minute);
   status:429,retry=S          ... with RetryInfo.retryDelay S seconds (default 28.5, or 3600 per day)
+  status:CODE,times=N         only the first N requests carrying this spec fail; later ones succeed
   disconnect:after=N          drop the connection after N chunks (no [DONE], no chunk terminator)
   stall:after=N,seconds=S     send nothing for S seconds after N chunks, then go on
   malformed:after=N           after N chunks send one data: event that is not JSON, then go on
