@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 import streamlit as st
 
-from chat_client import ParamError, Params, validate
+from chat_client import ParamError, Params, validate, wire_fields
 
 # The provider's defaults, shown as placeholders (compat notes and API reference).
 DEFAULTS = {
@@ -66,6 +66,10 @@ def _seed_state(prefix: str, stored: Mapping[str, Any]) -> None:
     if st.session_state.get(marker):
         return
     st.session_state[marker] = True
+    try:  # accept the flat shape too (Params.to_dict), as older presets or imports may hold it
+        stored = wire_fields(Params.from_dict(dict(stored)))
+    except (TypeError, ValueError):
+        stored = dict(stored)
     google = (stored.get("extra_body") or {}).get("google") or {}
     thinking = google.get("thinking_config") or {}
     fmt = stored.get("response_format") or {}

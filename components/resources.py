@@ -61,7 +61,11 @@ def _offline_pacing() -> tuple[float, int]:
 def _offline_server(tokens_per_second: float, ttft_ms: int):
     from offline_model.runner import OfflineServer
 
-    return OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=tokens_per_second, ttft_ms=ttft_ms)
+    # The app's own offline model runs for the life of the process: keep only a short request log
+    # (bodies hold images), not every request ever made.
+    return OfflineServer.start(
+        host="127.0.0.1", port=0, tokens_per_second=tokens_per_second, ttft_ms=ttft_ms, max_received=100
+    )
 
 
 @dataclass(frozen=True)

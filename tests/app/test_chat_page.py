@@ -364,3 +364,30 @@ def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
     body = sent(app_env)
     assert body["temperature"] == 0.0
     assert body["messages"][0]["role"] == "system"
+
+
+def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fields(app_env, new_app):
+    import os
+
+    from storage import open_database, presets, repository, session_factory
+
+    make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        # Params.to_dict() keeps Gemini's extras flat rather than under extra_body.google.
+        presets.create_preset(
+            session,
+            user,
+            kind="params",
+            name="Flat thinker",
+            params={"temperature": 0.2, "thinking_budget": 1024, "include_thoughts": True},
+        )
+        session.commit()
+    at = new_app().run()
+    picker = at.selectbox(key="chat.pp.new.pick")
+    picker.select(next(o for o in picker.options if o.startswith("Flat thinker"))).run()
+    assert at.number_input(key=P + "thinking_budget").value == 1024
+    assert at.toggle(key=P + "include_thoughts").value is True
+    send(at, "think")
+    thinking = sent(app_env)["extra_body"]["google"]["thinking_config"]
+    assert thinking == {"thinking_budget": 1024, "include_thoughts": True}
