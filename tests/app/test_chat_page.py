@@ -391,3 +391,18 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
     send(at, "think")
     thinking = sent(app_env)["extra_body"]["google"]["thinking_config"]
     assert thinking == {"thinking_budget": 1024, "include_thoughts": True}
+
+
+def test_the_same_seed_gives_the_same_sample_and_another_seed_another(app_env, new_app):
+    at = new_app().run()
+    at.number_input(key=P + "temperature").set_value(1.0)
+    at.number_input(key=P + "seed").set_value(42)
+    send(at, "Tell me about the seed parameter and sampling")
+    first = chat(at)[1][1]
+    button(at, "Regenerate").click().run()
+    assert chat(at)[1][1] == first, "same seed and parameters, same reply"
+    conversation_id = at.query_params["c"]
+    at.number_input(key=f"chat.p.{conversation_id}.seed").set_value(43)
+    button(at, "Regenerate").click().run()
+    assert chat(at)[1][1] != first, "another seed, another sample"
+    assert [sent(app_env, i)["seed"] for i in (-3, -2, -1)] == [42, 42, 43]
