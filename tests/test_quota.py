@@ -233,3 +233,18 @@ def test_a_refused_compare_run_sends_nothing_and_every_result_says_why(make_sess
     turn.run()
     assert len(model.received) == sent_before
     assert all(s.status == "error" and isinstance(s.error, quota.QuotaExceeded) for s in turn.samples)
+
+
+def test_hosting_settings_read_admins_users_and_refuse_a_bad_limit_in_plain_words():
+    from settings import load_settings
+
+    config = load_settings(
+        {"PRISM_ADMINS": "ann, cy@example.com", "PRISM_PUBLIC_LINKS": "yes"},
+        {"auth": {"users": {"ann": "scrypt$..."}, "admins": ["ignored"]}},
+    )
+    assert config.admins == ("ann", "cy@example.com")
+    assert config.password_users == {"ann": "scrypt$..."}
+    assert config.public_links
+    assert "scrypt$" not in repr(config), "password hashes stay out of reprs"
+    with pytest.raises(ValueError, match="PRISM_TOKENS_PER_DAY must be a whole number"):
+        load_settings({"PRISM_TOKENS_PER_DAY": "lots"}, {})
