@@ -240,3 +240,20 @@ def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model
             ("user", "and temperature?"),
             ("assistant", second.samples[1].content),
         ]
+
+
+def test_an_unexpected_failure_in_one_stream_stops_the_others_and_is_raised(db, paced_model):
+    cols = columns_for(paced_model, Params(temperature=0.0), Params(temperature=0.0))
+    turn = start(db, paced_model, "Tell me about seeds", cols)
+    original = turn._take
+
+    def broken_take(sample, event):
+        if sample.column == 1 and isinstance(event, events.TextDelta):
+            raise RuntimeError("disk full")
+        original(sample, event)
+
+    turn._take = broken_take
+    with pytest.raises(RuntimeError, match="disk full"):
+        turn.run()
+    _, rows = stored_run(db, turn.run_id)
+    assert [status for _, _, status, *_ in rows] == ["stopped", "stopped"]

@@ -267,7 +267,14 @@ class CompareTurn:
         gate = asyncio.Semaphore(self.max_parallel)
         try:
             async with httpx.AsyncClient(timeout=None, limits=limits) as http:
-                await asyncio.gather(*(self._stream(http, gate, s) for s in self.samples))
+                # return_exceptions: if one stream fails unexpectedly (say the database), the others
+                # are cancelled and wind down before the loop closes, rather than left pending.
+                outcomes = await asyncio.gather(
+                    *(self._guarded(http, gate, s) for s in self.samples), return_exceptions=True
+                )
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failure is not None and self._abort is None:
+                self._abort = failure
         finally:
             # Whatever happened (an exception from the callback, a cancelled loop), nothing stays
             # "streaming": what did not end is kept as stopped.
@@ -317,6 +324,13 @@ class CompareTurn:
                 )
                 sample.result_id = row.id
             session.commit()
+
+    async def _guarded(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, sample: Sample) -> None:
+        try:
+            await self._stream(http, gate, sample)
+        except BaseException:
+            self.cancel.set()
+            raise
 
     async def _stream(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, sample: Sample) -> None:
         column = self.columns[sample.column]
