@@ -190,7 +190,7 @@ def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, mo
     assert refused.status == turns.ERROR
     with make_session() as session:
         path = repository.active_path(session, session.get(User, ann), refused.conversation_id)
-    assert path[-1].status == "error" and "requests per minute" in path[-1].error
+    assert path[-1].status == "error" and "1 request per minute" in path[-1].error
 
 
 def compare_turn(make_session, user_id, server, limits, *, columns=2, repeats=1):

@@ -81,6 +81,10 @@ class QuotaExceeded(RateLimitError):
         self.resets_at = resets_at
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def _when(resets_at: datetime, now: datetime) -> str:
     seconds = max(0, int((resets_at - now).total_seconds()))
     if seconds < 60:
@@ -106,8 +110,8 @@ def refusal(session: Session, user: User, limits: Limits, *, requests: int = 1, 
         spent = usage.usage_totals(session, user, since=user.created_at - timedelta(seconds=1))
         if limits.guest_messages is not None and spent.requests + requests > limits.guest_messages:
             return QuotaExceeded(
-                f"A guest session may send {limits.guest_messages} messages, and this one has used them. "
-                "Sign in with an account to go on.",
+                f"A guest session may send {_count(limits.guest_messages, 'message')}, and this one has "
+                "used them. Sign in with an account to go on.",
                 resets_at=None,
                 per_day=True,
                 now=now,
@@ -134,7 +138,8 @@ def refusal(session: Session, user: User, limits: Limits, *, requests: int = 1, 
         verdict = usage.check_quota(session, user, requests_per_minute=rpm - requests + 1, now=now)
         if not verdict.allowed:
             return QuotaExceeded(
-                f"You have reached your limit of {rpm} requests per minute. {_when(verdict.resets_at, now)}",
+                f"You have reached your limit of {_count(rpm, 'request')} per minute. "
+                f"{_when(verdict.resets_at, now)}",
                 resets_at=verdict.resets_at,
                 per_day=False,
                 now=now,

@@ -23,7 +23,7 @@ def test_over_the_requests_per_minute_limit_the_page_says_so_and_sends_nothing(
     assert not at.exception
     assert len(app_env.received) == sent
     errors = " ".join(e.value for e in at.error)
-    assert "1 requests per minute" in errors and "UTC" in errors, errors
+    assert "limit of 1 request per minute" in errors and "UTC" in errors, errors
 
 
 def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch, entry_script_every_run):
@@ -39,7 +39,7 @@ def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch, entry_scri
     sent = len(app_env.received)
     at.chat_input[0].set_value("two").run()
     assert len(app_env.received) == sent
-    assert any("guest session may send 1 messages" in e.value for e in at.error)
+    assert any("guest session may send 1 message," in e.value for e in at.error)
 
 
 def test_guest_access_is_off_by_default(app_env, new_app, monkeypatch, entry_script_every_run):
