@@ -79,9 +79,7 @@ def populate(engine, conversations: int, messages: int, seed: int = 7) -> tuple[
     with engine.begin() as conn:
         conn.execute(insert(Conversation), conv_rows)
     with session_factory(engine)() as s:
-        conv_ids = [
-            c for (c,) in s.execute(Conversation.__table__.select().with_only_columns(Conversation.id))
-        ]
+        conv_ids = sorted(s.scalars(Conversation.__table__.select().with_only_columns(Conversation.id)))
         owners = dict(
             s.execute(
                 Conversation.__table__.select().with_only_columns(Conversation.id, Conversation.user_id)
@@ -92,7 +90,7 @@ def populate(engine, conversations: int, messages: int, seed: int = 7) -> tuple[
     per_conv = {c: (messages - 1000) // (len(conv_ids) - 1) for c in conv_ids}
     per_conv[big] = 1000
     left = messages - sum(per_conv.values())
-    for c in conv_ids[1 : 1 + left]:
+    for c in [c for c in conv_ids if c != big][:left]:
         per_conv[c] += 1
     batch: list[dict] = []
     next_id = 1

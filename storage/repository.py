@@ -198,11 +198,19 @@ def delete_conversation(session: Session, user: User, conversation_id: int) -> b
             .distinct()
         )
     )
-    for message in [m for m in session.identity_map.values() if isinstance(m, Message)]:
-        if message.conversation_id == conv.id:
-            session.expunge(message)
-    session.delete(conv)  # messages and their links go by ON DELETE CASCADE
-    session.flush()
+    session.flush()  # pending changes to its messages must not be flushed after they are gone
+    # One DELETE; the database cascades to messages (in any branch order), their image links and
+    # share links. The ORM's own cascade would delete loaded messages one by one, parents possibly
+    # before children, which the self-referencing foreign key forbids.
+    session.execute(
+        delete(Conversation).where(Conversation.id == conv.id).execution_options(synchronize_session=False)
+    )
+    gone = [
+        o for o in session.identity_map.values() if isinstance(o, Message) and o.conversation_id == conv.id
+    ]
+    for obj in [conv, *gone]:
+        if obj in session:  # expunging the conversation cascades to the messages it has loaded
+            session.expunge(obj)
     forget_unused_images(session, user, attachment_ids)
     return True
 
@@ -213,16 +221,18 @@ def search_conversations(
     """The user's conversations whose title, or one of whose messages, holds every word of `query`
     (each word also matches as a prefix: "stor" finds "storage"); most recent first.
 
-    One function over two engines: SQLite's FTS5 index and PostgreSQL's full-text GIN index, both with
-    Unicode word splitting and no stemming, so the same words find the same conversations.
+    One function over two engines: message text through SQLite's FTS5 index or PostgreSQL's full-text
+    GIN index, both with Unicode word splitting and no stemming, so the same words find the same
+    conversations (one difference: FTS5 also ignores accents, "elan" finds "élan"). Titles, a few per
+    person, are matched as case-insensitive substrings the same way on both.
     `archived`: None searches all, True/False only archived / only active ones.
     """
     words = search_words(query)
     if not words:
         return []
+    title_hit = and_(*(Conversation.title.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words))
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        title_hit = func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
         message_hit = (
             select(Message.conversation_id)
             .where(func.to_tsvector("simple", Message.content).op("@@")(tsquery))
@@ -233,7 +243,6 @@ def search_conversations(
         fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         hits = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(q=fts_query)
         message_hit = select(Message.conversation_id).where(Message.id.in_(hits.columns(column("rowid"))))
-        title_hit = and_(*(Conversation.title.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words))
         matched = or_(title_hit, Conversation.id.in_(message_hit))
     stmt = select(Conversation).where(Conversation.user_id == user.id, matched)
     if archived is not None:

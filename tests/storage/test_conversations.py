@@ -107,3 +107,18 @@ def test_delete_removes_messages(session, alice):
     assert r.get_conversation(session, alice, conv.id) is None
     assert r.get_message(session, alice, m.id) is None
     assert r.delete_conversation(session, alice, conv.id) is False
+
+
+def test_delete_works_with_branches_loaded_in_the_session(session, alice):
+    conv = r.create_conversation(session, alice)
+    q = r.add_message(session, alice, conv.id, role="user", content="q")
+    a1 = r.add_message(session, alice, conv.id, role="assistant", content="a1", parent_id=q.id)
+    r.add_message(session, alice, conv.id, role="assistant", content="a2", parent_id=q.id)
+    r.add_message(session, alice, conv.id, role="user", content="more", parent_id=a1.id)
+    session.commit()
+    assert len(conv.messages) == 4  # the ORM collection is loaded
+    r.active_path(session, alice, conv.id)[0].content = "edited, not yet flushed"
+    assert r.delete_conversation(session, alice, conv.id)
+    session.commit()
+    assert r.conversation_messages(session, alice, conv.id) == []
+    assert r.list_conversations(session, alice) == []
