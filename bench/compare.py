@@ -5,7 +5,7 @@ the columns really stream concurrently, 4 columns take about as long as 1. Both 
 same run, through the real path (turns.compare.CompareTurn: one asyncio loop, one AsyncClient, rows
 saved to a SQLite database as they grow), with temperature 0 so every column writes the same reply.
 
-    .venv/bin/python bench/compare.py [--rounds 3] [--tokens 60] [--columns 4]
+    .venv/bin/python bench/compare.py [--rounds 3] [--tokens 200] [--columns 4]
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ from offline_model.runner import OfflineServer
 from storage import open_database, repository, session_factory
 from turns import compare
 
-PROMPT = "What does temperature do to a reply?"
+# A prompt the offline model answers at length (about 100 tokens, 2 s at 50 tokens/s: a short reply
+# rather than a long one, so fixed costs weigh more here than they would in real use). The seed makes
+# every column and round write the same reply, so the runs compare like with like.
+PROMPT = "Tell me about temperature"
 
 
 def one_run(make_session, user_id: int, endpoint: Endpoint, columns: int, tokens: int) -> tuple[float, int]:
     """Wall time of one comparison with `columns` columns, and the tokens it streamed."""
-    params = Params(model="gemini-2.5-flash", temperature=0.0, max_completion_tokens=tokens)
+    params = Params(model="gemini-2.5-flash", temperature=1.0, seed=1, max_completion_tokens=tokens)
     cols = [compare.Column(label=f"c{i}", endpoint=endpoint, params=params) for i in range(columns)]
     run_id = compare.create_run(make_session, user_id, prompt=PROMPT, columns=cols)
     turn = compare.CompareTurn(
@@ -52,7 +55,7 @@ def one_run(make_session, user_id: int, endpoint: Endpoint, columns: int, tokens
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=60, help="max completion tokens per reply")
+    parser.add_argument("--tokens", type=int, default=200, help="max completion tokens per reply")
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--tokens-per-second", type=float, default=50.0)
     args = parser.parse_args()
@@ -75,7 +78,10 @@ def main() -> None:
             multis.append(tn)
         one, many = statistics.median(singles), statistics.median(multis)
         ratio = many / one
-        print(f"offline model paced at {args.tokens_per_second:g} tokens/s, {args.tokens} tokens per reply")
+        print(
+            f"offline model paced at {args.tokens_per_second:g} tokens/s, "
+            f"at most {args.tokens} tokens per reply"
+        )
         print(f"1 column : median {one:.3f} s over {args.rounds} rounds ({n1} tokens)")
         print(f"{args.columns} columns: median {many:.3f} s over {args.rounds} rounds ({nn} tokens in all)")
         print(
