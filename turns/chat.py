@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,9 +32,19 @@ from chat_client.messages import assistant_message, system_message, tool_message
 from storage import repository
 from storage.models import Message, User
 from turns import quota
+from turns.reply import COMPLETE, ERROR, LENGTH, STOPPED, Reply, final_status, usage_dict
+from turns.reply import timings as reply_timings
 
-# Statuses a finished reply can have (storage keeps the same words).
-COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
+__all__ = [
+    "COMPLETE",
+    "ERROR",
+    "LENGTH",
+    "STOPPED",
+    "Candidate",
+    "Turn",
+    "save_user_message",
+    "to_wire_messages",
+]
 
 
 def save_user_message(
@@ -86,34 +96,15 @@ def to_wire_messages(system_prompt: str, path: Sequence[Message]) -> list[dict[s
 
 
 @dataclass
-class Candidate:
-    """What one choice of the reply has produced so far (n > 1 gives several)."""
+class Candidate(Reply):
+    """What one choice of the reply has produced so far (n > 1 gives several), and its row."""
 
-    index: int
-    text: list[str] = field(default_factory=list)
-    thought: list[str] = field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    logprobs: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
+    index: int = 0
     message_id: int | None = None
-
-    @property
-    def content(self) -> str:
-        return "".join(self.text)
-
-    @property
-    def thought_text(self) -> str:
-        return "".join(self.thought)
 
 
 def _status_for(candidate: Candidate, error: Exception | None, stopped: bool) -> str:
-    if stopped:
-        return STOPPED
-    if error is not None:
-        return ERROR
-    if candidate.finish_reason == "length":
-        return LENGTH
-    return COMPLETE
+    return final_status(stopped=stopped, error=error, finish_reason=candidate.finish_reason)
 
 
 class Turn:
@@ -255,17 +246,8 @@ class Turn:
     @property
     def timings(self) -> dict[str, float]:
         """Time to first token, duration and tokens per second, as far as they are known."""
-        out: dict[str, float] = {}
-        if self.started_at is None:
-            return out
         end = self.ended_at if self.ended_at is not None else self.clock()
-        out["duration_s"] = round(end - self.started_at, 4)
-        if self.first_token_at is not None:
-            out["ttft_s"] = round(self.first_token_at - self.started_at, 4)
-            streaming_time = end - self.first_token_at
-            if self.usage is not None and streaming_time > 0:
-                out["tokens_per_s"] = round(self.usage.completion_tokens / streaming_time, 2)
-        return out
+        return reply_timings(self.started_at, self.first_token_at, end, self.usage)
 
     # -- internals ------------------------------------------------------------------------------------
 
@@ -275,39 +257,16 @@ class Turn:
         return self.candidates[index]
 
     def _take(self, event: events.Event) -> None:
-        produced = False
-        if isinstance(event, events.TextDelta):
-            self._candidate(event.index).text.append(event.text)
-            produced = True
-        elif isinstance(event, events.ThoughtDelta):
-            self._candidate(event.index).thought.append(event.text)
-            produced = True
-        elif isinstance(event, events.ToolCallDone):
-            call = event.call
-            wire = {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            if call.thought_signature:
-                wire["extra_content"] = {"google": {"thought_signature": call.thought_signature}}
-            self._candidate(event.index).tool_calls.append(wire)
-            produced = True
-        elif isinstance(event, events.LogprobsDelta):
-            self._candidate(event.index).logprobs.extend(
-                {"token": t.token, "logprob": t.logprob, "top": [list(p) for p in t.top]}
-                for t in event.tokens
-            )
-        elif isinstance(event, events.Usage):
+        if isinstance(event, events.Usage):
             self.usage = event
-        elif isinstance(event, events.Finish):
-            self._candidate(event.index).finish_reason = event.reason
         elif isinstance(event, events.StreamError):
             self.error = event.error
-        if produced:
-            if self.first_token_at is None:
-                self.first_token_at = self.clock()
-            self._save_progress(self._candidate(event.index))
+        else:
+            now = self.clock()
+            if self._candidate(event.index).take(event, now):
+                if self.first_token_at is None:
+                    self.first_token_at = now
+                self._save_progress(self._candidate(event.index))
 
     def _ensure_row(self, session: Session, user: User, candidate: Candidate) -> int:
         if candidate.message_id is None:
@@ -340,16 +299,8 @@ class Turn:
         self._last_save = now
 
     def usage_dict(self) -> dict[str, int] | None:
-        if self.usage is None:
-            return None
-        u = self.usage
-        return {
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-            "total_tokens": u.total_tokens,
-            "reasoning_tokens": u.reasoning_tokens,
-            "cached_tokens": u.cached_tokens,
-        }
+        """The reply's usage as stored (None when the server reported none)."""
+        return usage_dict(self.usage)
 
     def _finish(self, *, stopped: bool) -> None:
         with self._finish_lock:  # the worker thread and close() may both get here
