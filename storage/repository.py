@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, column, delete, exists, func, or_, select, text
+from sqlalchemy import column, delete, exists, func, select, text, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -221,30 +221,37 @@ def search_conversations(
     """The user's conversations whose title, or one of whose messages, holds every word of `query`
     (each word also matches as a prefix: "stor" finds "storage"); most recent first.
 
-    One function over two engines: message text through SQLite's FTS5 index or PostgreSQL's full-text
-    GIN index, both with Unicode word splitting and no stemming, so the same words find the same
-    conversations (one difference: FTS5 also ignores accents, "elan" finds "élan"). Titles, a few per
-    person, are matched as case-insensitive substrings the same way on both.
+    One function over two engines: SQLite's FTS5 indexes or PostgreSQL's full-text GIN indexes, over
+    titles and message text, both with Unicode word splitting and no stemming, so the same words find
+    the same conversations (one difference: FTS5 also ignores accents, "elan" finds "élan").
     `archived`: None searches all, True/False only archived / only active ones.
     """
     words = search_words(query)
     if not words:
         return []
-    title_hit = and_(*(Conversation.title.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words))
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        message_hit = (
-            select(Message.conversation_id)
-            .where(func.to_tsvector("simple", Message.content).op("@@")(tsquery))
-            .scalar_subquery()
+        by_text = select(Message.conversation_id).where(
+            func.to_tsvector("simple", Message.content).op("@@")(tsquery)
         )
-        matched = or_(title_hit, Conversation.id.in_(message_hit))
+        by_title = select(Conversation.id).where(
+            Conversation.user_id == user.id, func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
+        )
     else:
         fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        hits = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(q=fts_query)
-        message_hit = select(Message.conversation_id).where(Message.id.in_(hits.columns(column("rowid"))))
-        matched = or_(title_hit, Conversation.id.in_(message_hit))
-    stmt = select(Conversation).where(Conversation.user_id == user.id, matched)
+        message_rows = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(
+            q=fts_query
+        )
+        title_rows = text("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH :t").bindparams(
+            t=fts_query
+        )
+        by_text = select(Message.conversation_id).where(Message.id.in_(message_rows.columns(column("rowid"))))
+        by_title = select(Conversation.id).where(Conversation.id.in_(title_rows.columns(column("rowid"))))
+    # One IN over the union of both hit lists: the engine looks the hits up by primary key instead of
+    # reading every one of the user's conversations.
+    stmt = select(Conversation).where(
+        Conversation.id.in_(union(by_text, by_title)), Conversation.user_id == user.id
+    )
     if archived is not None:
         stmt = stmt.where(Conversation.archived == archived)
     stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
@@ -601,10 +608,6 @@ def forget_unused_images(session: Session, user: User, attachment_ids: Iterable[
         .execution_options(synchronize_session=False)
     )
     session.flush()
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _without_secrets(body: dict) -> dict:

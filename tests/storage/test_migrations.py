@@ -118,7 +118,7 @@ def test_models_match_the_migrated_schema(engine):
         # The search index lives outside the models (an FTS5 table and its shadow tables on SQLite,
         # expression indexes on PostgreSQL); alembic's own table is not a model either.
         return not (name or "").startswith(
-            ("messages_fts", "ix_messages_content_fts", "ix_conversations_title_fts")
+            ("messages_fts", "conversations_fts", "ix_messages_content_fts", "ix_conversations_title_fts")
         )
 
     with engine.connect() as conn:
@@ -163,3 +163,17 @@ def test_foreign_keys_are_enforced(session, alice):
         session.flush()
     session.rollback()
     assert r.get_conversation(session, alice, conv.id) is not None
+
+
+def test_in_memory_sqlite_works_for_demos_and_tests():
+    url = "sqlite://"
+    try:
+        make = session_factory(open_database(url))
+        with make() as s:
+            user = r.ensure_user(s, "demo")
+            conv = r.create_conversation(s, user, title="in memory")
+            s.commit()
+        with make() as s:  # another session (and thread-safe pool) sees the same database
+            assert r.get_conversation(s, user, conv.id).title == "in memory"
+    finally:
+        database.close_database(url)

@@ -32,7 +32,8 @@ def library(session, alice):
     [
         ("sourdough", {"bread"}),  # message text
         ("baking", {"bread"}),  # title
-        ("aking", {"bread"}),  # titles match as substrings, on both engines
+        ("bak", {"bread"}),  # a prefix of a title word
+        ("aking", set()),  # words match from their start, in titles as in text, on both engines
         ("SOURDOUGH", {"bread"}),  # case does not matter
         ("oslo", {"trip", "plain"}),  # title of one, text of the other
         ("museum oslo", {"plain"}),  # every word, in one message
