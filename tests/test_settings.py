@@ -40,3 +40,16 @@ def test_an_unknown_auth_mode_is_refused_in_plain_words():
 def test_prices_from_secrets_override_the_defaults():
     config = load_settings({}, {"prices": {"gemini-2.5-flash": {"input": 1, "output": 2, "cached": 0.5}}})
     assert config.prices["gemini-2.5-flash"] == {"input": 1.0, "output": 2.0, "cached": 0.5}
+
+
+def test_the_example_secrets_file_is_read_as_documented():
+    import tomllib
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml.example"
+    config = load_settings({}, tomllib.loads(example.read_text()))
+    assert config.api_base_url.startswith("https://")
+    assert config.admins == ("ann",)
+    assert config.requests_per_minute == 10 and config.tokens_per_day == 200_000
+    assert config.password_users["ann"].startswith("scrypt$")
+    assert config.max_files_per_message == 8
