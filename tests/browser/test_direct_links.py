@@ -1,8 +1,10 @@
 """A page opened by its own address goes through app.py like one opened from the navigation.
 
 Known failure (reported to the lead): the page scripts live in a folder named `pages/`, which Streamlit
-also treats as its older automatic multipage folder. Loading /compare (or /admin, /shared) directly in a
-fresh tab runs that file on its own, without app.py: no page config, no sign-in gate, and the sidebar
+also treats as its older automatic multipage folder. When the first run after the server starts is a
+direct load of /compare (or /admin, /shared?token=...: a bookmark or a share link opened after a
+restart), Streamlit runs that file on its own, without app.py: no page config, no sign-in gate, and
+the sidebar
 lists the raw file names (app, admin, chat, compare, shared) instead of the app's navigation. The pages
 repeat their own checks (resources.current_user_id, the shared page's sign-in check), so nothing leaks
 today; the fix is to rename the folder (say `views/`) and the paths given to st.Page.
@@ -12,16 +14,24 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import ChatPage
+from tests.browser.support import AppServer, ChatPage, sqlite_url
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
 
 
 @pytest.mark.xfail(strict=True, reason="pages/ doubles as Streamlit's automatic multipage folder")
-def test_a_direct_link_to_compare_shows_the_apps_navigation(keyed_app, page):
-    page.goto(keyed_app.url + "compare")
-    ChatPage(page, keyed_app.url).wait_idle()
+def test_a_direct_link_to_compare_shows_the_apps_navigation(tmp_path, page):
+    server = AppServer(tmp_path, env={"PRISM_DATABASE_URL": sqlite_url(tmp_path / "prism.db")}).start()
+    try:
+        page.goto(server.url + "compare")  # the first run of this server process
+        ChatPage(page, server.url).wait_idle()
+        check_navigation(page)
+    finally:
+        server.stop()
+
+
+def check_navigation(page) -> None:
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav).to_be_visible()
     expect(nav.get_by_role("link", name="Shared links")).to_have_count(1, timeout=5_000)
