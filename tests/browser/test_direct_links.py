@@ -4,10 +4,10 @@ Known failure (reported to the lead): the page scripts live in a folder named `p
 also treats as its older automatic multipage folder. When the first run after the server starts is a
 direct load of /compare (or /admin, /shared?token=...: a bookmark or a share link opened after a
 restart), Streamlit runs that file on its own, without app.py: no page config, no sign-in gate, and
-the sidebar
-lists the raw file names (app, admin, chat, compare, shared) instead of the app's navigation. The pages
-repeat their own checks (resources.current_user_id, the shared page's sign-in check), so nothing leaks
-today; the fix is to rename the folder (say `views/`) and the paths given to st.Page.
+the sidebar lists the raw file names (app, admin, chat, compare, shared) instead of the app's
+navigation. The pages repeat their own checks (resources.current_user_id, the shared page's sign-in
+check), so nothing leaks today; the fix is to rename the folder (say `views/`) and the paths given to
+st.Page.
 """
 
 from __future__ import annotations
