@@ -513,7 +513,18 @@ def get_attachment(session: Session, user: User, attachment_id: int) -> Attachme
 # ---------------------------------------------------------------------------------------- internals
 
 
+# Ownership checks look in the session's identity map first: a conversation or message already loaded
+# in this session (the usual case while a turn streams) needs no query, and its owner cannot change.
+
+
+def _cached(session: Session, cls: type, ident: int) -> Any:
+    return session.identity_map.get(session.identity_key(cls, ident))
+
+
 def _own_conversation(session: Session, user: User, conversation_id: int) -> Conversation | None:
+    conv = _cached(session, Conversation, conversation_id)
+    if conv is not None:
+        return conv if conv.user_id == user.id else None
     return session.scalar(
         select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user.id)
     )
@@ -529,12 +540,25 @@ def _require_conversation(session: Session, user: User, conversation_id: int) ->
 def _require_parent(session: Session, conv: Conversation, parent_id: int | None) -> None:
     if parent_id is None:
         return
-    ok = session.scalar(select(exists().where(Message.id == parent_id, Message.conversation_id == conv.id)))
+    parent = _cached(session, Message, parent_id)
+    if parent is not None:
+        ok = parent.conversation_id == conv.id
+    else:
+        ok = bool(
+            session.scalar(
+                select(exists().where(Message.id == parent_id, Message.conversation_id == conv.id))
+            )
+        )
     if not ok:
         raise NotFound(f"No message {parent_id} in this conversation.")
 
 
 def _own_message(session: Session, user: User, message_id: int) -> Message | None:
+    message = _cached(session, Message, message_id)
+    if message is not None:
+        conv = _cached(session, Conversation, message.conversation_id)
+        if conv is not None:
+            return message if conv.user_id == user.id else None
     return session.scalar(
         select(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
