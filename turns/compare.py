@@ -40,14 +40,23 @@ from storage import images as image_store
 from storage import repository
 from storage.models import CompareRun, User
 from turns import quota
+from turns.reply import (  # the statuses are re-exported: the page and tests read them from here
+    COMPLETE,  # noqa: F401
+    ERROR,  # noqa: F401
+    FINISHED,
+    LENGTH,  # noqa: F401
+    STOPPED,  # noqa: F401
+    Reply,
+    final_status,
+    usage_dict,
+)
+from turns.reply import timings as reply_timings
 
 MAX_COLUMNS = 6
 MAX_REPEATS = 20
 MAX_CELLS = 25  # a two-parameter grid (5 x 5) may hold more cells than the page has columns
 MAX_REQUESTS = 120  # columns x repeats in one turn: 6 columns x 20 repeats, or a 5 x 5 grid x 4
 MAX_PARALLEL = 24  # requests in flight at once; more wait their turn (kind to rate limits)
-
-COMPLETE, STOPPED, ERROR, LENGTH = "complete", "stopped", "error", "length"
 
 
 @dataclass(frozen=True)
@@ -121,64 +130,33 @@ def data_urls_of(images: Sequence[tuple[bytes, str]]) -> list[str]:
     return out
 
 
-@dataclass
-class Sample:
-    """One reply being streamed: one column, one repeat."""
+@dataclass(kw_only=True)
+class Sample(Reply):
+    """One reply being streamed: one column, one repeat (text, thoughts and tool calls in `Reply`)."""
 
     column: int
     repeat: int
     request_body: dict[str, Any]
-    text: list[str] = field(default_factory=list)
-    thought: list[str] = field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
     usage: events.Usage | None = None
     error: Any = None
     status: str = "waiting"
     result_id: int | None = None
     retry_note: str | None = None
     started_at: float | None = None
-    first_token_at: float | None = None
     ended_at: float | None = None
     last_save: float = 0.0
 
     @property
-    def content(self) -> str:
-        return "".join(self.text)
-
-    @property
-    def thought_text(self) -> str:
-        return "".join(self.thought)
-
-    @property
     def done(self) -> bool:
-        return self.status in (COMPLETE, STOPPED, ERROR, LENGTH)
+        return self.status in FINISHED
 
     def timings(self, now: float | None = None) -> dict[str, float]:
         """Time to first token, total time and tokens per second, as far as they are known."""
-        out: dict[str, float] = {}
-        if self.started_at is None:
-            return out
         end = self.ended_at if self.ended_at is not None else (now if now is not None else time.monotonic())
-        out["duration_s"] = round(end - self.started_at, 4)
-        if self.first_token_at is not None:
-            out["ttft_s"] = round(self.first_token_at - self.started_at, 4)
-            streaming = end - self.first_token_at
-            if self.usage is not None and streaming > 0:
-                out["tokens_per_s"] = round(self.usage.completion_tokens / streaming, 2)
-        return out
+        return reply_timings(self.started_at, self.first_token_at, end, self.usage)
 
     def usage_dict(self) -> dict[str, int] | None:
-        if self.usage is None:
-            return None
-        u = self.usage
-        return {
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-            "total_tokens": u.total_tokens,
-            "reasoning_tokens": u.reasoning_tokens,
-            "cached_tokens": u.cached_tokens,
-        }
+        return usage_dict(self.usage)
 
 
 OnEvent = Callable[[Sample, events.Event | None], None]
@@ -371,40 +349,22 @@ class CompareTurn:
             self._notify(sample, None)
 
     def _take(self, sample: Sample, event: events.Event) -> None:
-        produced = False
         if event.index != 0:
             # n > 1: a column keeps its first choice; the others are not compared.
             if isinstance(event, events.Usage):
                 sample.usage = event
             return
-        if isinstance(event, events.TextDelta):
-            sample.text.append(event.text)
-            produced = True
-        elif isinstance(event, events.ThoughtDelta):
-            sample.thought.append(event.text)
-            produced = True
-        elif isinstance(event, events.ToolCallDone):
-            call = event.call
-            sample.tool_calls.append(
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.arguments},
-                }
-            )
-            produced = True
-        elif isinstance(event, events.Usage):
+        produced = False
+        if isinstance(event, events.Usage):
             sample.usage = event
-        elif isinstance(event, events.Finish):
-            sample.finish_reason = event.reason
         elif isinstance(event, events.RetryWait):
             sample.retry_note = f"Retrying in {event.seconds:.0f} s: {event.reason}"
         elif isinstance(event, events.StreamError):
             sample.error = event.error
+        else:
+            produced = sample.take(event, self.clock())
         if produced:
             sample.retry_note = None
-            if sample.first_token_at is None:
-                sample.first_token_at = self.clock()
             now = self.clock()
             if now - sample.last_save >= self.save_every:
                 sample.last_save = now
@@ -422,14 +382,7 @@ class CompareTurn:
         if sample.done:
             return
         sample.ended_at = self.clock()
-        if stopped:
-            sample.status = STOPPED
-        elif sample.error is not None:
-            sample.status = ERROR
-        elif sample.finish_reason == "length":
-            sample.status = LENGTH
-        else:
-            sample.status = COMPLETE
+        sample.status = final_status(stopped=stopped, error=sample.error, finish_reason=sample.finish_reason)
         if sample.result_id is None:
             return
         with self.make_session() as session:
