@@ -21,6 +21,7 @@ who = auth.current_user(config)
 pages = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/presets.py", title="Presets", icon=":material/bookmarks:"),
     st.Page("pages/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]
 if who is not None and who.is_admin:
