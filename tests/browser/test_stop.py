@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import ChatPage, make_conversation, seed_for_long_reply, stored_messages, words
+from tests.browser.support import (
+    ChatPage,
+    make_conversation,
+    seed_for_long_reply,
+    stored_messages,
+    wait_for,
+    words,
+)
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
@@ -47,3 +54,22 @@ def test_stop_mid_reply_keeps_the_partial_reply_marked_stopped(slow_app, fast_of
     shown = words(chat.reply().get_by_test_id("stMarkdownContainer").first.inner_text())
     assert shown == kept
     chat.screenshot("journey-3-stop")
+
+
+def test_stop_while_the_model_is_silent_ends_the_reply_promptly(keyed_app, page):
+    """Stop must work when no text is arriving too (a stalled provider), not only between chunks: the
+    page is then blocked reading a silent stream, and makes no Streamlit call that could notice Stop."""
+    database = keyed_app.extra_env["PRISM_DATABASE_URL"]
+    chat = ChatPage(page, keyed_app.url).open()
+    chat.send("Tell me about stalls. [[fault:stall:after=3,seconds=25]]")
+    expect(chat.reply()).not_to_contain_text("Waiting for the model", timeout=30_000)
+    conversation = chat.conversation_id()
+    page.get_by_test_id("stChatInputStopButton").click()
+
+    def stopped() -> bool:
+        return stored_messages(database, conversation)[1]["status"] == "stopped"
+
+    wait_for(stopped, timeout=5, what="the reply saved as stopped within 5 s of pressing Stop")
+    assert stored_messages(database, conversation)[1]["content"].strip(), "the text before the stall is kept"
+    chat.wait_idle()
+    expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_visible()
