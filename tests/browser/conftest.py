@@ -43,9 +43,14 @@ def _needs_chromium():
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One chromium for the whole run; each test opens its own context (cookies, session, tabs)."""
+    """One chromium per test file; each test opens its own context (cookies, session, tabs).
+
+    Not per session: Playwright's sync API keeps an asyncio loop running on the main thread while it
+    is open, and every later test that runs a loop of its own (the async client, the compare turns,
+    the hosting tests' own Playwright) would fail with "another loop is running".
+    """
     reason = _missing()
     if reason:
         pytest.skip(reason)
