@@ -61,7 +61,7 @@ def test_stop_while_the_model_is_silent_ends_the_reply_promptly(keyed_app, page)
     page is then blocked reading a silent stream, and makes no Streamlit call that could notice Stop."""
     database = keyed_app.extra_env["PRISM_DATABASE_URL"]
     chat = ChatPage(page, keyed_app.url).open()
-    chat.send("Tell me about stalls. [[fault:stall:after=3,seconds=25]]")
+    chat.send("Tell me about stalls. [[fault:stall:after=3,seconds=60]]")
     expect(chat.reply()).not_to_contain_text("Waiting for the model", timeout=30_000)
     conversation = chat.conversation_id()
     page.get_by_test_id("stChatInputStopButton").click()
@@ -69,7 +69,8 @@ def test_stop_while_the_model_is_silent_ends_the_reply_promptly(keyed_app, page)
     def stopped() -> bool:
         return stored_messages(database, conversation)[1]["status"] == "stopped"
 
-    wait_for(stopped, timeout=5, what="the reply saved as stopped within 5 s of pressing Stop")
+    # Well inside the 60 s stall, with room for a loaded machine: Stop did not wait for the next byte.
+    wait_for(stopped, timeout=20, what="the reply saved as stopped long before the stall ends")
     assert stored_messages(database, conversation)[1]["content"].strip(), "the text before the stall is kept"
     chat.wait_idle()
     expect(page.get_by_test_id("stChatInputSubmitButton")).to_be_visible()
