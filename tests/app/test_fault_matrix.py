@@ -164,21 +164,22 @@ def stored(database, turn) -> tuple[str, str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def offline():
+def quick_model():
+    """An offline model for the turn-level rows (not conftest's `offline`, which app_env uses)."""
     with OfflineServer.start(tokens_per_second=0, ttft_ms=0) as server:
         yield server
 
 
-def test_time_to_first_token_timeout_is_explained_and_kept(database, offline):
-    turn = run_turn(database, offline, "Hello [[fault:ttft:ms=3000]]", Timeouts(first_byte=0.5))
+def test_time_to_first_token_timeout_is_explained_and_kept(database, quick_model):
+    turn = run_turn(database, quick_model, "Hello [[fault:ttft:ms=3000]]", Timeouts(first_byte=0.5))
     assert error_view.headline(turn.error) == "The model took too long"
     status, content, error = stored(database, turn)
     assert (status, content) == ("error", "")
     assert error.startswith("No reply from 127.0.0.1") and "within 0.5 s" in error
 
 
-def test_stall_mid_stream_times_out_and_keeps_the_text_so_far(database, offline):
-    turn = run_turn(database, offline, "Hello [[fault:stall:after=4,seconds=5]]", Timeouts(stall=0.5))
+def test_stall_mid_stream_times_out_and_keeps_the_text_so_far(database, quick_model):
+    turn = run_turn(database, quick_model, "Hello [[fault:stall:after=4,seconds=5]]", Timeouts(stall=0.5))
     assert error_view.headline(turn.error) == "The model took too long"
     status, content, error = stored(database, turn)
     assert status == "error"
