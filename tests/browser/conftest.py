@@ -36,8 +36,9 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _needs_chromium():
+    """Skip before any server starts: autouse session fixtures are set up first."""
     reason = _missing()
     if reason:
         pytest.skip(reason)

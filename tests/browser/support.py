@@ -29,7 +29,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium; PRISM_TEST_CHROMIUM points elsewhere (or at nothing, to see the suite skip).
+CHROMIUM = Path(os.environ.get("PRISM_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
 # Debian's chromium, quiet on a closed network (reference/streamlit-notes.md).
 CHROMIUM_ARGS = [
