@@ -1,6 +1,8 @@
 """Prism's entry point: page config, settings, the sign-in gate and the navigation. Nothing else.
 
-Pages live in pages/ and are straight scripts; everything they share is in components/.
+Pages live in views/ (not pages/: Streamlit would also run a pages/ folder as its older automatic page
+list, and a direct link could then skip this gate) and are straight scripts; everything they share is in
+components/.
 """
 
 import streamlit as st
@@ -19,15 +21,15 @@ except ValueError as problem:  # a misconfigured deployment gets words, not a tr
 who = auth.current_user(config)
 
 pages = [
-    st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/presets.py", title="Presets", icon=":material/bookmarks:"),
-    st.Page("pages/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
+    st.Page("views/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("views/presets.py", title="Presets", icon=":material/bookmarks:"),
+    st.Page("views/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]
 if who is not None and who.is_admin:
-    pages.append(st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
+    pages.append(st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
 page = st.navigation(pages, position="sidebar" if who else "hidden")
-# A shared link opens without sign-in only if the operator allows public links (pages/shared.py).
+# A shared link opens without sign-in only if the operator allows public links (views/shared.py).
 public_link = page.url_path == "shared" and config.public_links and bool(st.query_params.get("token"))
 if who is None and not public_link:
     auth.sign_in_page(config)

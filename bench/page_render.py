@@ -70,10 +70,10 @@ def main() -> None:
         for _ in range(args.runs):
             short.append(open_time(short_id))
             long.append(open_time(long_id))
-        s, l = statistics.median(short), statistics.median(long)
-        print(f"open a 10-message conversation:    median {s * 1000:7.1f} ms over {args.runs} runs")
-        print(f"open a 1,000-message conversation: median {l * 1000:7.1f} ms over {args.runs} runs")
-        print(f"ratio long/short: {l / s:.2f}x (goal: at most 2x)")
+        short_ms, long_ms = statistics.median(short) * 1000, statistics.median(long) * 1000
+        print(f"open a 10-message conversation:    median {short_ms:7.1f} ms over {args.runs} runs")
+        print(f"open a 1,000-message conversation: median {long_ms:7.1f} ms over {args.runs} runs")
+        print(f"ratio long/short: {long_ms / short_ms:.2f}x (goal: at most 2x)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import sharing
 from storage.models import ShareLink, User, utcnow
 
-PAGE_PATH = "shared"  # the url_path of pages/shared.py in app.py
+PAGE_PATH = "shared"  # the url_path of views/shared.py in app.py
 EXPIRY_CHOICES: dict[str, int | None] = {"Never": None, "1 day": 1, "7 days": 7, "30 days": 30}
 OPEN_KEY = "share.open"
 
@@ -69,7 +69,7 @@ def _dialog(make_session: sessionmaker[Session], user_id: int, kind: str, target
     elif made:
         st.caption("Copy this link:")
         st.code(link_url(made), language=None)
-    st.page_link(f"pages/{PAGE_PATH}.py", label="All your shared links", icon=":material/list:")
+    st.page_link(f"views/{PAGE_PATH}.py", label="All your shared links", icon=":material/list:")
 
 
 def share_button(

@@ -13,10 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
-    "chat_client": {"streamlit", "storage", "offline_model", "turns", "components", "pages"},
-    "storage": {"streamlit", "chat_client", "offline_model", "turns", "components", "pages"},
-    "offline_model": {"streamlit", "chat_client", "storage", "turns", "components", "pages"},
-    "turns": {"streamlit", "components", "pages", "offline_model"},
+    "chat_client": {"streamlit", "storage", "offline_model", "turns", "components", "views"},
+    "storage": {"streamlit", "chat_client", "offline_model", "turns", "components", "views"},
+    "offline_model": {"streamlit", "chat_client", "storage", "turns", "components", "views"},
+    "turns": {"streamlit", "components", "views", "offline_model"},
     "settings.py": {"streamlit"},
 }
 

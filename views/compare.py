@@ -246,7 +246,7 @@ if "column" in fork_request and open_run is not None:
     conversation_id = compare_turns.fork_to_conversation(
         make_session, user_id, open_run["id"], fork_request["column"]
     )
-    st.switch_page("pages/chat.py", query_params={"c": str(conversation_id)})
+    st.switch_page("views/chat.py", query_params={"c": str(conversation_id)})
 
 if again_clicked and open_run is not None:
     again_columns = [

@@ -1,6 +1,7 @@
 """Helpers for the hosted-demo AppTests (sign-in, share links, admin): signing people in.
 
-`entry_script_every_run` exists because of a Streamlit detail: a `pages/` folder beside app.py makes
+`entry_script_every_run` guards against a Streamlit detail (the page scripts now live in views/ so it no
+longer bites, and this keeps it from coming back unnoticed): a `pages/` folder beside app.py makes
 Streamlit's PagesManager fall back to the old folder-based navigation for any run that starts before
 st.navigation has been called in the process. A real server calls st.navigation on its first run and
 stays on it; AppTest makes a fresh PagesManager for every run, so from the second run on it would run

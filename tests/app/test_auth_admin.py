@@ -35,7 +35,7 @@ def test_an_admin_sees_usage_per_person_quotas_and_every_link(hosted):
     token = re.search(r"token=([A-Za-z0-9_-]+)", " ".join(c.value for c in bob.code)).group(1)
 
     ann = sign_in(hosted().run(), "ann", ANN)
-    ann.switch_page("pages/admin.py").run()
+    ann.switch_page("views/admin.py").run()
     assert not ann.exception
     assert [t.value for t in ann.title] == ["Admin"]
     usage = ann.dataframe[0].value
@@ -53,7 +53,7 @@ def test_an_admin_sees_usage_per_person_quotas_and_every_link(hosted):
 def test_someone_who_is_not_an_admin_gets_nothing_from_the_admin_page(hosted):
     bob = sign_in(hosted().run(), "bob", BOB)
     try:
-        bob.switch_page("pages/admin.py").run()
+        bob.switch_page("views/admin.py").run()
     except Exception:
         return  # not even in bob's navigation
     assert [t.value for t in bob.title] != ["Admin"]

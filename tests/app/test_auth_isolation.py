@@ -59,7 +59,7 @@ def test_another_persons_conversation_is_not_found(bob, anns):
 
 def test_another_persons_comparison_is_not_found(bob, anns):
     _, run_id = anns
-    bob.switch_page("pages/compare.py")
+    bob.switch_page("views/compare.py")
     bob.query_params["run"] = str(run_id)
     bob.run()
     assert not bob.exception

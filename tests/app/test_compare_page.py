@@ -16,7 +16,7 @@ from storage import open_database, repository, session_factory
 
 def compare_page(new_app):
     at = new_app().run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     return at
 
@@ -246,7 +246,7 @@ def test_a_saved_run_reopens_identically(app_env, new_app, make_session):
     reloaded = new_app()  # a reload with the run in the URL
     reloaded.run()
     reloaded.query_params["run"] = str(run_id)
-    reloaded.switch_page("pages/compare.py").run()
+    reloaded.switch_page("views/compare.py").run()
     assert texts(reloaded) == before
 
 
@@ -304,7 +304,7 @@ def test_user_isolation_a_run_of_someone_else_is_not_found(app_env, new_app, mak
     at = new_app()
     at.run()
     at.query_params["run"] = str(run_id)
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     assert any("not found" in w.value for w in at.warning)
     assert "secret" not in " ".join(texts(at))
@@ -398,7 +398,7 @@ def test_a_column_can_use_another_endpoint_and_its_model(app_env, new_app):
     at = new_app()
     at.secrets["endpoints"] = [{"name": "second", "base_url": app_env.base_url, "models": ["other-model"]}]
     at.run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     at.selectbox(key="compare.ep.1").set_value("second").run()
     send(at)
     assert sorted(b["model"] for b in bodies(app_env)) == ["gemini-2.5-flash", "other-model"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def open_presets(new_app):
     at = new_app().run()
-    at.switch_page("pages/presets.py").run()
+    at.switch_page("views/presets.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -51,7 +51,7 @@ def share_from_chat(at, expiry: str = "Never") -> str:
 
 
 def open_link(at, token: str):
-    at.switch_page("pages/shared.py")
+    at.switch_page("views/shared.py")
     at.query_params["token"] = token
     return at.run()
 
@@ -92,7 +92,7 @@ def test_a_revoked_link_shows_nothing(hosted):
     ann.chat_input[0].set_value("Soon revoked").run()
     token = share_from_chat(ann)
 
-    ann.switch_page("pages/shared.py")
+    ann.switch_page("views/shared.py")
     ann.query_params.clear()
     ann.run()
     assert [t.value for t in ann.title] == ["Shared links"]
@@ -144,7 +144,7 @@ def test_the_shared_links_list_shows_only_your_own(hosted):
     share_from_chat(ann)
 
     bob = sign_in(hosted().run(), "bob", BOB)
-    bob.switch_page("pages/shared.py").run()
+    bob.switch_page("views/shared.py").run()
     assert [t.value for t in bob.title] == ["Shared links"]
     assert "Ann's shared chat" not in " ".join(m.value for m in bob.markdown)
     assert not [b for b in bob.button if b.key and b.key.startswith("share.revoke.")]

@@ -1,13 +1,10 @@
 """A page opened by its own address goes through app.py like one opened from the navigation.
 
-Known failure (reported to the lead): the page scripts live in a folder named `pages/`, which Streamlit
-also treats as its older automatic multipage folder. When the first run after the server starts is a
-direct load of /compare (or /admin, /shared?token=...: a bookmark or a share link opened after a
-restart), Streamlit runs that file on its own, without app.py: no page config, no sign-in gate, and
-the sidebar lists the raw file names (app, admin, chat, compare, shared) instead of the app's
-navigation. The pages repeat their own checks (resources.current_user_id, the shared page's sign-in
-check), so nothing leaks today; the fix is to rename the folder (say `views/`) and the paths given to
-st.Page.
+Was a bug: the page scripts lived in a folder named `pages/`, which Streamlit also treats as its older
+automatic multipage folder. When the first run after the server started was a direct load of /compare
+(or /admin, /shared?token=...: a bookmark or a share link opened after a restart), Streamlit ran that
+file on its own, without app.py: no page config, no sign-in gate, and the sidebar listed the raw file
+names. The pages now live in views/.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
 
 
-@pytest.mark.xfail(strict=True, reason="pages/ doubles as Streamlit's automatic multipage folder")
 def test_a_direct_link_to_compare_shows_the_apps_navigation(tmp_path, page):
     server = AppServer(tmp_path, env={"PRISM_DATABASE_URL": sqlite_url(tmp_path / "prism.db")}).start()
     try:

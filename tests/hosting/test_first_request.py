@@ -1,9 +1,10 @@
 """The very first request a fresh app server gets cannot skip the sign-in gate.
 
-Why: with a `pages/` folder beside app.py, Streamlit runs the first script runs of a process with its old
-folder-based navigation, until app.py has called st.navigation once. A first visitor who asks for
-/admin or /shared directly then runs that page without app.py and its gate. Each page therefore checks
-the signed-in person itself; this test asks a fresh server for those pages first, in a real browser.
+Why: with a `pages/` folder beside app.py (where the pages lived until they moved to views/),
+Streamlit runs the first script runs of a process with its old folder-based navigation, until app.py
+has called st.navigation once. A first visitor who asked for /admin or /shared directly then ran that
+page without app.py and its gate. Each page therefore also checks the signed-in person itself; this
+test asks a fresh server for those pages first, in a real browser.
 """
 
 from __future__ import annotations
