@@ -22,6 +22,7 @@ from components import error_view, metrics, reply_views
 from turns.chat import Turn
 
 ACTION_KEY = "chat.action"
+FLUSH_SECONDS = 0.03  # the shortest time between two updates of a streaming reply on screen
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",
     "interrupted": "Interrupted: the app stopped while this reply was streaming; this is what was saved.",
@@ -265,12 +266,18 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     notice_slot.caption("Waiting for the model...")
 
     def answer() -> Iterator[str]:
-        waiting, retry_at, retry_note = True, None, ""
-        last_event = started = time.monotonic()
+        retry_at, retry_note = None, ""
+        notice_shown, waiting = True, True
+        pending: list[str] = []
+        last_event = last_flush = last_thought = started = time.monotonic()
         for event in turn.events_in_background():
             now = time.monotonic()
             if event is None:
                 # A tick while nothing arrives: keep the screen honest, and give Stop a chance to act.
+                if pending:
+                    yield "".join(pending)
+                    pending.clear()
+                    last_flush = now
                 if retry_at is not None:
                     notice_slot.info(
                         f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s.",
@@ -280,17 +287,29 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                     notice_slot.caption(f"Waiting for the model... {now - started:.0f} s")
                 elif now - last_event > 2:
                     notice_slot.caption(f"No new text for {now - last_event:.0f} s...")
+                else:
+                    continue
+                notice_shown = True
                 continue
-            last_event = now
-            if retry_at is not None or not waiting:
+            last_event, retry_at = now, None
+            if notice_shown:
                 notice_slot.empty()
-            retry_at = None
-            if waiting and isinstance(event, (events.TextDelta, events.ToolCallDone, events.StreamError)):
-                notice_slot.empty()
+                notice_shown = False
+            if waiting and isinstance(event, events.TextDelta | events.ToolCallDone | events.StreamError):
                 waiting = False
+                if turn.reply.thought_text:  # the thinking is over: show all of it before the answer
+                    with thought_slot.container(), st.expander("Thought summary", expanded=False):
+                        st.markdown(turn.reply.thought_text)
             if isinstance(event, events.TextDelta) and event.index == 0:
-                yield event.text
-            elif isinstance(event, events.ThoughtDelta) and event.index == 0:
+                # Each update re-sends the whole reply to the browser: at most one every FLUSH_SECONDS
+                # (the first at once), so a fast stream or many sessions do not flood the socket.
+                pending.append(event.text)
+                if now - last_flush >= FLUSH_SECONDS:
+                    yield "".join(pending)
+                    pending.clear()
+                    last_flush = now
+            elif isinstance(event, events.ThoughtDelta) and event.index == 0 and now - last_thought >= 0.1:
+                last_thought = now
                 with thought_slot.container(), st.expander("Thinking...", expanded=True):
                     st.markdown(turn.reply.thought_text)
             elif isinstance(event, events.RetryWait):
@@ -298,6 +317,9 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                 notice_slot.info(
                     f"{retry_note} Retrying in {event.seconds:.0f} s.", icon=":material/schedule:"
                 )
+                notice_shown = True
+        if pending:
+            yield "".join(pending)
 
     st.write_stream(answer())
     notice_slot.empty()
