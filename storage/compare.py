@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from storage import liveness
 from storage.models import CompareResult, CompareRun, CompareRunAttachment, User, utcnow
-from storage.repository import FINISHED_STATUSES, ImageInput, NotFound, forget_unused_images, store_image
+from storage.repository import (
+    ImageInput,
+    NotFound,
+    check_finished_status,
+    finish_row,
+    forget_unused_images,
+    grow_row,
+    store_image,
+)
 
 RUN_FIELDS = frozenset({"title", "prompt", "history", "columns", "repeats"})
 
@@ -160,15 +168,7 @@ def grow_result(
     session: Session, user: User, result_id: int, *, content: str, thought: str | None = None
 ) -> None:
     """Save a column's reply so far (at least every second while streaming)."""
-    result = _require_result(session, user, result_id)
-    if result.status not in ("streaming", "interrupted"):
-        raise ValueError(f"result {result_id} is already finished ({result.status})")
-    result.content = content
-    if thought is not None:
-        result.thought = thought
-    result.status = "streaming"
-    result.stream_owner = liveness.current_tag()
-    result.updated_at = utcnow()
+    grow_row(_require_result(session, user, result_id), content=content, thought=thought, label="result")
     session.flush()
 
 
@@ -188,24 +188,20 @@ def finish_result(
     logprobs: list | None = None,
 ) -> CompareResult:
     """Record how a column's reply ended; optional fields left None keep what is stored."""
-    if status not in FINISHED_STATUSES:
-        raise ValueError(f"status must be one of {', '.join(sorted(FINISHED_STATUSES))}, not {status!r}")
+    check_finished_status(status)
     result = _require_result(session, user, result_id)
-    result.status = status
-    result.content = content
-    result.stream_owner = None
-    result.updated_at = utcnow()
-    for name, value in (
-        ("thought", thought),
-        ("finish_reason", finish_reason),
-        ("usage", usage),
-        ("timings", timings),
-        ("error", error),
-        ("tool_calls", tool_calls),
-        ("logprobs", logprobs),
-    ):
-        if value is not None:
-            setattr(result, name, value)
+    finish_row(
+        result,
+        status=status,
+        content=content,
+        thought=thought,
+        finish_reason=finish_reason,
+        usage=usage,
+        timings=timings,
+        error=error,
+        tool_calls=tool_calls,
+        logprobs=logprobs,
+    )
     session.flush()
     return result
 

@@ -353,16 +353,37 @@ def grow_reply(
     session: Session, user: User, message_id: int, *, content: str, thought: str | None = None
 ) -> None:
     """Save the reply's text so far (call at least every second while streaming: it is the heartbeat)."""
-    message = _require_message(session, user, message_id)
-    if message.status not in ("streaming", "interrupted"):
-        raise ValueError(f"reply {message_id} is already finished ({message.status})")
-    message.content = content
-    if thought is not None:
-        message.thought = thought
-    message.status = "streaming"  # a live writer reclaims a row a reader thought was abandoned
-    message.stream_owner = liveness.current_tag()
-    message.updated_at = utcnow()
+    grow_row(_require_message(session, user, message_id), content=content, thought=thought, label="reply")
     session.flush()
+
+
+def grow_row(row: Any, *, content: str, thought: str | None, label: str) -> None:
+    """Save a streaming row's text so far (a chat reply or a compare result: the same columns)."""
+    if row.status not in ("streaming", "interrupted"):
+        raise ValueError(f"{label} {row.id} is already finished ({row.status})")
+    row.content = content
+    if thought is not None:
+        row.thought = thought
+    row.status = "streaming"  # a live writer reclaims a row a reader thought was abandoned
+    row.stream_owner = liveness.current_tag()
+    row.updated_at = utcnow()
+
+
+def check_finished_status(status: str) -> None:
+    """Refuse a status a finished reply cannot have."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(sorted(FINISHED_STATUSES))}, not {status!r}")
+
+
+def finish_row(row: Any, *, status: str, content: str, **optional: Any) -> None:
+    """Record how a streaming row ended; optional fields left None keep what is stored."""
+    row.status = status
+    row.content = content
+    row.stream_owner = None
+    row.updated_at = utcnow()
+    for name, value in optional.items():
+        if value is not None:
+            setattr(row, name, value)
 
 
 def finish_reply(
@@ -381,28 +402,23 @@ def finish_reply(
     logprobs: list | None = None,
 ) -> Message:
     """Record how the reply ended; optional fields left None keep what is stored."""
-    if status not in FINISHED_STATUSES:
-        raise ValueError(f"status must be one of {', '.join(sorted(FINISHED_STATUSES))}, not {status!r}")
+    check_finished_status(status)
     message = _require_message(session, user, message_id)
-    now = utcnow()
-    message.status = status
-    message.content = content
-    message.stream_owner = None
-    message.updated_at = now
-    for name, value in (
-        ("thought", thought),
-        ("finish_reason", finish_reason),
-        ("usage", usage),
-        ("timings", timings),
-        ("error", error),
-        ("tool_calls", tool_calls),
-        ("logprobs", logprobs),
-    ):
-        if value is not None:
-            setattr(message, name, value)
+    finish_row(
+        message,
+        status=status,
+        content=content,
+        thought=thought,
+        finish_reason=finish_reason,
+        usage=usage,
+        timings=timings,
+        error=error,
+        tool_calls=tool_calls,
+        logprobs=logprobs,
+    )
     conv = session.get(Conversation, message.conversation_id)
     if conv is not None:
-        conv.updated_at = now
+        conv.updated_at = message.updated_at
     session.flush()
     return message
 
