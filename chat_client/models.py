@@ -20,27 +20,29 @@ def list_models(http: httpx.Client, endpoint: Endpoint, *, timeout: float = 10.0
     """Model ids the endpoint offers, in its order; raises a ChatError subclass on failure."""
     try:
         resp = http.get(endpoint.models_url, headers=endpoint.auth_headers(), timeout=timeout)
-    except httpx.TimeoutException:
-        raise errors.StreamTimeout(
-            f"The model list did not arrive within {timeout:g} s.", "first_byte", seconds=timeout
-        ) from None
-    except httpx.HTTPError:
-        raise errors.ConnectionFailed("Could not reach the endpoint to list its models.") from None
-    if resp.status_code >= 400:
-        raise errors.error_from_response(resp.status_code, resp.content).redacted(endpoint.api_key)
-    return _ids(resp.content)
+    except httpx.HTTPError as exc:
+        raise _network_error(exc, timeout) from None
+    return _read(resp, endpoint)
 
 
 async def alist_models(http: httpx.AsyncClient, endpoint: Endpoint, *, timeout: float = 10.0) -> list[str]:
     """Async twin of `list_models`."""
     try:
         resp = await http.get(endpoint.models_url, headers=endpoint.auth_headers(), timeout=timeout)
-    except httpx.TimeoutException:
-        raise errors.StreamTimeout(
+    except httpx.HTTPError as exc:
+        raise _network_error(exc, timeout) from None
+    return _read(resp, endpoint)
+
+
+def _network_error(exc: httpx.HTTPError, timeout: float) -> errors.ChatError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.StreamTimeout(
             f"The model list did not arrive within {timeout:g} s.", "first_byte", seconds=timeout
-        ) from None
-    except httpx.HTTPError:
-        raise errors.ConnectionFailed("Could not reach the endpoint to list its models.") from None
+        )
+    return errors.ConnectionFailed("Could not reach the endpoint to list its models.")
+
+
+def _read(resp: httpx.Response, endpoint: Endpoint) -> list[str]:
     if resp.status_code >= 400:
         raise errors.error_from_response(resp.status_code, resp.content).redacted(endpoint.api_key)
     return _ids(resp.content)
