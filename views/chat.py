@@ -48,7 +48,6 @@ if len(available) > 1:
         "Endpoint", names, index=names.index(target.endpoint.name), key=f"chat.endpoint.{key}"
     )
     target = available[names.index(picked)]
-prices = config.prices.get(target.model)
 
 title_slot = st.empty()
 title_slot.title(conversation.title if conversation else "New chat", anchor=False)
@@ -78,6 +77,8 @@ with st.expander("System prompt and parameters", icon=":material/tune:", expande
             form.fields,
             lambda merged: param_form.reseed(prefix, merged),
         )
+# Cost follows the model the request will name (the form's), not only the endpoint's default.
+prices = config.prices.get(form.fields.get("model") or target.model)
 if conversation and (system_prompt != conversation.system_prompt or form.fields != stored_params):
     with make_session() as session:
         repository.update_conversation(

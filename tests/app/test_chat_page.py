@@ -406,3 +406,17 @@ def test_the_same_seed_gives_the_same_sample_and_another_seed_another(app_env, n
     button(at, "Regenerate").click().run()
     assert chat(at)[1][1] != first, "another seed, another sample"
     assert [sent(app_env, i)["seed"] for i in (-3, -2, -1)] == [42, 42, 43]
+
+
+def test_the_cost_line_uses_the_price_of_the_model_chosen_in_the_form(app_env, new_app):
+    import re
+
+    at = new_app()
+    # A made-up price of $1 per token for the lite model, so its cost cannot pass for the default's.
+    at.secrets["prices"] = {"gemini-2.5-flash-lite": {"input": 1_000_000, "output": 1_000_000, "cached": 0}}
+    at.run()
+    at.text_input(key=P + "model").set_value("gemini-2.5-flash-lite")
+    send(at, "hello lite")
+    assert sent(app_env)["model"] == "gemini-2.5-flash-lite"
+    costs = [float(m) for c in at.caption for m in re.findall(r"\$(\d+\.\d+)", c.value)]
+    assert costs and costs[-1] >= 1.0, costs
