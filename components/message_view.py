@@ -4,15 +4,17 @@ Model output, titles and prompts are shown with Streamlit's markdown, which esca
 default; nothing here passes `unsafe_allow_html=True`, so HTML or script in a reply is shown as text.
 
 Buttons never act in place: their callbacks put a request in `st.session_state["chat.action"]` (or a
-branch choice in the page's `choose` map), and the page acts on it at the top of the next run, where
-it can save first and then stream (design.md section 4: nothing lost).
+branch choice in `st.session_state["chat.choice"]`), and the page acts on it at the top of the next run,
+where it can save first and then stream, and store the choice with the conversation (nothing lost).
+
+A person's own messages are shown as they typed them: line breaks kept, nothing read as markdown.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -22,6 +24,7 @@ from components import error_view, metrics, reply_views
 from turns.chat import Turn
 
 ACTION_KEY = "chat.action"
+CHOICE_KEY = "chat.choice"  # (parent id or None, child id): the version the person picked to follow
 FLUSH_SECONDS = 0.03  # the shortest time between two updates of a streaming reply on screen
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",
@@ -37,8 +40,9 @@ def request_action(**action: Any) -> None:
     st.session_state[ACTION_KEY] = action
 
 
-def _choose(choose: MutableMapping[int, int], parent_id: int | None, child_id: int) -> None:
-    choose[parent_id or 0] = child_id
+def _choose(parent_id: int | None, child_id: int) -> None:
+    """A branch button's callback: the page stores the choice with the conversation on the next run."""
+    st.session_state[CHOICE_KEY] = (parent_id, child_id)
 
 
 def _status_note(status: str | None, finish_reason: str | None = None) -> None:
@@ -47,7 +51,7 @@ def _status_note(status: str | None, finish_reason: str | None = None) -> None:
         st.caption(f":orange[{note}]")
 
 
-def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[int], choose) -> None:
+def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[int]) -> None:
     """The "< 2/3 >" control that moves between a message's alternatives."""
     if count < 2:
         return
@@ -58,7 +62,7 @@ def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[i
         type="tertiary",
         disabled=number == 1,
         on_click=_choose,
-        args=(choose, message.parent_id, group_leaders[max(number - 2, 0)]),
+        args=(message.parent_id, group_leaders[max(number - 2, 0)]),
         help="Previous version",
     )
     middle.caption(f"{number}/{count}")
@@ -68,7 +72,7 @@ def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[i
         type="tertiary",
         disabled=number == count,
         on_click=_choose,
-        args=(choose, message.parent_id, group_leaders[min(number, count - 1)]),
+        args=(message.parent_id, group_leaders[min(number, count - 1)]),
         help="Next version",
     )
 
@@ -147,7 +151,6 @@ def show_stored(
     prices: Mapping[str, float] | None,
     position: tuple[int, int, list[Any]],
     group_leaders: Sequence[int],
-    choose: MutableMapping[int, int],
     is_last: bool,
     render_request=None,
 ) -> None:
@@ -160,17 +163,17 @@ def show_stored(
             st.code(message.content or "", language="json")
             return
         if message.role == "user":
-            _user(message, number, count, group_leaders, choose)
+            _user(message, number, count, group_leaders)
             return
         candidates = [m for m in group if m.role == "assistant"]
         if len(candidates) > 1:
-            _candidates(message, candidates, choose)
+            _candidates(message, candidates)
         else:
             _assistant(message, prices, is_last, render_request)
-        _branch_nav(message, number, count, group_leaders, choose)
+        _branch_nav(message, number, count, group_leaders)
 
 
-def _user(message: Any, number: int, count: int, group_leaders: Sequence[int], choose) -> None:
+def _user(message: Any, number: int, count: int, group_leaders: Sequence[int]) -> None:
     _images(message)
     if st.session_state.get("chat.editing") == message.id:
         text = st.text_area("Edit your message", value=message.content or "", key=f"chat.edit.{message.id}")
@@ -186,7 +189,7 @@ def _user(message: Any, number: int, count: int, group_leaders: Sequence[int], c
             args=("chat.editing", None),
         )
     else:
-        st.markdown(message.content or "")
+        st.text(message.content or "", width="stretch")  # as typed: line breaks kept, no markdown
         st.button(
             "Edit",
             key=f"chat.edit_btn.{message.id}",
@@ -196,7 +199,7 @@ def _user(message: Any, number: int, count: int, group_leaders: Sequence[int], c
             args=("chat.editing", message.id),
             help="Edit and resend: makes a new branch, the original stays",
         )
-    _branch_nav(message, number, count, group_leaders, choose)
+    _branch_nav(message, number, count, group_leaders)
 
 
 def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
@@ -231,14 +234,19 @@ def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
         tool_result_form(message)
 
 
-def _candidates(message: Any, candidates: Sequence[Any], choose) -> None:
-    """n > 1: the candidates side by side; "Keep this one" makes one continue the conversation."""
+def _candidates(message: Any, candidates: Sequence[Any]) -> None:
+    """n > 1: the candidates side by side; "Keep this one" makes one continue the conversation.
+
+    A failed attempt shows its saved error in every candidate it cut short, as a single reply does,
+    with Retry under the cards."""
     st.caption(f"{len(candidates)} candidates: keep the one the conversation should continue from.")
     for column, candidate in zip(st.columns(len(candidates)), candidates, strict=False):
         with column, st.container(border=True):
             st.caption(f"Candidate {candidate.candidate_index + 1}")
             _body(candidate, False)
             _tool_calls(candidate)
+            if candidate.status == "error" and candidate.error:
+                error_view.show_saved(candidate.error)
             _status_note(candidate.status, candidate.finish_reason)
             if candidate.id == message.id:
                 st.caption(":green[Kept: the conversation continues from this one]")
@@ -247,8 +255,17 @@ def _candidates(message: Any, candidates: Sequence[Any], choose) -> None:
                     "Keep this one",
                     key=f"chat.keep.{candidate.id}",
                     on_click=_choose,
-                    args=(choose, candidate.parent_id, candidate.id),
+                    args=(candidate.parent_id, candidate.id),
                 )
+    failed = any(c.status == "error" for c in candidates)
+    st.button(
+        "Retry" if failed else "Regenerate",
+        key=f"chat.regen.{message.id}",
+        type="tertiary",
+        icon=":material/refresh:",
+        on_click=request_action,
+        kwargs={"kind": "regenerate", "parent_id": message.parent_id},
+    )
 
 
 def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:

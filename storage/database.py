@@ -103,4 +103,27 @@ def is_sqlite(engine_or_session: Engine | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-__all__ = ["close_database", "is_sqlite", "open_database", "session_factory"]
+# What a refused write means to the person who asked for it, matched on the driver's own words (sqlite3
+# and psycopg); the first that fits wins. Nothing of the SQL, the path or the driver's text is shown.
+_WRITE_FAILURES = (
+    (("disk is full", "disk full", "no space left", "diskfull"), "the disk is full"),
+    (("readonly", "read-only", "read only"), "the database is read-only"),
+    (("database is locked", "lock timeout", "deadlock"), "the database is busy with another write"),
+    (("nul (0x00)", "cannot contain nul"), "it contains a character the database cannot store (NUL)"),
+    (
+        ("unable to open", "could not connect", "connection refused", "server closed"),
+        "the database cannot be reached",
+    ),
+)
+
+
+def describe_write_failure(problem: BaseException) -> str:
+    """Plain words for why the database refused a write ("the disk is full"), for the page to show."""
+    words = str(getattr(problem, "orig", None) or problem).lower()
+    for needles, meaning in _WRITE_FAILURES:
+        if any(needle in words for needle in needles):
+            return meaning
+    return "the database refused the write"
+
+
+__all__ = ["close_database", "describe_write_failure", "is_sqlite", "open_database", "session_factory"]

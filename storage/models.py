@@ -126,6 +126,9 @@ class Conversation(Base):
     model: Mapped[str] = mapped_column(String(200), default="")
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which version the person chose at each branching point: {"parent id" (0 for roots): child id}.
+    # Kept here, not in the browser session, so every tab, app server and export shows the same branch.
+    branch_choices: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -22,8 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage import branches, liveness
 from storage import images as image_module
-from storage import liveness
 from storage.models import (
     MESSAGE_STATUSES,
     ROLES,
@@ -447,25 +447,38 @@ def conversation_messages(session: Session, user: User, conversation_id: int) ->
 def active_path(
     session: Session, user: User, conversation_id: int, *, choose: dict[int, int] | None = None
 ) -> list[Message]:
-    """Root to leaf along the chosen branch: `choose` maps parent id (0 for roots) to the child to follow;
-    elsewhere the newest child. [] if the conversation is not the user's."""
+    """Root to leaf along the branch the person chose (stored with the conversation), else the newest
+    attempt; `choose` ({parent id, 0 for roots: child id}) overrides the stored choices. [] if not theirs."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return []
     messages = conversation_messages(session, user, conversation_id)
-    children: dict[int, list[Message]] = {}
-    for m in messages:
-        children.setdefault(m.parent_id or 0, []).append(m)
-    choose = choose or {}
-    path: list[Message] = []
-    parent = 0
-    seen: set[int] = set()
-    while parent in children and parent not in seen:
-        seen.add(parent)
-        kids = children[parent]
-        wanted = choose.get(parent)
-        nxt = next((k for k in kids if k.id == wanted), None) if wanted is not None else None
-        nxt = nxt or kids[-1]  # ids grow with time: the last is the newest
-        path.append(nxt)
-        parent = nxt.id
-    return path
+    return branches.follow(messages, branches.choices(conv.branch_choices) if choose is None else choose)
+
+
+def choose_branch(
+    session: Session, user: User, conversation_id: int, parent_id: int | None, child_id: int | None
+) -> dict[int, int] | None:
+    """Remember that the conversation follows `child_id` under `parent_id` (None: the roots), or forget
+    the choice there (`child_id` None: the newest version is followed). Returns every choice now stored
+    ({parent id, 0 for roots: child id}); None, changing nothing, if either is not the user's."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return None
+    picked = dict(conv.branch_choices or {})
+    slot = str(parent_id or 0)
+    if child_id is None:
+        changed = picked.pop(slot, None) is not None
+    else:
+        child = _own_message(session, user, child_id)
+        if child is None or child.conversation_id != conv.id or (child.parent_id or 0) != (parent_id or 0):
+            return None
+        changed = picked.get(slot) != child.id
+        picked[slot] = child.id
+    if changed:
+        conv.branch_choices = picked  # a new dict, so the JSON column is seen as changed
+        session.flush()
+    return branches.choices(picked)
 
 
 def siblings(session: Session, user: User, message_id: int) -> list[Message]:

@@ -288,7 +288,7 @@ class Turn:
         with self.make_session() as session:
             user = session.get(User, self.user_id)
             # With n > 1, make every candidate's row at once and in index order, so the siblings of
-            # one attempt are contiguous and start at candidate 0 (components.branches relies on it).
+            # one attempt are contiguous and start at candidate 0 (storage.branches relies on it).
             for index in range(max(self.params.n or 1, candidate.index + 1)):
                 self._ensure_row(session, user, self._candidate(index))
             message_id = self._ensure_row(session, user, candidate)

@@ -8,10 +8,11 @@ turn itself (saving and streaming) is `turns.Turn`; this page only decides what 
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 import turns
-from components import branches, conversation_list, message_view, param_form, presets_picker, resources, share
-from storage import images, repository
+from components import conversation_list, message_view, param_form, presets_picker, resources, share
+from storage import branches, database, images, repository
 from storage.models import User
 from turns import quota
 
@@ -33,10 +34,38 @@ with make_session() as session:
 if conversation_id and conversation is None:
     st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
 key = str(conversation.id) if conversation else "new"
-choose: dict[int, int] = st.session_state.setdefault(f"chat.choose.{key}", {})
+# The version shown at each branching point is stored with the conversation (every tab and server agrees).
+choose = branches.choices(conversation.branch_choices) if conversation else {}
 action = st.session_state.pop(message_view.ACTION_KEY, None)
+picked = st.session_state.pop(message_view.CHOICE_KEY, None)
+if conversation is not None and picked is not None:
+    try:
+        with make_session() as session:
+            stored = repository.choose_branch(session, session.get(User, user_id), conversation.id, *picked)
+            session.commit()
+        choose = stored if stored is not None else choose
+    except SQLAlchemyError as problem:
+        choose[picked[0] or 0] = picked[1]  # shown now; said plainly that a reload will not keep it
+        st.warning(
+            f"Prism could not save which version you chose: {database.describe_write_failure(problem)}. "
+            "It is shown now, but a reload will show the newest one.",
+            icon=":material/warning:",
+        )
 for note in st.session_state.pop("chat.notices", []):  # kept across the rerun that follows a reply
     st.warning(note, icon=":material/hide_image:")
+# A message the database refused last time: its words go back in the box, its images wait for the next send.
+unsent = st.session_state.pop("chat.unsent", None)
+if unsent is not None:
+    st.error(
+        f"Prism could not save your message: {unsent['why']}. Nothing was sent; your text is still in "
+        "the box" + (" and your images will go with it." if unsent["images"] else "."),
+        icon=":material/database:",
+    )
+    if unsent["text"]:
+        st.session_state["chat.input"] = unsent["text"]
+    if unsent["images"]:
+        st.session_state["chat.carried_images"] = unsent["images"]
+carried = st.session_state.get("chat.carried_images", [])
 
 # -- where it talks to, and with what settings -------------------------------------------------------
 target = next(
@@ -105,12 +134,24 @@ if not form.ok:
         icon=":material/tune:",
     )
 
+if carried:
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.caption(f"{len(carried)} image(s) from your unsent message will go with the next one.")
+    right.button(
+        "Drop them",
+        key="chat.drop_carried",
+        type="tertiary",
+        icon=":material/delete:",
+        on_click=st.session_state.pop,
+        args=("chat.carried_images", None),
+    )
+
 # -- save what the user gave, before anything is sent -------------------------------------------------
 reply_parent: int | None = None
 if prompt is not None or action is not None:
     text = (prompt if isinstance(prompt, str) else getattr(prompt, "text", "")) or ""
     files = list(getattr(prompt, "files", None) or [])
-    accepted, refused = [], []
+    accepted, refused = (list(carried) if prompt is not None else []), []
     for upload in files[: config.max_files_per_message]:
         try:
             accepted.append(images.normalise(upload.getvalue(), upload.name))
@@ -123,64 +164,84 @@ if prompt is not None or action is not None:
     for note in refused:
         st.warning(note, icon=":material/hide_image:")
 
-    with make_session() as session:
-        user = session.get(User, user_id)
-        if conversation is None and prompt is not None and (text.strip() or accepted):
-            conversation = repository.create_conversation(
-                session,
-                user,
-                title=(text.strip().splitlines() or ["Images"])[0][:60],
-                system_prompt=system_prompt,
-                params=form.fields,
-                endpoint=target.endpoint.name,
-                model=target.model,
-            )
-            session.flush()
-        if conversation is not None:
-            leaf = branches.follow(messages, choose)
-            if prompt is not None and (text.strip() or accepted):
-                saved = repository.add_message(
+    existing = conversation
+    try:
+        with make_session() as session:
+            user = session.get(User, user_id)
+            if conversation is None and prompt is not None and (text.strip() or accepted):
+                conversation = repository.create_conversation(
                     session,
                     user,
-                    conversation.id,
-                    role="user",
-                    content=text,
-                    parent_id=leaf[-1].id if leaf else None,
-                    images=accepted,
+                    title=(text.strip().splitlines() or ["Images"])[0][:60],
+                    system_prompt=system_prompt,
+                    params=form.fields,
+                    endpoint=target.endpoint.name,
+                    model=target.model,
                 )
-                reply_parent = saved.id
-            elif action and action["kind"] == "regenerate":
-                reply_parent = action["parent_id"]
-            elif action and action["kind"] == "edit":
-                original = repository.get_message(session, user, action["message_id"])
-                if original is not None:
+                session.flush()
+            if conversation is not None:
+                leaf = branches.follow(messages, choose)
+                if prompt is not None and (text.strip() or accepted):
                     saved = repository.add_message(
                         session,
                         user,
                         conversation.id,
                         role="user",
-                        content=action["text"],
-                        parent_id=original.parent_id,
-                        images=list(original.attachments),
-                    )
-                    choose[original.parent_id or 0] = saved.id
-                    reply_parent = saved.id
-            elif action and action["kind"] == "tool_results":
-                reply_parent = action["assistant_id"]
-                for call_id, result in action["results"]:
-                    saved = repository.add_message(
-                        session,
-                        user,
-                        conversation.id,
-                        role="tool",
-                        content=result,
-                        tool_call_id=call_id,
-                        parent_id=reply_parent,
+                        content=text,
+                        parent_id=leaf[-1].id if leaf else None,
+                        images=accepted,
                     )
                     reply_parent = saved.id
-            session.commit()  # committed before the request: nothing the user typed is lost
-            messages = repository.conversation_messages(session, user, conversation.id)
-    if conversation is not None and key == "new":
+                elif action and action["kind"] == "regenerate":
+                    reply_parent = action["parent_id"]
+                elif action and action["kind"] == "edit":
+                    original = repository.get_message(session, user, action["message_id"])
+                    if original is not None:
+                        saved = repository.add_message(
+                            session,
+                            user,
+                            conversation.id,
+                            role="user",
+                            content=action["text"],
+                            parent_id=original.parent_id,
+                            images=list(original.attachments),
+                        )
+                        repository.choose_branch(session, user, conversation.id, original.parent_id, saved.id)
+                        reply_parent = saved.id
+                elif action and action["kind"] == "tool_results":
+                    reply_parent = action["assistant_id"]
+                    for call_id, result in action["results"]:
+                        saved = repository.add_message(
+                            session,
+                            user,
+                            conversation.id,
+                            role="tool",
+                            content=result,
+                            tool_call_id=call_id,
+                            parent_id=reply_parent,
+                        )
+                        reply_parent = saved.id
+                if reply_parent is not None:
+                    # The new reply is the version to follow there, on every tab and server.
+                    choose = (
+                        repository.choose_branch(session, user, conversation.id, reply_parent, None) or {}
+                    )
+                session.commit()  # committed before the request: nothing the user typed is lost
+                messages = repository.conversation_messages(session, user, conversation.id)
+    except SQLAlchemyError as problem:
+        # Nothing is sent; the words and images go back to the person (shown at the top of the next run).
+        if action and action["kind"] == "edit":
+            st.session_state["chat.editing"] = action["message_id"]
+            st.session_state[f"chat.edit.{action['message_id']}"] = action["text"]
+        st.session_state["chat.unsent"] = {
+            "text": text,
+            "images": accepted,
+            "why": database.describe_write_failure(problem),
+        }
+        st.session_state["chat.notices"] = refused
+        st.rerun()
+    st.session_state.pop("chat.carried_images", None)  # they went with this message
+    if conversation is not None and existing is None:
         conversation_list.select(conversation.id)
         title_slot.title(conversation.title, anchor=False)
 
@@ -202,14 +263,12 @@ for message in path[-window:]:
         prices=prices,
         position=branches.position(children, message),
         group_leaders=[group[0].id for group in branches.attempts(kids)],
-        choose=choose,
         is_last=message is path[-1] and reply_parent is None,
         render_request=message_view.request_renderer(target.endpoint),
     )
 
 # -- the reply ---------------------------------------------------------------------------------------
 if reply_parent is not None and form.ok:
-    choose.pop(reply_parent, None)  # the new reply is the one to follow
     turn = turns.Turn(
         make_session=make_session,
         user_id=user_id,

@@ -88,4 +88,8 @@ def test_each_user_sees_only_their_own_conversations(password_app):
     bob.run()
     assert not bob.exception
     assert any("not found" in w.value for w in bob.warning)
-    assert all("Ann's private plan" not in md.value for m in bob.chat_message for md in m.markdown)
+    assert all(
+        "Ann's private plan" not in element.value
+        for m in bob.chat_message
+        for element in [*m.markdown, *m.text]
+    )

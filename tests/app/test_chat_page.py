@@ -19,7 +19,10 @@ def sent(app_env, n=-1):
 
 
 def chat(at):
-    return [(m.name, " ".join(md.value for md in m.markdown)) for m in at.chat_message]
+    return [
+        (m.name, " ".join([t.value for t in m.text] + [md.value for md in m.markdown]))
+        for m in at.chat_message
+    ]
 
 
 def send(at, text):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def chat_texts(at):
-    return [(m.name, " ".join(md.value for md in m.markdown)) for m in at.chat_message]
+    return [
+        (m.name, " ".join([t.value for t in m.text] + [md.value for md in m.markdown]))
+        for m in at.chat_message
+    ]
 
 
 def test_sending_a_message_shows_it_and_the_streamed_reply(app_env, new_app):
@@ -100,7 +103,7 @@ def test_html_in_a_reply_title_or_system_prompt_is_shown_as_text(app_env, new_ap
     at.text_area(key="chat.system.new").set_value(evil)
     at.chat_input[0].set_value(evil).run()
     assert not at.exception
-    shown = [m for m in at.markdown if evil in m.value]
+    shown = [m for m in [*at.markdown, *at.text] if evil in m.value]
     assert shown, "the user's text is not on the page"
     everything = list(at.markdown) + list(at.caption)
     assert all(not element.proto.allow_html for element in everything)

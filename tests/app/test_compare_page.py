@@ -261,7 +261,10 @@ def test_fork_a_column_into_a_chat_with_its_history(app_env, new_app, make_sessi
         reply = next(r.content for r in run.results if r.column_index == 1)
     at.button(key=f"compare.fork.{run_id}.1").click().run()
     assert not at.exception
-    chat = [(m.name, " ".join(md.value for md in m.markdown)) for m in at.chat_message]
+    chat = [
+        (m.name, " ".join([t.value for t in m.text] + [md.value for md in m.markdown]))
+        for m in at.chat_message
+    ]
     assert chat == [("user", "Tell me about seeds"), ("assistant", reply)]
     with make_session() as session:
         user = repository.ensure_user(session, "local")

@@ -57,7 +57,10 @@ def open_link(at, token: str):
 
 
 def chat_texts(at):
-    return [(m.name, " ".join(md.value for md in m.markdown)) for m in at.chat_message]
+    return [
+        (m.name, " ".join([t.value for t in m.text] + [md.value for md in m.markdown]))
+        for m in at.chat_message
+    ]
 
 
 def test_a_shared_conversation_opens_read_only_for_another_user(hosted):

@@ -3,8 +3,11 @@
 Regenerate and edit-and-resend add siblings under the same parent; a reply with n > 1 adds one sibling
 per candidate, created in candidate order (turns.chat makes all candidate rows at once). So the
 siblings under a parent fall into groups, each starting at a candidate-0 row: one group per attempt.
-The conversation follows, at each parent, the child the user chose, else the newest attempt's first
-candidate. Plain functions over already-loaded rows: opening a conversation costs one query.
+The conversation follows, at each parent, the child the person chose (stored with the conversation in
+`Conversation.branch_choices`, so a reload, another tab, another app server and an export all agree),
+else the newest attempt's first candidate. Plain functions over already-loaded rows: opening a
+conversation costs one query. The chat page, the export and "continue a conversation" in Compare all
+take the path from here, so they cannot disagree about which branch is shown.
 """
 
 from __future__ import annotations
@@ -57,6 +60,17 @@ def position(messages_children: Mapping[int, list[Any]], message: Any) -> tuple[
         if any(m.id == message.id for m in group):
             return number, len(groups), group
     return 1, 1, [message]
+
+
+def choices(stored: Mapping[str, Any] | None) -> dict[int, int]:
+    """The stored branch choices (JSON keys are strings) as {parent id (0 for roots): child id}."""
+    picked: dict[int, int] = {}
+    for parent, child in (stored or {}).items():
+        try:
+            picked[int(parent)] = int(child)
+        except (TypeError, ValueError):
+            continue  # a hand-edited or damaged entry is ignored, never fatal
+    return picked
 
 
 def lineage(messages: Sequence[Any], leaf_id: int | None) -> list[Any]:
