@@ -239,6 +239,11 @@ class Turn:
     # -- what the page shows afterwards ---------------------------------------------------------------
 
     @property
+    def finished(self) -> bool:
+        """True once the reply's row holds its final status (complete, stopped, error, ...)."""
+        return self._finished
+
+    @property
     def reply(self) -> Candidate:
         """The first choice (the one that continues the conversation unless the user picks another)."""
         return self.candidates.get(0) or Candidate(index=0)

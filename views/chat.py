@@ -267,6 +267,25 @@ for message in path[-window:]:
         render_request=message_view.request_renderer(target.endpoint),
     )
 
+# The sidebar comes before the reply, so Stop (which ends this run mid-stream) cannot leave it undrawn;
+# after the save above, so a conversation created by this run is already in the list.
+if conversation is not None:
+    share.share_button(make_session, user_id, conversation_id=conversation.id)
+conversation_list.sidebar(make_session, user_id)
+
+
+@st.fragment(run_every=0.5)
+def redraw_after_stop() -> None:
+    """Drawn only in a run that streams a reply. Stop ends that run before it can draw the stopped
+    reply's note and buttons, and no Streamlit call works after it; this fragment's timer outlives the
+    run and redraws the whole page once the stopped reply is saved. (The stopped run may still be
+    saving on its own thread when the timer fires, so it waits for the turn to be finished.)"""
+    streaming = st.session_state.get("chat.streaming")
+    if streaming is not None and streaming.finished:
+        st.session_state.pop("chat.streaming", None)
+        st.rerun(scope="app")
+
+
 # -- the reply ---------------------------------------------------------------------------------------
 if reply_parent is not None and form.ok:
     turn = turns.Turn(
@@ -280,16 +299,14 @@ if reply_parent is not None and form.ok:
         http=resources.http_client(),
         limits=quota.Limits.from_settings(config),
     )
+    redraw_after_stop()
+    st.session_state["chat.streaming"] = turn  # set after the fragment's first, inline run
     with st.chat_message("assistant"):
         try:
             message_view.stream_reply(turn, prices)
         finally:
             # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
             turn.close()
+    st.session_state.pop("chat.streaming", None)
     st.session_state["chat.notices"] = refused
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)
-
-# Drawn last so a conversation created by this run is already in the list.
-if conversation is not None:
-    share.share_button(make_session, user_id, conversation_id=conversation.id)
-conversation_list.sidebar(make_session, user_id)

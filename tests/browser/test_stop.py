@@ -8,6 +8,8 @@ of the reply that would have come.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.support import (
@@ -52,6 +54,14 @@ def test_stop_mid_reply_keeps_the_partial_reply_marked_stopped(slow_app, fast_of
     kept, planned = words(reply["content"]), words(whole)
     assert 4 <= len(kept) < len(planned), (kept, planned)
     assert kept == planned[: len(kept)], "the kept text is not the start of the reply"
+
+    # With no further action, the page redraws the stopped reply with its note and controls, and the
+    # sidebar is there: Stop does not leave the page half drawn.
+    reply = chat.messages.last
+    expect(reply).to_contain_text("Stopped: this is the part of the reply", timeout=10_000)
+    expect(chat.messages).to_have_count(2)
+    expect(reply.get_by_role("button", name=re.compile("Regenerate"))).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Stop me")
 
     page.reload()
     chat.wait_ready()
