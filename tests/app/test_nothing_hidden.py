@@ -174,3 +174,19 @@ def test_a_full_disk_keeps_the_message_in_the_box_and_says_so(app_env, new_app, 
     at.chat_input[0].set_value(long_text).run()
     assert not at.exception
     assert long_text in [m.content for m in stored(int(at.query_params["c"]))]
+
+
+def test_a_choice_the_full_disk_refuses_is_shown_and_said_plainly(app_env, new_app, monkeypatch, small_disk):
+    monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{small_disk / 'prism.db'}")
+    at = new_app().run()
+    at.number_input(key=P + "temperature").set_value(1.5)
+    send(at, "tell me about top_p")
+    next(b for b in at.button if b.label == "Regenerate").click().run()
+    second = chat(at)[1][1]
+    fill(small_disk)
+    next(b for b in at.button if b.key and b.key.startswith("chat.prev.")).click().run()
+    assert not at.exception, "a traceback reached the page"
+    shown = " ".join(w.value for w in at.warning)
+    assert "Prism could not save which version you chose: the disk is full" in shown
+    assert chat(at)[1][1] != second, "the chosen version is not shown"
+    assert any(c.value == "1/2" for c in at.caption)
