@@ -190,3 +190,19 @@ def test_a_choice_the_full_disk_refuses_is_shown_and_said_plainly(app_env, new_a
     assert "Prism could not save which version you chose: the disk is full" in shown
     assert chat(at)[1][1] != second, "the chosen version is not shown"
     assert any(c.value == "1/2" for c in at.caption)
+
+
+def test_an_edit_the_full_disk_refuses_stays_in_the_edit_box(app_env, new_app, monkeypatch, small_disk):
+    monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{small_disk / 'prism.db'}")
+    at = new_app().run()
+    send(at, "original question")
+    next(b for b in at.button if b.label == "Edit").click().run()
+    box = next(t.key for t in at.text_area if t.key.startswith("chat.edit."))
+    edited = "edited question, with care " * 200
+    at.text_area(key=box).set_value(edited)
+    fill(small_disk)
+    next(b for b in at.button if b.label == "Send edited").click().run()
+    assert not at.exception, "a traceback reached the page"
+    assert "Prism could not save your message: the disk is full" in " ".join(e.value for e in at.error)
+    assert at.text_area(key=box).value == edited, "the edited text left the edit box"
+    assert not [w for w in at.warning if "Session State" in w.value], "Streamlit warned about the box's value"
