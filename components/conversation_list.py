@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from components import url_ids
 from storage import interchange, repository
 from storage.models import User
 
@@ -19,12 +20,8 @@ PAGE_SIZE = 30
 
 
 def selected_id() -> int | None:
-    """The conversation named in the URL, if any."""
-    raw = st.query_params.get(QUERY_KEY)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    """The conversation named in the URL, if any (anything that is not a plain id: None)."""
+    return url_ids.id_param(QUERY_KEY)
 
 
 def select(conversation_id: int | None) -> None:
