@@ -9,8 +9,11 @@ import re
 import sqlite3
 
 import pytest
+from sqlalchemy import select
 
 from components.url_ids import LARGEST_ID, NO_SUCH_ID, parse_id
+from storage import open_database, repository, session_factory
+from storage.models import User
 from tests.app.conftest import ROOT
 
 BAD_IDS = [
@@ -90,3 +93,19 @@ def test_streamlit_is_told_to_show_no_error_details():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE
+
+
+def test_a_message_holding_nul_is_saved_and_answered_on_both_engines(engine_db_url, new_app, app_env):
+    # (A browser cannot send a lone surrogate: the page encodes what it sends as UTF-8.)
+    text = "line one\x00line two"
+    at = new_app().run()
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    with session_factory(open_database(engine_db_url))() as session:
+        user = session.scalars(select(User)).one()
+        [conv] = repository.list_conversations(session, user)
+        path = repository.active_path(session, user, conv.id)
+    assert path[0].content == text
+    assert path[1].status == "complete" and path[1].content
+    assert app_env.received[-1]["body"]["messages"][-1]["content"] == text
