@@ -13,6 +13,7 @@ import os
 import struct
 import zlib
 
+import pytest
 from PIL import Image
 
 from storage import open_database, repository, session_factory
@@ -178,3 +179,26 @@ def test_a_png_with_a_compressed_chunk_bomb_is_refused_as_a_bomb(app_env, new_ap
     assert "meta.png holds a compressed text or colour-profile chunk" in warnings(at)
     assert "decompression bomb" in warnings(at) and image_parts(app_env) == []
     assert saved(at)[0][2] == "look"
+
+
+@pytest.mark.parametrize(
+    "schema_text, words",
+    [
+        ('{"anyOf": [{"$ref": "#"}]}', "leads back to itself"),
+        ('{"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}', "a $ref cycle"),
+        ('{"enum": ["' + "x" * 200_000 + '"]}', "Prism sends schemas up to 100,000 bytes"),
+        ('{"items": ' * 100_000 + "{}" + "}" * 100_000, "nested far more than 64 levels deep"),
+        ('{"items": ' * 500 + "{}" + "}" * 500, "nested more than 64 levels deep"),
+    ],
+    ids=["self-ref", "defs-cycle", "too-big", "too-deep-to-read", "too-deep-to-check"],
+)
+def test_a_json_schema_prism_cannot_check_is_refused_at_the_field_before_sending(
+    app_env, new_app, schema_text, words
+):
+    at = new_app().run()
+    at.radio(key=P + "format").set_value("json_schema").run()
+    at.text_area(key=P + "schema_text").set_value(schema_text).run()
+    assert not at.exception, at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert at.chat_input[0].disabled
+    assert app_env.received == []
