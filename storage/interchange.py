@@ -38,8 +38,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import images as image_module
-from storage import repository
-from storage.models import MESSAGE_STATUSES, ROLES, Conversation, Message, MessageAttachment, User
+from storage import repository, storable
+from storage.models import (
+    MESSAGE_STATUSES,
+    ROLES,
+    Attachment,
+    Conversation,
+    Message,
+    MessageAttachment,
+    User,
+)
 
 FORMAT = "prism-conversations"
 VERSION = 1
@@ -247,6 +255,25 @@ def import_conversations(
     return written
 
 
+def _check_lengths(plan: _Plan, where: str) -> None:
+    """Refuse text longer than its column: PostgreSQL would refuse it mid-import, SQLite would not."""
+
+    def fit(value: str | None, column: Any, at: str) -> None:
+        limit = column.type.length
+        if value is not None and len(storable.escape(value)) > limit:
+            raise ImportRefused(f"{at} is longer than the {limit:,} characters Prism keeps there.")
+
+    fit(plan.title, Conversation.__table__.c.title, f"{where} title")
+    fit(plan.endpoint, Conversation.__table__.c.endpoint, f"{where} endpoint")
+    fit(plan.model, Conversation.__table__.c.model, f"{where} model")
+    for n, node in enumerate(plan.nodes):
+        at = f"{where} message {n + 1}"
+        fit(node.fields.get("finish_reason"), Message.__table__.c.finish_reason, f"{at}: finish_reason")
+        fit(node.fields.get("tool_call_id"), Message.__table__.c.tool_call_id, f"{at}: tool_call_id")
+        for image in node.images:
+            fit(image.filename, Attachment.__table__.c.filename, f"{at}: an image name")
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
 
@@ -431,6 +458,7 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
                 updated_at=_time(node.get("updated_at"), f"{at}.updated_at"),
             )
         )
+    _check_lengths(plan, where)
     return plan
 
 
@@ -495,6 +523,7 @@ def _plan_from_openai(messages: list[Any], where: str, title: Any = None) -> _Pl
     plan.title = (
         title if isinstance(title, str) and title.strip() else (_one_line(first_user)[:80] or "Imported chat")
     )
+    _check_lengths(plan, where)
     return plan
 
 

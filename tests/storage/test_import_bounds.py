@@ -115,3 +115,14 @@ def test_a_long_import_reports_its_progress_up_to_the_whole(session, alice):
     assert [done for _, done, _ in heard] == sorted(done for _, done, _ in heard) and len(heard) >= 4
     path = r.active_path(session, alice, conv.id)
     assert [m.content for m in path] == [f"message {i}" for i in range(n)]  # parents linked in order
+
+
+def test_text_longer_than_its_column_is_refused_the_same_on_both_engines(session, alice):
+    doc = {"title": "x" * 501, "messages": [{"role": "user", "content": "hi"}]}
+    assert "title is longer than the 500 characters Prism keeps there" in refused(
+        session, alice, json.dumps(doc)
+    )
+    call = [{"role": "tool", "tool_call_id": "c" * 201, "content": "{}"}]
+    assert "tool_call_id is longer than the 200 characters" in refused(session, alice, json.dumps(call))
+    doc["title"] = "x" * 500
+    assert interchange.import_conversations(session, alice, json.dumps(doc))[0].title == "x" * 500
