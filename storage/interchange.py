@@ -73,6 +73,7 @@ MAX_DEPTH = 100
 # Messages written per bulk INSERT (and per progress report).
 BATCH = 2000
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_HUGE_NUMBER = "{where} holds a number longer than the 4,300 digits Prism reads."
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,8 @@ def import_conversations(
             ) from exc
         _check_count(stripped.count("\n<!-- prism-message "), limits)
         plans = _plans_from_markdown(stripped)
+    except ValueError as exc:  # not a syntax error: an integer longer than Python reads (4,300 digits)
+        raise ImportRefused(_HUGE_NUMBER.format(where="The file")) from exc
     else:
         _check_text(doc, "The file")
         _check_count(_count_json_messages(doc), limits)
@@ -440,8 +443,9 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
         for name in ("thought", "error", "finish_reason", "tool_call_id"):
             if fields.get(name) is not None and not isinstance(fields[name], str):
                 raise ImportRefused(f"{at}.{name} must be text or null.")
-        if not isinstance(fields.get("candidate_index", 0), int):
-            raise ImportRefused(f"{at}.candidate_index must be a whole number.")
+        candidate = fields.get("candidate_index", 0)
+        if not isinstance(candidate, int) or isinstance(candidate, bool) or not 0 <= candidate < 2**31:
+            raise ImportRefused(f"{at}.candidate_index must be a whole number from 0 to 2,147,483,647.")
         if status == "streaming":
             fields["status"] = "interrupted"  # nobody is streaming into an imported reply
         plan.nodes.append(
@@ -554,6 +558,8 @@ def _plans_from_markdown(text: str) -> list[_Plan]:
             raise ImportRefused(
                 f"Line {line}: the prism-{kind} comment is not valid JSON ({exc.msg})."
             ) from exc
+        except ValueError as exc:
+            raise ImportRefused(_HUGE_NUMBER.format(where=f"Line {line}: the prism-{kind} comment")) from exc
         _check_text(meta, f"Line {line}: the prism-{kind} comment")
         if not isinstance(meta, dict):
             raise ImportRefused(f"Line {line}: the prism-{kind} comment must hold an object.")

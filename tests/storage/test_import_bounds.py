@@ -126,3 +126,21 @@ def test_text_longer_than_its_column_is_refused_the_same_on_both_engines(session
     assert "tool_call_id is longer than the 200 characters" in refused(session, alice, json.dumps(call))
     doc["title"] = "x" * 500
     assert interchange.import_conversations(session, alice, json.dumps(doc))[0].title == "x" * 500
+
+
+def test_a_number_too_long_to_read_is_refused(session, alice):
+    message = refused(session, alice, '[{"role": "user", "content": "x", "n": ' + "9" * 5000 + "}]")
+    assert message == "The file holds a number longer than the 4,300 digits Prism reads."
+
+
+def test_a_candidate_index_no_column_can_hold_is_refused_on_both_engines(session, alice):
+    conv = r.create_conversation(session, alice, title="t")
+    r.add_message(session, alice, conv.id, role="user", content="hi")
+    session.commit()
+    doc = json.loads(interchange.export_json(session, alice, [conv.id]))
+    r.delete_conversation(session, alice, conv.id)
+    session.commit()
+    doc["conversations"][0]["tree"][0]["candidate_index"] = 2**40
+    assert "candidate_index must be a whole number from 0 to 2,147,483,647" in refused(
+        session, alice, json.dumps(doc)
+    )
