@@ -779,9 +779,12 @@ def _time(value: Any, where: str) -> datetime | None:
         raise ImportRefused(f"{where} must be an ISO 8601 time.")
     try:
         parsed = datetime.fromisoformat(value)
+        # In UTC, as stored: a time at the very edge of the calendar can fall off it (year 0 or 10000).
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError as exc:
-        raise ImportRefused(f"{where} {value!r} is not an ISO 8601 time.") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise ImportRefused(f"{where} {value[:40]!r} is not an ISO 8601 time.") from exc
+    except OverflowError as exc:
+        raise ImportRefused(f"{where} {value[:40]!r} is outside the years 1 to 9999 in UTC.") from exc
 
 
 def _iso(value: datetime) -> str:

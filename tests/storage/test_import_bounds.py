@@ -144,3 +144,10 @@ def test_a_candidate_index_no_column_can_hold_is_refused_on_both_engines(session
     assert "candidate_index must be a whole number from 0 to 2,147,483,647" in refused(
         session, alice, json.dumps(doc)
     )
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_time_that_falls_off_the_calendar_in_utc_is_refused(session, alice, when):
+    doc = {"conversations": [{"title": "t", "created_at": when, "tree": []}]}
+    assert "created_at" in (message := refused(session, alice, json.dumps(doc)))
+    assert "outside the years 1 to 9999 in UTC" in message
