@@ -7,7 +7,7 @@ components/.
 
 import streamlit as st
 
-from components import auth, resources
+from components import auth, incidents, resources
 
 st.set_page_config(page_title="Prism", page_icon=":material/diamond:", layout="wide")
 
@@ -36,4 +36,9 @@ if who is None and not public_link:
     st.stop()
 if who is not None:
     auth.account_sidebar(config, who)
-page.run()
+# The error boundary: whatever a page fails with, the person sees a plain sentence and an incident id,
+# never a traceback (components/incidents.py). st.stop()/st.rerun() are BaseException and pass through.
+try:
+    page.run()
+except Exception as exc:
+    incidents.report(exc)

@@ -58,6 +58,9 @@ class Settings:
     guest_tokens: int = 20_000
     # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
     max_files_per_message: int = 8
+    # Import bounds (None: no limit). The upload itself is also capped by server.maxUploadSize.
+    import_max_mb: int | None = 20
+    import_max_messages: int | None = 20_000
 
     @property
     def uses_offline_model(self) -> bool:
@@ -108,6 +111,7 @@ def load_settings(
     sharing = _section(secrets, "sharing")
     guest = _section(secrets, "guest")
     uploads = _section(secrets, "uploads")
+    importing = _section(secrets, "import")
 
     def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
         value = env.get(env_name)
@@ -164,4 +168,8 @@ def load_settings(
             "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 8)
         )
         or 0,
+        import_max_mb=_limit("PRISM_IMPORT_MAX_MB", pick("PRISM_IMPORT_MAX_MB", importing, "max_mb", 20)),
+        import_max_messages=_limit(
+            "PRISM_IMPORT_MAX_MESSAGES", pick("PRISM_IMPORT_MAX_MESSAGES", importing, "max_messages", 20_000)
+        ),
     )

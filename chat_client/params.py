@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from chat_client.schemas import schema_problem
+
 MAX_OUTPUT_TOKENS = 65_535
 REASONING_EFFORTS = ("none", "low", "medium", "high")
 TOOL_CHOICES = ("none", "auto", "required")
@@ -350,6 +352,8 @@ def _validate_response_format(errors: list[ParamError], rf: Any) -> None:
         errors.append(
             ParamError("response_format", "response_format.json_schema.schema must be a JSON object.")
         )
+    elif "schema" in js and (problem := schema_problem(js["schema"])) is not None:
+        errors.append(ParamError("response_format", problem))
     if "strict" in js and not isinstance(js["strict"], bool):
         errors.append(
             ParamError("response_format", "response_format.json_schema.strict must be true or false.")
@@ -389,6 +393,8 @@ def _validate_tools(errors: list[ParamError], tools: Any) -> set[str]:
             errors.append(
                 ParamError("tools", f"tools[{i}].function.parameters must be a JSON schema object.")
             )
+        elif "parameters" in fn and (problem := schema_problem(fn["parameters"])) is not None:
+            errors.append(ParamError("tools", f"tools[{i}].function.parameters: {problem}"))
         if "description" in fn and not isinstance(fn["description"], str):
             errors.append(ParamError("tools", f"tools[{i}].function.description must be text."))
     return names

@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Endpoint, Params
-from components import compare_sweep
+from components import compare_sweep, url_ids
 from components.compare_view import params_summary
 from components.param_form import parameter_form
 from components.reply_views import escape_markdown
@@ -57,11 +57,7 @@ def init_state() -> None:
 
 def open_run_id() -> int | None:
     """The run named in the URL (`?run=ID`), if any."""
-    raw = st.query_params.get(RUN_QUERY_KEY)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    return url_ids.id_param(RUN_QUERY_KEY)
 
 
 def set_open_run(run_id: int | None) -> None:

@@ -8,23 +8,47 @@ person's conversation id simply finds nothing.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from components import resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
 QUERY_KEY = "c"
 PAGE_SIZE = 30
+# An import shows a progress bar once it has taken this long (a quick one shows none).
+PROGRESS_AFTER_S = 1.0
+
+
+class ProgressAfter:
+    """A progress bar that appears only once `after` seconds have passed since it was made."""
+
+    def __init__(self, after: float, clock=time.monotonic) -> None:
+        self.after, self.clock = after, clock
+        self.started = clock()
+        self.bar = None
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None and self.clock() - self.started < self.after:
+            return
+        text = f"{stage} {done:,} of {total:,} messages..."
+        fraction = done / total if total else 1.0
+        if self.bar is None:
+            self.bar = st.progress(fraction, text=text)
+        else:
+            self.bar.progress(fraction, text=text)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.empty()
 
 
 def selected_id() -> int | None:
-    """The conversation named in the URL, if any."""
-    raw = st.query_params.get(QUERY_KEY)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    """The conversation named in the URL, if any (anything that is not a plain id: None)."""
+    return url_ids.id_param(QUERY_KEY)
 
 
 def select(conversation_id: int | None) -> None:
@@ -129,11 +153,26 @@ def _import(make_session: sessionmaker[Session], user_id: int) -> None:
             key="chat.import_file",
         )
         if upload is not None and st.button("Import", key="chat.import_btn"):
+            config = resources.settings()
+            limits = interchange.ImportLimits(
+                max_bytes=config.import_max_mb * 1024 * 1024 if config.import_max_mb else None,
+                max_messages=config.import_max_messages,
+            )
+            bar = ProgressAfter(PROGRESS_AFTER_S)
             try:
-                created = _run(make_session, user_id, interchange.import_conversations, upload.getvalue())
+                created = _run(
+                    make_session,
+                    user_id,
+                    interchange.import_conversations,
+                    upload.getvalue(),
+                    limits=limits,
+                    progress=bar.update,
+                )
             except interchange.ImportRefused as problem:
+                bar.done()
                 st.error(f"Nothing was imported: {problem}")
             else:
+                bar.done()
                 st.success(f"Imported {len(created)} conversation(s).")
                 if created:
                     select(created[0].id)

@@ -20,6 +20,7 @@ import jsonschema
 import streamlit as st
 
 from chat_client import ParamError, Params, validate, wire_fields
+from chat_client.schemas import MAX_SCHEMA_DEPTH, schema_problem
 
 # The provider's defaults, shown as placeholders (compat notes and API reference).
 DEFAULTS = {
@@ -37,6 +38,9 @@ DEFAULTS = {
 FLOAT_FIELDS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
 REASONING_CHOICES = ["not set", "none", "low", "medium", "high"]
 FORMAT_CHOICES = ["text", "json_object", "json_schema"]
+TOO_DEEP = (
+    f"The JSON is nested far more than {MAX_SCHEMA_DEPTH} levels deep; Prism checks schemas up to that."
+)
 TOOL_CHOICES = ["not set", "auto", "none", "required", "a named function"]
 EXAMPLE_SCHEMA = (
     '{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n  "required": ["answer"]\n}'
@@ -199,6 +203,8 @@ def parameter_form(prefix: str, stored: Mapping[str, Any], *, default_model: str
     elif fmt == "json_schema":
         try:
             schema = json.loads(val("schema_text") or "")
+        except RecursionError:
+            json_problems.append(ParamError("response_format.json_schema.schema", TOO_DEEP))
         except json.JSONDecodeError as problem:
             json_problems.append(
                 ParamError(
@@ -209,7 +215,10 @@ def parameter_form(prefix: str, stored: Mapping[str, Any], *, default_model: str
             )
         else:
             try:
-                jsonschema.Draft202012Validator.check_schema(schema)
+                # A schema Prism cannot check (too big, too deep, a $ref cycle) is reported once, by
+                # chat_client.params.validate below; the metaschema check is not run on it.
+                if schema_problem(schema) is None:
+                    jsonschema.Draft202012Validator.check_schema(schema)
             except jsonschema.SchemaError as problem:
                 where = "/".join(str(p) for p in problem.path) or "the top level"
                 json_problems.append(
@@ -226,6 +235,8 @@ def parameter_form(prefix: str, stored: Mapping[str, Any], *, default_model: str
     if tools_text:
         try:
             fields["tools"] = json.loads(tools_text)
+        except RecursionError:
+            json_problems.append(ParamError("tools", TOO_DEEP))
         except json.JSONDecodeError as problem:
             json_problems.append(
                 ParamError(

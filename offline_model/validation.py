@@ -338,6 +338,7 @@ def _response_format(fmt: object) -> dict | None:
         spec = fmt.get("json_schema")
         if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
             raise bad_request("response_format.json_schema.schema", "json_schema needs a schema object.")
+        _refuse_ref_cycle(spec["schema"], "response_format.json_schema.schema")
     return fmt
 
 
@@ -366,7 +367,62 @@ def _tools(tools: object) -> list[dict]:
         seen.add(name)
         if "parameters" in fn and not isinstance(fn["parameters"], dict):
             raise bad_request(f"{where}.function.parameters", "parameters must be a JSON schema object.")
+        if "parameters" in fn:
+            _refuse_ref_cycle(fn["parameters"], f"{where}.function.parameters")
     return tools
+
+
+def _refuse_ref_cycle(schema: dict, field: str) -> None:
+    """400 for a schema whose $ref/allOf/anyOf/oneOf/not lead back to a subschema without describing
+    any part of the value: writing a value for it would never end (it used to be a 500)."""
+
+    def same_value(path: tuple) -> list[tuple]:
+        node: object = schema
+        for part in path:
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return []
+        if not isinstance(node, dict):
+            return []
+        out = []
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            out.append(tuple(p.replace("~1", "/").replace("~0", "~") for p in ref[1:].split("/") if p))
+        for key in ("allOf", "anyOf", "oneOf"):
+            if isinstance(node.get(key), list):
+                out.extend((*path, key, str(i)) for i in range(len(node[key])))
+        out.extend((*path, key) for key in ("not", "if", "then", "else") if isinstance(node.get(key), dict))
+        return out
+
+    starts, stack = [], [((), schema)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            starts.append(path)
+            stack.extend(((*path, k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, str(i)), v) for i, v in enumerate(node))
+    state: dict[tuple, int] = {}
+    for start in starts:
+        if start in state:
+            continue
+        state[start] = 1
+        walk = [(start, iter(same_value(start)))]
+        while walk:
+            path, children = walk[-1]
+            child = next(children, None)
+            if child is None:
+                state[path] = 2
+                walk.pop()
+            elif state.get(child) == 1:
+                where = "#/" + "/".join(child) if child else "#"
+                raise bad_request(field, f"the $ref at {where} leads back to itself (a $ref cycle).")
+            elif child not in state:
+                state[child] = 1
+                walk.append((child, iter(same_value(child))))
 
 
 def _tool_choice(choice: object, tools: list[dict]) -> str | dict:

@@ -14,6 +14,8 @@ the same moment it takes its snapshot, and waits on the busy timeout when anothe
 alternative (BEGIN at the first SELECT, SQLAlchemy's "pysqlite savepoint" recipe) lets a read snapshot
 go stale before the first write, and SQLite then fails the upgrade at once with "database is locked"
 whatever the timeout. The price: SAVEPOINT is not used anywhere in storage.
+
+Both engines serialize JSON with storage.storable, which stores NUL and lone surrogates losslessly.
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ import os
 import threading
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from storage import migrations
+from storage import migrations, storable
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -64,7 +65,14 @@ def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=storable.dumps,
+        json_deserializer=storable.loads,
+    )
 
 
 def _create_sqlite_engine(url: str) -> Engine:
@@ -75,7 +83,9 @@ def _create_sqlite_engine(url: str) -> Engine:
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     options = {
         "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
-        "json_deserializer": orjson.loads,  # same values as json.loads, several times faster
+        # orjson reads (same values as json.loads, several times faster); both escape what no engine stores.
+        "json_serializer": storable.dumps,
+        "json_deserializer": storable.loads,
     }
     if in_memory:
         # One connection shared by every thread: each new connection to :memory: is another, empty

@@ -4,8 +4,11 @@ What must stay true:
 - The stored bytes carry no metadata (EXIF, GPS, comments, XMP): the image is rebuilt from pixels.
 - EXIF orientation is applied first, so the picture looks the way the camera held it.
 - The longest side is at most MAX_SIDE pixels; a thumbnail of at most THUMB_SIDE pixels comes along.
-- Anything Pillow cannot decode is refused with NotAnImage; anything whose declared size would expand
-  beyond MAX_PIXELS (a decompression bomb) is refused with ImageTooLarge *before* its pixels are decoded.
+- Anything Pillow cannot decode is refused with NotAnImage, naming what the file is when it can tell
+  (an SVG drawing, a HEIC photo, a PDF...) and what can be sent instead; anything whose declared size
+  would expand beyond MAX_PIXELS (a decompression bomb) is refused with ImageTooLarge *before* its
+  pixels are decoded, and so is a PNG whose compressed text or colour-profile chunk (zTXt, iTXt, iCCP)
+  would expand beyond Pillow's limit for such chunks (1 MB each, 64 MB in all).
 - The same input gives the same bytes, so sha256 of the output deduplicates repeated uploads.
 """
 
@@ -23,6 +26,9 @@ THUMB_SIDE = 256
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo decodes; a 50,000 x 50,000 bomb does not
 MAX_BYTES = 25 * 1024 * 1024
 JPEG_QUALITY = 90
+SENDABLE = "Prism can send PNG, JPEG, WebP and GIF images"
+# ISO base media brands of HEIF/HEIC stills (what an iPhone saves by default).
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
 class ImageRejected(ValueError):
@@ -66,10 +72,12 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
         try:
             img = Image.open(io.BytesIO(data))
             width, height = img.size  # read from the header; no pixels decoded yet
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise NotAnImage(
-                f"{name} is not an image this app can read (PNG, JPEG, WebP, GIF, BMP, TIFF...)."
-            ) from exc
+        except ValueError as exc:
+            if _is_chunk_bomb(exc):
+                raise ImageTooLarge(_chunk_bomb(name)) from exc
+            raise NotAnImage(_not_readable(name, data)) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise NotAnImage(_not_readable(name, data)) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(
                 f"{name} declares an enormous size and was refused (a decompression bomb?)."
@@ -93,7 +101,11 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
             raise ImageTooLarge(
                 f"{name} declares an enormous size and was refused (a decompression bomb?)."
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except ValueError as exc:
+            if _is_chunk_bomb(exc):
+                raise ImageTooLarge(_chunk_bomb(name)) from exc
+            raise NotAnImage(f"{name} is damaged or truncated and cannot be read.") from exc
+        except (OSError, SyntaxError, EOFError) as exc:
             raise NotAnImage(f"{name} is damaged or truncated and cannot be read.") from exc
 
     has_alpha = img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
@@ -111,6 +123,38 @@ def normalise(data: bytes, filename: str = "") -> NormalisedImage:
         clean.save(out, format="PNG", optimize=False, compress_level=6)
         mime = "image/png"
     return _result(out.getvalue(), clean, mime, filename)
+
+
+def _is_chunk_bomb(exc: ValueError) -> bool:
+    """Pillow's refusal of a PNG text or ICC chunk that decompresses beyond its limits."""
+    text = str(exc)
+    return "MAX_TEXT_CHUNK" in text or "Too much memory used in text chunks" in text
+
+
+def _chunk_bomb(name: str) -> str:
+    return (
+        f"{name} holds a compressed text or colour-profile chunk that would expand to more than "
+        "Prism reads (a decompression bomb?), so it was refused."
+    )
+
+
+def _not_readable(name: str, data: bytes) -> str:
+    """Why `data` cannot be sent, naming what it seems to be."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    lower = name.lower()
+    if (
+        lower.endswith((".svg", ".svgz"))
+        or head.startswith(b"<svg")
+        or (head.startswith(b"<?xml") and b"<svg" in head)
+    ):
+        what = "an SVG drawing"
+    elif (data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS) or lower.endswith((".heic", ".heif")):
+        what = "a HEIC/HEIF photo (save or export it as JPEG to send it)"
+    elif data.startswith(b"%PDF"):
+        what = "a PDF document"
+    else:
+        return f"{name} is not an image Prism can read; {SENDABLE}."
+    return f"{name} is {what}; {SENDABLE}."
 
 
 # What Pillow reports for a JPEG or PNG that carries nothing but pixels (and the JFIF header).

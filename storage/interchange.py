@@ -13,6 +13,12 @@ What must stay true:
   refused with ImportRefused, whose message says where and what, and nothing is changed.
 - Markdown is readable as it is (headings, text, images as data URLs) and carries the same fields in
   HTML comments, which Markdown viewers do not show.
+- Import has bounds (ImportLimits: the file's size and its number of messages, from the settings), and
+  refuses, naming the problem, a file nested deeper than MAX_DEPTH and text holding a lone surrogate
+  (half of a UTF-16 pair, which no browser or file can carry as text). NUL is accepted: storage keeps it
+  (storage/storable.py).
+- Import is linear in the file's size: messages are written with bulk INSERTs (RETURNING their ids, in
+  order) and their parents set with one bulk UPDATE, and a progress callback hears how far it got.
 """
 
 from __future__ import annotations
@@ -23,16 +29,25 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import images as image_module
-from storage import repository
-from storage.models import MESSAGE_STATUSES, ROLES, Conversation, Message, MessageAttachment, User
+from storage import repository, storable
+from storage.models import (
+    MESSAGE_STATUSES,
+    ROLES,
+    Attachment,
+    Conversation,
+    Message,
+    MessageAttachment,
+    User,
+)
 
 FORMAT = "prism-conversations"
 VERSION = 1
@@ -50,6 +65,27 @@ MESSAGE_FIELDS = (
     "candidate_index",
 )
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>[A-Za-z0-9+/=\s]*)$")
+
+
+# Deeper than any export Prism writes (a JSON schema in a request body nests a few dozen levels at most),
+# and far below the depth at which Python's JSON reader or writer runs out of stack.
+MAX_DEPTH = 100
+# Messages written per bulk INSERT (and per progress report).
+BATCH = 2000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HUGE_NUMBER = "{where} holds a number longer than the 4,300 digits Prism reads."
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one import may hold; None means no limit. The app builds this from its settings."""
+
+    max_bytes: int | None = 20 * 1024 * 1024
+    max_messages: int | None = 20_000
+
+
+# Told (stage, done, total) as the import writes, counted in messages (stage: "Saving").
+Progress = Callable[[str, int, int], None]
 
 
 class ImportRefused(ValueError):
@@ -167,11 +203,23 @@ def export_markdown(session: Session, user: User, conversation_ids: list[int] | 
 # ---------------------------------------------------------------------------------------------- import
 
 
-def import_conversations(session: Session, user: User, data: str | bytes) -> list[Conversation]:
+def import_conversations(
+    session: Session,
+    user: User,
+    data: str | bytes,
+    *,
+    limits: ImportLimits = ImportLimits(),
+    progress: Progress | None = None,
+) -> list[Conversation]:
     """Import a JSON or Markdown export (or a plain OpenAI message list) as new conversations of `user`.
 
-    Raises ImportRefused (nothing written) when the file is malformed. The caller commits.
+    Raises ImportRefused (nothing written) when the file is malformed or over `limits`. The caller commits.
     """
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        raise ImportRefused(
+            f"The file is {_megabytes(size)}; Prism imports files of up to {_megabytes(limits.max_bytes)}."
+        )
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
@@ -180,17 +228,111 @@ def import_conversations(session: Session, user: User, data: str | bytes) -> lis
     stripped = data.lstrip()
     if not stripped:
         raise ImportRefused("The file is empty.")
+    _check_text(stripped, "The file")  # text handed over as str may hold a raw lone surrogate
     try:
         doc = json.loads(stripped)
+    except RecursionError as exc:
+        raise ImportRefused(_too_deep("The file")) from exc
     except json.JSONDecodeError as exc:
         if stripped[0] in "[{":
             raise ImportRefused(
                 f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from exc
+        _check_count(stripped.count("\n<!-- prism-message "), limits)
         plans = _plans_from_markdown(stripped)
+    except ValueError as exc:  # not a syntax error: an integer longer than Python reads (4,300 digits)
+        raise ImportRefused(_HUGE_NUMBER.format(where="The file")) from exc
     else:
+        _check_text(doc, "The file")
+        _check_count(_count_json_messages(doc), limits)
         plans = _plans_from_json(doc)
-    return [_write(session, user, plan) for plan in plans]
+    total = sum(len(plan.nodes) for plan in plans)
+    _check_count(total, limits)
+    if progress is not None:
+        progress("Saving", 0, total)
+    done = 0
+    written = []
+    for plan in plans:
+        written.append(_write(session, user, plan, progress, done, total))
+        done += len(plan.nodes)
+    return written
+
+
+def _check_lengths(plan: _Plan, where: str) -> None:
+    """Refuse text longer than its column: PostgreSQL would refuse it mid-import, SQLite would not."""
+
+    def fit(value: str | None, column: Any, at: str) -> None:
+        limit = column.type.length
+        if value is not None and len(storable.escape(value)) > limit:
+            raise ImportRefused(f"{at} is longer than the {limit:,} characters Prism keeps there.")
+
+    fit(plan.title, Conversation.__table__.c.title, f"{where} title")
+    fit(plan.endpoint, Conversation.__table__.c.endpoint, f"{where} endpoint")
+    fit(plan.model, Conversation.__table__.c.model, f"{where} model")
+    for n, node in enumerate(plan.nodes):
+        at = f"{where} message {n + 1}"
+        fit(node.fields.get("finish_reason"), Message.__table__.c.finish_reason, f"{at}: finish_reason")
+        fit(node.fields.get("tool_call_id"), Message.__table__.c.tool_call_id, f"{at}: tool_call_id")
+        for image in node.images:
+            fit(image.filename, Attachment.__table__.c.filename, f"{at}: an image name")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
+
+
+def _too_deep(what: str) -> str:
+    return f"{what} nests lists or objects more than {MAX_DEPTH} levels deep, which no Prism export does."
+
+
+def _check_count(count: int, limits: ImportLimits) -> None:
+    if limits.max_messages is not None and count > limits.max_messages:
+        raise ImportRefused(
+            f"The file holds {count:,} messages; Prism imports up to {limits.max_messages:,} at once. "
+            "Split the file, or ask the operator to raise the limit."
+        )
+
+
+def _count_json_messages(doc: Any) -> int:
+    """How many messages a parsed file holds, counted before anything is checked or decoded."""
+    if isinstance(doc, list):
+        return len(doc)
+    if not isinstance(doc, dict):
+        return 0
+    convs = doc.get("conversations")
+    if not isinstance(convs, list):
+        return len(doc["messages"]) if isinstance(doc.get("messages"), list) else 0
+    count = 0
+    for conv in convs:
+        if isinstance(conv, dict):
+            listed = conv.get("tree") if "tree" in conv else conv.get("messages")
+            count += len(listed) if isinstance(listed, list) else 0
+    return count
+
+
+def _check_text(doc: Any, what: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH or holding a lone surrogate, saying where.
+    Iterative, so the check itself cannot run out of stack."""
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ImportRefused(_too_deep(what))
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found is not None:
+                raise ImportRefused(
+                    f"{what} holds half of a UTF-16 character pair (\\u{ord(found.group()):04x}) "
+                    f"{'at ' + where.lstrip('.') if where else 'in its text'}: that is not text a browser or "
+                    "another app can read. Fix or remove it and import again."
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _SURROGATE.search(key):
+                    raise ImportRefused(f"{what} has a key holding half of a UTF-16 character pair.")
+                stack.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 @dataclass
@@ -301,8 +443,9 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
         for name in ("thought", "error", "finish_reason", "tool_call_id"):
             if fields.get(name) is not None and not isinstance(fields[name], str):
                 raise ImportRefused(f"{at}.{name} must be text or null.")
-        if not isinstance(fields.get("candidate_index", 0), int):
-            raise ImportRefused(f"{at}.candidate_index must be a whole number.")
+        candidate = fields.get("candidate_index", 0)
+        if not isinstance(candidate, int) or isinstance(candidate, bool) or not 0 <= candidate < 2**31:
+            raise ImportRefused(f"{at}.candidate_index must be a whole number from 0 to 2,147,483,647.")
         if status == "streaming":
             fields["status"] = "interrupted"  # nobody is streaming into an imported reply
         plan.nodes.append(
@@ -319,6 +462,7 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
                 updated_at=_time(node.get("updated_at"), f"{at}.updated_at"),
             )
         )
+    _check_lengths(plan, where)
     return plan
 
 
@@ -383,6 +527,7 @@ def _plan_from_openai(messages: list[Any], where: str, title: Any = None) -> _Pl
     plan.title = (
         title if isinstance(title, str) and title.strip() else (_one_line(first_user)[:80] or "Imported chat")
     )
+    _check_lengths(plan, where)
     return plan
 
 
@@ -400,15 +545,22 @@ def _plans_from_markdown(text: str) -> list[_Plan]:
         )
     conversations: list[dict[str, Any]] = []
     pos = 0
+    line, counted_to = 1, 0  # line numbers counted forward only, so reading stays linear in the file
     while (marker := _MARKER.search(text, pos)) is not None:
         kind = marker.group(1)
-        line = text.count("\n", 0, marker.start()) + 1
+        line += text.count("\n", counted_to, marker.start())
+        counted_to = marker.start()
         try:
             meta = json.loads(marker.group(2))
+        except RecursionError as exc:
+            raise ImportRefused(_too_deep(f"Line {line}: the prism-{kind} comment")) from exc
         except json.JSONDecodeError as exc:
             raise ImportRefused(
                 f"Line {line}: the prism-{kind} comment is not valid JSON ({exc.msg})."
             ) from exc
+        except ValueError as exc:
+            raise ImportRefused(_HUGE_NUMBER.format(where=f"Line {line}: the prism-{kind} comment")) from exc
+        _check_text(meta, f"Line {line}: the prism-{kind} comment")
         if not isinstance(meta, dict):
             raise ImportRefused(f"Line {line}: the prism-{kind} comment must hold an object.")
         pos = marker.end()
@@ -454,7 +606,11 @@ def _plans_from_markdown(text: str) -> list[_Plan]:
     return [_plan_from_conversation(conv, f"conversation {i + 1}") for i, conv in enumerate(conversations)]
 
 
-def _write(session: Session, user: User, plan: _Plan) -> Conversation:
+def _write(
+    session: Session, user: User, plan: _Plan, progress: Progress | None, done: int, total: int
+) -> Conversation:
+    """Write one checked conversation: its messages in bulk INSERTs of BATCH rows (ids returned in
+    order), then every parent link in one bulk UPDATE (a parent is always an earlier message)."""
     now = datetime.now(UTC)
     conv = repository.create_conversation(
         session,
@@ -466,30 +622,49 @@ def _write(session: Session, user: User, plan: _Plan) -> Conversation:
         model=plan.model,
     )
     conv.pinned, conv.archived = plan.pinned, plan.archived
-    ids: dict[int, int] = {}
-    for node in plan.nodes:
-        stored = [repository.store_image(session, user, image) for image in node.images]
-        message = Message(
-            conversation_id=conv.id,
-            parent_id=ids[node.parent] if node.parent is not None else None,
-            role=node.role,
-            content=node.content,
-            candidate_index=0,
-            status="complete",
-            created_at=node.created_at or now,
-            updated_at=node.updated_at or node.created_at or now,
-        )
-        for name, value in node.fields.items():
-            setattr(message, name, value)
-        session.add(message)
-        session.flush()
-        for position, attachment in enumerate(stored):
-            session.add(
-                MessageAttachment(message_id=message.id, attachment_id=attachment.id, position=position)
-            )
-        ids[node.local_id] = message.id
     conv.created_at = plan.created_at or now
     conv.updated_at = plan.updated_at or now
+    session.flush()
+    # Every row of one INSERT has the same keys; a field no message of this conversation sets is left
+    # out (its column default, NULL), which keeps each statement short.
+    used = {name for node in plan.nodes for name, value in node.fields.items() if value is not None}
+    defaults = {name: None for name in used} | {"status": "complete"}
+    ids: dict[int, int] = {}
+    links: list[dict[str, int]] = []
+    attachments: list[dict[str, int]] = []
+    stored: dict[str, int] = {}  # sha256 -> attachment id, so a repeated image is looked up once
+    for start in range(0, len(plan.nodes), BATCH):
+        nodes = plan.nodes[start : start + BATCH]
+        rows = [
+            defaults
+            | {name: value for name, value in node.fields.items() if name in used}
+            | {
+                "conversation_id": conv.id,
+                "parent_id": None,
+                "role": node.role,
+                "content": node.content,
+                "created_at": node.created_at or now,
+                "updated_at": node.updated_at or node.created_at or now,
+            }
+            for node in nodes
+        ]
+        new_ids = session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows)
+        for node, message_id in zip(nodes, new_ids, strict=True):
+            ids[node.local_id] = message_id
+            if node.parent is not None:
+                links.append({"id": message_id, "parent_id": ids[node.parent]})
+            for position, image in enumerate(node.images):
+                if image.sha256 not in stored:
+                    stored[image.sha256] = repository.store_image(session, user, image).id
+                attachments.append(
+                    {"message_id": message_id, "attachment_id": stored[image.sha256], "position": position}
+                )
+        if progress is not None:
+            progress("Saving", done + start + len(nodes), total)
+    if links:
+        session.execute(update(Message), links)
+    if attachments:
+        session.execute(insert(MessageAttachment), attachments)
     session.flush()
     return conv
 
@@ -604,9 +779,12 @@ def _time(value: Any, where: str) -> datetime | None:
         raise ImportRefused(f"{where} must be an ISO 8601 time.")
     try:
         parsed = datetime.fromisoformat(value)
+        # In UTC, as stored: a time at the very edge of the calendar can fall off it (year 0 or 10000).
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError as exc:
-        raise ImportRefused(f"{where} {value!r} is not an ISO 8601 time.") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise ImportRefused(f"{where} {value[:40]!r} is not an ISO 8601 time.") from exc
+    except OverflowError as exc:
+        raise ImportRefused(f"{where} {value[:40]!r} is outside the years 1 to 9999 in UTC.") from exc
 
 
 def _iso(value: datetime) -> str:

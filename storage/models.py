@@ -6,6 +6,8 @@ released migration. Every row a person owns is reachable from a `users` row, so 
 can scope each query by the acting user.
 
 Timestamps are timezone-aware UTC in Python on both engines (SQLite stores them naive, see UTCDateTime).
+Text columns are StorableText/StorableString and JSON goes through storage.storable's serializer, so
+NUL and lone surrogates are stored losslessly, the same way on both engines (see storage/storable.py).
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.storable import StorableString, StorableText
 
 MESSAGE_STATUSES = ("streaming", "complete", "stopped", "error", "length", "interrupted")
 ROLES = ("system", "user", "assistant", "tool")
@@ -101,9 +103,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    identity: Mapped[str] = mapped_column(String(320), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(20), default="user")
+    identity: Mapped[str] = mapped_column(StorableString(320), unique=True)
+    display_name: Mapped[str] = mapped_column(StorableString(200), default="")
+    role: Mapped[str] = mapped_column(StorableString(20), default="user")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
@@ -119,11 +121,11 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(500), default="New chat")
-    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(StorableString(500), default="New chat")
+    system_prompt: Mapped[str] = mapped_column(StorableText, default="")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    endpoint: Mapped[str] = mapped_column(String(200), default="")
-    model: Mapped[str] = mapped_column(String(200), default="")
+    endpoint: Mapped[str] = mapped_column(StorableString(200), default="")
+    model: Mapped[str] = mapped_column(StorableString(200), default="")
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     # Which version the person chose at each branching point: {"parent id" (0 for roots): child id}.
@@ -164,22 +166,22 @@ class Message(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True, default=None
     )
-    role: Mapped[str] = mapped_column(String(20))
-    content: Mapped[str] = mapped_column(Text, default="")
-    thought: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[str] = mapped_column(String(20), default="complete")
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    finish_reason: Mapped[str | None] = mapped_column(String(50), default=None)
+    role: Mapped[str] = mapped_column(StorableString(20))
+    content: Mapped[str] = mapped_column(StorableText, default="")
+    thought: Mapped[str | None] = mapped_column(StorableText, default=None)
+    status: Mapped[str] = mapped_column(StorableString(20), default="complete")
+    error: Mapped[str | None] = mapped_column(StorableText, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(StorableString(50), default=None)
     usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
-    tool_call_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    tool_call_id: Mapped[str | None] = mapped_column(StorableString(200), default=None)
     logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
     candidate_index: Mapped[int] = mapped_column(Integer, default=0)
     # Which process is writing a "streaming" reply ("host:pid:process start"), so a reader can tell a
     # reply whose writer died from one still growing in another process. None once finished.
-    stream_owner: Mapped[str | None] = mapped_column(String(300), default=None)
+    stream_owner: Mapped[str | None] = mapped_column(StorableString(300), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -207,15 +209,15 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    sha256: Mapped[str] = mapped_column(String(64))
-    mime: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(StorableString(64))
+    mime: Mapped[str] = mapped_column(StorableString(100))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
-    thumbnail_mime: Mapped[str] = mapped_column(String(100))
+    thumbnail_mime: Mapped[str] = mapped_column(StorableString(100))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
-    filename: Mapped[str] = mapped_column(String(500), default="")
+    filename: Mapped[str] = mapped_column(StorableString(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def data_url(self) -> str:
@@ -243,11 +245,11 @@ class Preset(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), default=None)
-    kind: Mapped[str] = mapped_column(String(20))
-    slug: Mapped[str | None] = mapped_column(String(100), default=None)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(StorableString(20))
+    slug: Mapped[str | None] = mapped_column(StorableString(100), default=None)
+    name: Mapped[str] = mapped_column(StorableString(200))
+    description: Mapped[str] = mapped_column(StorableText, default="")
+    system_prompt: Mapped[str] = mapped_column(StorableText, default="")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -265,8 +267,8 @@ class CompareRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(500), default="Comparison")
-    prompt: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(StorableString(500), default="Comparison")
+    prompt: Mapped[str] = mapped_column(StorableText, default="")
     # OpenAI-format messages sent before the prompt (the "history" a run may carry).
     history: Mapped[list[Any]] = mapped_column(default=list)
     # One dict per column: {"label", "endpoint", "model", "system_prompt", "params"}.
@@ -320,19 +322,19 @@ class CompareResult(Base):
     column_index: Mapped[int] = mapped_column(Integer)
     repeat_index: Mapped[int] = mapped_column(Integer, default=0)
     turn_index: Mapped[int] = mapped_column(Integer, default=0)
-    prompt: Mapped[str] = mapped_column(Text, default="")
-    content: Mapped[str] = mapped_column(Text, default="")
-    thought: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[str] = mapped_column(String(20), default="streaming")
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    finish_reason: Mapped[str | None] = mapped_column(String(50), default=None)
+    prompt: Mapped[str] = mapped_column(StorableText, default="")
+    content: Mapped[str] = mapped_column(StorableText, default="")
+    thought: Mapped[str | None] = mapped_column(StorableText, default=None)
+    status: Mapped[str] = mapped_column(StorableString(20), default="streaming")
+    error: Mapped[str | None] = mapped_column(StorableText, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(StorableString(50), default=None)
     usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
     logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
     candidate_index: Mapped[int] = mapped_column(Integer, default=0)
-    stream_owner: Mapped[str | None] = mapped_column(String(300), default=None)
+    stream_owner: Mapped[str | None] = mapped_column(StorableString(300), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -356,15 +358,15 @@ class ShareLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    token: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(20))  # "conversation" or "compare"
+    token: Mapped[str] = mapped_column(StorableString(100))
+    kind: Mapped[str] = mapped_column(StorableString(20))  # "conversation" or "compare"
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), default=None
     )
     compare_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("compare_runs.id", ondelete="CASCADE"), default=None
     )
-    title: Mapped[str] = mapped_column(String(500), default="")
+    title: Mapped[str] = mapped_column(StorableString(500), default="")
     # What the link shows, frozen at sharing time (storage.interchange's JSON shape).
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -395,8 +397,8 @@ class UsageEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20), default="chat")
-    model: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(StorableString(20), default="chat")
+    model: Mapped[str] = mapped_column(StorableString(200), default="")
     requests: Mapped[int] = mapped_column(Integer, default=1)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

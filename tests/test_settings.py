@@ -2,7 +2,7 @@
 
 import pytest
 
-from settings import DEFAULT_DATABASE_URL, load_settings
+from settings import DEFAULT_DATABASE_URL, Settings, load_settings
 
 
 def test_defaults_mean_the_offline_model_and_a_local_sqlite_file():
@@ -53,3 +53,13 @@ def test_the_example_secrets_file_is_read_as_documented():
     assert config.requests_per_minute == 10 and config.tokens_per_day == 200_000
     assert config.password_users["ann"].startswith("scrypt$")
     assert config.max_files_per_message == 8
+    assert (config.import_max_mb, config.import_max_messages) == (20, 20_000)
+
+
+def test_import_limits_come_from_the_environment_or_secrets_and_zero_means_none():
+    assert (Settings().import_max_mb, Settings().import_max_messages) == (20, 20_000)
+    config = load_settings({"PRISM_IMPORT_MAX_MB": "5"}, {"import": {"max_mb": 7, "max_messages": 10}})
+    assert (config.import_max_mb, config.import_max_messages) == (5, 10)
+    assert load_settings({"PRISM_IMPORT_MAX_MESSAGES": "0"}, {}).import_max_messages is None
+    with pytest.raises(ValueError, match="PRISM_IMPORT_MAX_MB must be a whole number"):
+        load_settings({"PRISM_IMPORT_MAX_MB": "lots"}, {})

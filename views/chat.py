@@ -16,7 +16,6 @@ from storage import branches, database, images, repository
 from storage.models import User
 from turns import quota
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
 make_session = resources.sessions()
@@ -123,7 +122,9 @@ prompt = st.chat_input(
     "Message Prism" if form.ok else "Fix the parameters above to send",
     key="chat.input",
     accept_file="multiple",
-    file_type=IMAGE_TYPES,
+    # Any file reaches the server, so one Prism cannot send (SVG, HEIC, PDF...) is named in a notice at
+    # sending instead of being dropped by the browser without a word; storage.images says what it is.
+    file_type=None,
     submit_mode="stop",
     disabled=not form.ok,
 )

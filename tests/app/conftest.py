@@ -38,3 +38,17 @@ def new_app():
         return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
 
     return make
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine_db_url(request, monkeypatch, tmp_path, app_env):
+    """app_env on each engine; yields the database URL: app_env's SQLite file, or a fresh, empty
+    PostgreSQL schema the app migrates on first use (skipped with a reason when none answers)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'prism.db'}"
+        return
+    from tests.storage.conftest import make_database_url
+
+    for url in make_database_url("postgresql", tmp_path):
+        monkeypatch.setenv("PRISM_DATABASE_URL", url)
+        yield url

@@ -13,10 +13,12 @@ import os
 import struct
 import zlib
 
+import pytest
 from PIL import Image
 
 from storage import open_database, repository, session_factory
 from storage.models import User
+from tests.storage.images_for_tests import HEIC, SVG, png_with_chunk_bomb
 
 P = "chat.p.new."
 
@@ -149,3 +151,54 @@ def test_a_one_megabyte_prompt_is_saved_whole_and_sent(app_env, new_app):
     assert (role, status, len(text)) == ("user", "complete", 1 << 20)
     assert text == prompt
     assert (reply_role, reply_status) == ("assistant", "complete") and reply
+
+
+def test_the_chat_input_lets_any_file_through_so_none_is_dropped_without_a_word(app_env, new_app):
+    at = new_app().run()
+    assert list(at.chat_input[0].proto.file_type) == []  # the browser filters nothing out
+
+
+def test_an_svg_and_a_heic_are_named_at_sending_and_the_text_and_good_image_still_go(app_env, new_app):
+    at = send_with(
+        new_app().run(),
+        "what are these?",
+        ("logo.svg", SVG, "image/svg+xml"),
+        ("IMG_0001.HEIC", HEIC, "image/heic"),
+        ("red.png", png(), "image/png"),
+    )
+    said = warnings(at)
+    assert "logo.svg is an SVG drawing; Prism can send PNG, JPEG, WebP and GIF images" in said
+    assert "IMG_0001.HEIC is a HEIC/HEIF photo" in said
+    assert len(image_parts(app_env)) == 1
+    role, _, text, stored = saved(at)[0]
+    assert (role, text, len(stored)) == ("user", "what are these?", 1)
+
+
+def test_a_png_with_a_compressed_chunk_bomb_is_refused_as_a_bomb(app_env, new_app):
+    at = send_with(new_app().run(), "look", ("meta.png", png_with_chunk_bomb(b"zTXt"), "image/png"))
+    assert "meta.png holds a compressed text or colour-profile chunk" in warnings(at)
+    assert "decompression bomb" in warnings(at) and image_parts(app_env) == []
+    assert saved(at)[0][2] == "look"
+
+
+@pytest.mark.parametrize(
+    "schema_text, words",
+    [
+        ('{"anyOf": [{"$ref": "#"}]}', "leads back to itself"),
+        ('{"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}', "a $ref cycle"),
+        ('{"enum": ["' + "x" * 200_000 + '"]}', "Prism sends schemas up to 100,000 bytes"),
+        ('{"items": ' * 100_000 + "{}" + "}" * 100_000, "nested far more than 64 levels deep"),
+        ('{"items": ' * 500 + "{}" + "}" * 500, "nested more than 64 levels deep"),
+    ],
+    ids=["self-ref", "defs-cycle", "too-big", "too-deep-to-read", "too-deep-to-check"],
+)
+def test_a_json_schema_prism_cannot_check_is_refused_at_the_field_before_sending(
+    app_env, new_app, schema_text, words
+):
+    at = new_app().run()
+    at.radio(key=P + "format").set_value("json_schema").run()
+    at.text_area(key=P + "schema_text").set_value(schema_text).run()
+    assert not at.exception, at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert at.chat_input[0].disabled
+    assert app_env.received == []

@@ -233,3 +233,58 @@ def test_every_field_has_a_label_and_help():
     for name in Params.field_names():
         spec = Params.spec(name)
         assert spec["label"] and spec["help"], name
+
+
+# -- schemas Prism cannot check are refused before sending ------------------------------------------------
+
+TREE = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+}
+
+
+def _deep(levels: int) -> dict:
+    schema: dict = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+def _schema_format(schema):
+    return Params(response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}})
+
+
+@pytest.mark.parametrize(
+    "schema, words",
+    [
+        ({"$ref": "#"}, "$ref at # leads back to itself"),
+        ({"anyOf": [{"type": "null"}, {"$ref": "#"}]}, "$ref at # leads back to itself"),
+        (
+            {
+                "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}},
+                "$ref": "#/$defs/a",
+            },
+            "a $ref cycle",
+        ),
+        ({"not": {"$ref": "#"}}, "a $ref cycle"),
+        ({"enum": ["x" * 1000] * 150}, "Prism sends schemas up to 100,000 bytes"),
+        (_deep(80), "nested more than 64 levels deep"),
+    ],
+    ids=["self", "anyof-self", "defs-cycle", "not-self", "too-big", "too-deep"],
+)
+def test_a_schema_prism_cannot_check_is_refused_at_the_field(schema, words):
+    problems = validate(_schema_format(schema))
+    assert [p.field for p in problems] == ["response_format"]
+    assert words in problems[0].message
+
+
+def test_a_recursive_schema_that_describes_a_part_of_the_value_is_accepted():
+    assert validate(_schema_format(TREE)) == []
+    assert validate(_schema_format({"$defs": {"t": TREE}, "$ref": "#/$defs/t"})) == []
+
+
+def test_tool_parameters_with_a_ref_cycle_are_refused_at_the_tools_field():
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"allOf": [{"$ref": "#"}]}}}
+    problems = validate(Params(tools=[tool]))
+    assert [p.field for p in problems] == ["tools"]
+    assert problems[0].message.startswith("tools[0].function.parameters: The schema's $ref at #")

@@ -151,3 +151,17 @@ def test_json_logprobs_are_zero_for_structure_and_true_for_choices(http):
     assert by_token["{"] == 0.0
     value_tokens = [e for e in entries if e["token"] in ("true", "false")]
     assert abs(value_tokens[0]["logprob"] - (-0.6931471805599453)) < 1e-12  # one of two
+
+
+def test_a_recursive_schema_through_a_part_of_the_value_is_still_served(http):
+    tree = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+        "required": ["name", "children"],
+    }
+    r = http.post(
+        "chat/completions",
+        json=body(response_format={"type": "json_schema", "json_schema": {"name": "tree", "schema": tree}}),
+    )
+    assert r.status_code == 200, r.text
+    jsonschema.validate(orjson.loads(r.json()["choices"][0]["message"]["content"]), tree)

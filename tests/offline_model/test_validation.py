@@ -129,6 +129,41 @@ CASES = [
         },
         "messages[0].content[0].image_url",
     ),
+    (
+        "json_schema whose $ref is itself",
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"anyOf": [{"$ref": "#"}]}},
+            }
+        },
+        "response_format.json_schema.schema",
+    ),
+    (
+        "json_schema with an allOf $ref cycle",
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "x",
+                    "schema": {"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"},
+                },
+            }
+        },
+        "response_format.json_schema.schema",
+    ),
+    (
+        "tool parameters with a $ref cycle",
+        {
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"oneOf": [{"$ref": "#"}, {"$ref": "#"}]}},
+                }
+            ]
+        },
+        "tools[0].function.parameters",
+    ),
 ]
 
 

@@ -14,7 +14,7 @@ from storage import images
 from storage import repository as r
 from storage.images import ImageTooLarge, NotAnImage
 
-from .images_for_tests import jpeg_with_exif, png_bytes
+from .images_for_tests import HEIC, SVG, jpeg_with_exif, png_bytes, png_with_chunk_bomb, small_chunks_png
 
 
 def _open(data: bytes) -> Image.Image:
@@ -159,3 +159,41 @@ def test_deleting_a_conversation_deletes_images_only_it_used(session, alice):
     session.commit()
     assert r.get_attachment(session, alice, shared_id) is not None
     assert r.get_attachment(session, alice, only_id) is None
+
+
+@pytest.mark.parametrize(
+    "data, name, what",
+    [
+        (SVG, "logo.svg", "logo.svg is an SVG drawing"),
+        (SVG, "drawing.bin", "drawing.bin is an SVG drawing"),
+        (HEIC, "IMG_0001.HEIC", "IMG_0001.HEIC is a HEIC/HEIF photo"),
+        (HEIC, "photo", "photo is a HEIC/HEIF photo"),
+        (b"%PDF-1.7\n...", "paper.pdf", "paper.pdf is a PDF document"),
+        (b"just text", "notes.txt", "notes.txt is not an image Prism can read"),
+    ],
+    ids=["svg", "svg-by-content", "heic", "heic-by-content", "pdf", "text"],
+)
+def test_a_file_prism_cannot_send_is_named_for_what_it_is(data, name, what):
+    with pytest.raises(NotAnImage) as err:
+        images.normalise(data, name)
+    assert err.value.message.startswith(what)
+    assert err.value.message.endswith("; Prism can send PNG, JPEG, WebP and GIF images.")
+
+
+@pytest.mark.parametrize(
+    "kind, after_pixels",
+    [(b"zTXt", False), (b"zTXt", True), (b"iTXt", False), (b"iCCP", False)],
+    ids=["ztxt", "ztxt-after-pixels", "itxt", "iccp"],
+)
+def test_a_compressed_chunk_bomb_is_refused_as_a_bomb(kind, after_pixels):
+    data = png_with_chunk_bomb(kind, after_pixels)
+    assert len(data) < 100_000  # tiny on the wire
+    with pytest.raises(ImageTooLarge) as err:
+        images.normalise(data, "innocent.png")
+    assert err.value.message.startswith("innocent.png holds a compressed text or colour-profile chunk")
+    assert "decompression bomb" in err.value.message
+
+
+def test_many_text_chunks_adding_up_past_the_limit_are_refused_as_a_bomb():
+    with pytest.raises(ImageTooLarge, match="decompression bomb"):
+        images.normalise(small_chunks_png(copies=80), "many.png")

@@ -138,3 +138,22 @@ def test_bob_cannot_export_or_touch_alices_usage(session, alice, bob, alices):
     with pytest.raises(NotFound):
         interchange.export_json(session, bob, [conv.id])
     assert "secret" not in interchange.export_markdown(session, bob)
+
+
+def test_bob_cannot_reach_alices_messages_from_a_session_of_his_own(
+    session_maker, session, alice, bob, alices
+):
+    """The owner filter itself, not the session's identity map: Bob's session has never loaded Alice's
+    rows, so only the query's `user_id` condition stands between him and her messages."""
+    _conv, q, reply = alices
+    with session_maker() as fresh:
+        him = fresh.get(type(bob), bob.id)
+        assert r.get_message(fresh, him, q.id) is None
+        assert r.siblings(fresh, him, reply.id) == []
+        with pytest.raises(NotFound):
+            r.grow_reply(fresh, him, reply.id, content="bob was here")
+        with pytest.raises(NotFound):
+            r.finish_reply(fresh, him, reply.id, status="complete", content="bob was here")
+        fresh.rollback()
+    with session_maker() as check:
+        assert r.get_message(check, check.get(type(alice), alice.id), reply.id).content == ""
