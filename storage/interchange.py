@@ -359,6 +359,8 @@ class _Plan:
     created_at: datetime | None
     updated_at: datetime | None
     nodes: list[_Node] = field(default_factory=list)
+    # The branch the export showed, root first (local ids); the imported conversation opens on it.
+    active: list[int] = field(default_factory=list)
 
 
 def _plans_from_json(doc: Any) -> list[_Plan]:
@@ -462,6 +464,10 @@ def _plan_from_conversation(conv: Any, where: str) -> _Plan:
                 updated_at=_time(node.get("updated_at"), f"{at}.updated_at"),
             )
         )
+    active = _opt(conv, "active", list, where, [])
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i in seen for i in active):
+        raise ImportRefused(f"{where}.active must list ids of this conversation's messages.")
+    plan.active = active
     _check_lengths(plan, where)
     return plan
 
@@ -665,6 +671,11 @@ def _write(
         session.execute(update(Message), links)
     if attachments:
         session.execute(insert(MessageAttachment), attachments)
+    # Open on the branch the export showed: at each step of it, the version that was chosen there.
+    parents = {node.local_id: node.parent for node in plan.nodes}
+    conv.branch_choices = {
+        str(ids[parents[local]] if parents[local] is not None else 0): ids[local] for local in plan.active
+    }
     session.flush()
     return conv
 

@@ -53,3 +53,19 @@ def test_a_choice_naming_someone_elses_or_a_misplaced_message_changes_nothing(se
     with session_maker() as s:
         assert r.get_conversation(s, s.get(r.User, alice.id), conv_id).branch_choices == {}
         assert r.get_conversation(s, s.get(r.User, bob.id), bobs_conv).branch_choices == {}
+
+
+def test_an_export_imported_again_opens_on_the_branch_that_was_chosen(session_maker, alice, bob):
+    conv_id, q_id, first_id, _second = _branched(session_maker, alice.id)
+    with session_maker() as s:
+        r.choose_branch(s, s.get(r.User, alice.id), conv_id, q_id, first_id)
+        s.commit()
+    with session_maker() as s:
+        exported = interchange.export_json(s, s.get(r.User, alice.id), [conv_id])
+    with session_maker() as s:
+        [copy] = interchange.import_conversations(s, s.get(r.User, bob.id), exported)
+        s.commit()
+        copy_id = copy.id
+    with session_maker() as s:
+        path = r.active_path(s, s.get(r.User, bob.id), copy_id)
+        assert [m.content for m in path] == ["question", "first answer"]
