@@ -1,16 +1,22 @@
 """Draws tokens from the n-gram model under the request's sampling parameters.
 
 What must stay true (each is a property test in tests/offline_model/):
-- temperature 0 is greedy: the most likely token after the penalties, ties by token id, so the
-  same request gives the same reply.
-- a seed makes the reply repeatable; the random stream for choice ``i`` is ``Random(f"{seed}/{i}/...")``.
-- top_p keeps the smallest set of most likely tokens whose probability reaches top_p (at least one).
-- frequency_penalty and presence_penalty subtract ``count * f + (count > 0) * p`` from the logit of each
-  token already in the reply, as OpenAI documents.
-- reported logprobs are the natural-log probabilities of the distribution actually sampled from (after
-  penalties, the no-repeat rule, temperature and top_p); alternatives are that distribution's most
-  likely tokens, sorted. At temperature 0 that distribution is a point mass: the chosen token has
-  logprob 0.0 and is its own only alternative.
+- The distribution a token is drawn from is the model's, reshaped first by the logit processors
+  (frequency and presence penalties, and the no-repeat rule of writing.py), then by the sampling
+  warpers (temperature, top_p). This is the split Hugging Face's ``generate`` makes.
+- Reported logprobs are the natural-log probabilities after the processors and before the warpers:
+  the model's own numbers, which temperature and top_p do not change, as with real providers. So
+  temperature 0 still reports true logprobs, and a top_p nucleus never turns a logprob into 0.0.
+- ``top_logprobs=k`` lists exactly k alternatives (the model has more than 20 tokens with probability
+  above 0), sorted, and always includes the sampled token: when it is not among the k most likely it
+  takes the last place. EOS (the end of the reply) is never listed, since no one sees it as text.
+- temperature 0 is greedy: the most likely token after the penalties, ties by token id, so the same
+  request gives the same reply.
+- A seed makes the reply repeatable; the random stream for choice ``i`` is ``Random(f"{seed}/{i}/...")``.
+- top_p keeps the smallest set of most likely tokens whose tempered probability reaches top_p (at
+  least one).
+- frequency_penalty and presence_penalty subtract ``count * f + (count > 0) * p`` from the logit of
+  each token already in the reply, as OpenAI documents.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from offline_model.ngram import EOS, NgramModel, TopicMixture
+from offline_model.ngram import EOS, Dist, NgramModel, TopicMixture, ranked
 
-DEFAULT_TOP_P = 0.95  # Gemini 2.5 Flash's default (compat notes)
+DEFAULT_TOP_P = 0.95  # Gemini 2.5 Flash's default
+MAX_TOP_LOGPROBS = 20
+MAX_SHIFT = 50.0  # the largest logit shift a penalty makes (exp(50) outweighs any other token)
 
 
 @dataclass(frozen=True)
@@ -57,73 +64,130 @@ class Sampler:
         """Sample the token after ``ctx`` and count it for the penalties; ``banned`` tokens get
         probability 0 (the no-repeat rule, see writing.py)."""
         p = self.params
-        counts = self.counts
-        fp, pp = p.frequency_penalty, p.presence_penalty
-        penalised = bool(counts) and bool(fp or pp)
-        if penalised or banned or not allow_eos:
-            ids, logps = self.model.distribution(ctx)
-            logits = list(logps)
-            for j, tid in enumerate(ids):
-                c = counts.get(tid, 0) if penalised else 0
-                if c:
-                    logits[j] -= c * fp + pp
-                if (tid == EOS and not allow_eos) or (banned and tid in banned):
-                    logits[j] = -math.inf
-            order = sorted(range(len(ids)), key=logits.__getitem__, reverse=True)
-            nucleus = _nucleus([ids[j] for j in order], [logits[j] for j in order], p)
+        d = self.model.distribution(ctx)
+        scale = self._scale(banned, allow_eos)
+        if scale:
+            # Z is what is left of the mass once the processors have scaled some tokens down.
+            z = 1.0 - math.fsum(d.prob(w) * (1.0 - s) for w, s in scale.items())
+            kept_ids, cumulative = _nucleus(d, scale, p.temperature, p.top_p)
         else:
+            z = 1.0
             key = (self.model, ctx, p.temperature, p.top_p)
             nucleus = _CACHE.get(key)
             if nucleus is None:
-                ids, logps = self.model.distribution(ctx)
-                nucleus = _nucleus(ids, logps, p)
+                nucleus = _nucleus(d, None, p.temperature, p.top_p)
                 if len(_CACHE) > _CACHE_LIMIT:
                     _CACHE.clear()
                 _CACHE[key] = nucleus
-        kept_ids, cumulative, kept_logprobs = nucleus
+            kept_ids, cumulative = nucleus
         if len(kept_ids) == 1:
             i = 0
         else:
             i = bisect.bisect_right(cumulative, self.rng.random() * cumulative[-1])
             i = min(i, len(kept_ids) - 1)
         token = kept_ids[i]
+        log_z = math.log(z)
+        logprob = math.log(d.prob(token) * (scale.get(token, 1.0) if scale else 1.0)) - log_z
         top: tuple[tuple[int, float], ...] = ()
         k = p.top_logprobs
         if k:
-            # EOS is not a token anyone sees, so it is never listed as an alternative.
-            top = tuple((t, lp) for t, lp in zip(kept_ids, kept_logprobs, strict=True) if t != EOS)[:k]
+            best = _top(d, scale, ctx, self.model) if scale else _cached_top(d, ctx, self.model)
+            listed = [(t, math.log(wt) - log_z) for t, wt in best[:k]]
+            if token != EOS and all(t != token for t, _ in listed):
+                listed[-1] = (token, logprob)
+            top = tuple(listed)
         if token != EOS:
-            counts[token] = counts.get(token, 0) + 1
-        return Sampled(token, kept_logprobs[i], top)
+            self.counts[token] = self.counts.get(token, 0) + 1
+        return Sampled(token, logprob, top)
+
+    def _scale(self, banned: set[int] | None, allow_eos: bool) -> dict[int, float]:
+        """Token id -> the factor the logit processors multiply its probability by."""
+        p = self.params
+        scale: dict[int, float] = {}
+        if self.counts and (p.frequency_penalty or p.presence_penalty):
+            fp, pp = p.frequency_penalty, p.presence_penalty
+            for tid, c in self.counts.items():
+                # Clamped where no draw could tell the difference, so exp() cannot overflow.
+                scale[tid] = math.exp(-max(-MAX_SHIFT, min(MAX_SHIFT, c * fp + pp)))
+        if banned:
+            for tid in banned:
+                scale[tid] = 0.0
+        if not allow_eos:
+            scale[EOS] = 0.0
+        return scale
 
 
-Nucleus = tuple[tuple[int, ...], list[float], tuple[float, ...]]
+Nucleus = tuple[tuple[int, ...], list[float]]
 _CACHE: dict[tuple, Nucleus] = {}
-_CACHE_LIMIT = 100_000
+_CACHE_LIMIT = 50_000
+_TOP_CACHE: dict[tuple, list[tuple[int, float]]] = {}
+_LOG_SUM_POW: dict[tuple[int, float], float] = {}
 
 
-def _nucleus(ids: Sequence[int], logits: Sequence[float], p: SamplingParams) -> Nucleus:
-    """The distribution actually sampled from: temperature applied, cut to the top_p nucleus.
+def _nucleus(d: Dist, scale: dict[int, float] | None, temperature: float, top_p: float) -> Nucleus:
+    """The tokens that may be drawn (temperature applied, cut to the top_p nucleus), most likely first,
+    with their cumulative tempered weights for sampling by bisection."""
+    items = ranked(d, scale)
+    first, w0 = next(items)
+    if temperature == 0:
+        return (first,), [1.0]
+    inv_t = 1.0 / temperature
+    cut = top_p * _tempered_total(d, scale or {}, w0, inv_t)
+    ids = [first]
+    cumulative = [1.0]
+    acc = 1.0
+    log_w0 = math.log(w0)
+    if acc < cut:
+        for w, wt in items:
+            x = math.exp((math.log(wt) - log_w0) * inv_t)
+            if x == 0.0:
+                break  # never keep a token that cannot be drawn
+            acc += x
+            ids.append(w)
+            cumulative.append(acc)
+            if acc >= cut:
+                break
+    return tuple(ids), cumulative
 
-    ``ids``/``logits`` are sorted, most likely first. Returns the kept ids, their cumulative weights
-    (for sampling by bisection) and their log-probabilities (renormalised over the nucleus)."""
-    if p.temperature == 0:
-        return (ids[0],), [1.0], (0.0,)  # greedy: a point mass on the most likely token
-    t = p.temperature
-    top = logits[0]
-    weights = [math.exp((lg - top) / t) for lg in logits]
-    cut = p.top_p * sum(weights)
-    cumulative: list[float] = []
-    acc = 0.0
-    for w in weights:
-        acc += w
-        cumulative.append(acc)
-        if acc >= cut or w == 0.0:
-            break
-    keep = len(cumulative)
-    if weights[keep - 1] == 0.0 and keep > 1:  # never keep a token that cannot be drawn
-        keep -= 1
-        cumulative.pop()
-    log_total = math.log(cumulative[-1])
-    logprobs = tuple((logits[j] - top) / t - log_total for j in range(keep))
-    return tuple(ids[:keep]), cumulative, logprobs
+
+def _tempered_total(d: Dist, scale: dict[int, float], w0: float, inv_t: float) -> float:
+    """The sum over the vocabulary of ``(weight / w0) ** inv_t``, where ``w0`` is the largest weight:
+    the sparse and rescaled tokens one by one, the rest as the base's total minus theirs."""
+    key = (id(d.base), inv_t)
+    lsp = _LOG_SUM_POW.get(key)
+    if lsp is None:
+        if len(_LOG_SUM_POW) > 1000:
+            _LOG_SUM_POW.clear()
+        lsp = _LOG_SUM_POW[key] = d.base.log_sum_pow(inv_t)
+    probs, beta = d.base.probs, d.beta
+    log_w0 = math.log(w0)
+    explicit = 0.0
+    base_part = 0.0
+    for w in {*d.sparse, *scale}:
+        wt = d.prob(w) * scale.get(w, 1.0)
+        if wt > 0.0:
+            explicit += math.exp((math.log(wt) - log_w0) * inv_t)
+        base_part += math.exp((math.log(beta * probs[w]) - log_w0) * inv_t)
+    rest = math.exp(lsp + (math.log(beta) - log_w0) * inv_t) - base_part
+    return explicit + max(rest, 0.0)
+
+
+def _top(d: Dist, scale: dict[int, float] | None, ctx: tuple, model: object) -> list[tuple[int, float]]:
+    """The most likely non-EOS tokens and their weights, enough for any top_logprobs."""
+    out = []
+    for w, wt in ranked(d, scale):
+        if w != EOS:
+            out.append((w, wt))
+            if len(out) == MAX_TOP_LOGPROBS:
+                break
+    return out
+
+
+def _cached_top(d: Dist, ctx: tuple, model: object) -> list[tuple[int, float]]:
+    key = (model, ctx)
+    found = _TOP_CACHE.get(key)
+    if found is None:
+        if len(_TOP_CACHE) > _CACHE_LIMIT:
+            _TOP_CACHE.clear()
+        found = _TOP_CACHE[key] = _top(d, None, ctx, model)
+    return found
