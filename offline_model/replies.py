@@ -65,9 +65,10 @@ HONEST_OFFER = (
     "What I can do is explain Prism itself: the temperature, top p, the seed, the penalties, "
     "logprobs, the compare page and the rest of its help text."
 )
-OVERVIEW_PASSAGES = (0, 1)  # what an off-topic reply goes on to say: what Prism and this model are
+# What an off-topic reply goes on to say: what Prism and this model are (found, not numbered).
+OVERVIEW_QUERY = (("Prism web app offline model", 1.0),)
 THINKING_CAP = 2048  # the offline model never reports more thinking than this, whatever the budget
-# Words too common to say what a message is about; they never choose the topic.
+# Words too common to be a tool's argument (retrieval.py has its own, longer list).
 _STOPWORD_TEXT = """
 a an and are as at be by can could do does did for from has have how i if in is it its me my no
 not of on or please should so tell than that the their them then there these this those to was
@@ -212,7 +213,7 @@ def read_conversation(model: NgramModel, messages: list[dict], last_user_text: s
     ranking = index.rank(tuple(sources))
     length = reply_length(system, last_user_text)
     if not on_topic:
-        return Reading(False, OVERVIEW_PASSAGES, "", length)
+        return Reading(False, index.rank(OVERVIEW_QUERY).order[:2], "", length)
     matched = set(ranking.matched)
     said = [w for w in re.findall(r"[^\W_]+", deciding) if stem(w.lower()) in matched]
     subject = " ".join(dict.fromkeys(said[:4])) or "Prism"

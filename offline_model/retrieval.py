@@ -50,6 +50,7 @@ explained explaining happen happens help know mean means meaning need sentence s
 brief briefly tell thank thanks think thing things want way ways word words work works working good
 great best like line lines really exactly use used using purpose long many time times day
 say said show shows give gives make makes made okay ok yes sure hey
+one two three four five six seven eight nine ten single depth concise terse succinct thorough elaborate
 """
 NO_EVIDENCE = frozenset(_NO_EVIDENCE_TEXT.split())
 _WORD_RE = re.compile(r"[^\W_]+")
