@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 NUMBER_WORDS = {
     "one": 1,
@@ -81,6 +82,7 @@ def _one(text: str) -> tuple[int, Length] | None:
     return found
 
 
+@lru_cache(maxsize=1024)
 def reply_length(system: str, last: str) -> Length:
     """The length the system prompt and the last message ask for (the message wins)."""
     for text in (last, system):

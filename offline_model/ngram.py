@@ -46,6 +46,7 @@ class Base:
 
     probs: tuple[float, ...]
     order: tuple[int, ...]
+    position: tuple[int, ...]  # token id -> its place in ``order``
 
     def log_sum_pow(self, inv_t: float) -> float:
         """``log(sum(p ** inv_t))`` over the vocabulary, computed stably (for the tempered total)."""
@@ -70,8 +71,8 @@ class Dist:
 
 def make_dist(sparse: dict[int, float], beta: float, base: Base) -> Dist:
     probs = base.probs
-    ranked = sorted(sparse, key=lambda w: (-(sparse[w] + beta * probs[w]), w))
-    return Dist(sparse, beta, base, tuple(ranked))
+    ranked = sorted([(-(p + beta * probs[w]), w) for w, p in sparse.items()])
+    return Dist(sparse, beta, base, tuple(w for _, w in ranked))
 
 
 def ranked(d: Dist, scale: Mapping[int, float] | None = None) -> Iterator[tuple[int, float]]:
@@ -150,7 +151,11 @@ class NgramModel:
                         follows[w] += 1
             total = sum(follows)
             probs = tuple((1 - UNIFORM) * f / total + UNIFORM / size for f in follows)
-            base = Base(probs, tuple(sorted(range(size), key=lambda w: (-probs[w], w))))
+            order = tuple(sorted(range(size), key=lambda w: (-probs[w], w)))
+            position = [0] * size
+            for j, w in enumerate(order):
+                position[w] = j
+            base = Base(probs, order, tuple(position))
         self.base = base
         self._cache: dict[tuple[int, ...], tuple[dict[int, float], float]] = {(): ({}, 1.0)}
         self._dists: dict[tuple[int, ...], Dist] = {}
@@ -175,6 +180,14 @@ class NgramModel:
             self.vocab.append(tok)
             self.ids[tok] = tid
         return tid
+
+    def canonical(self, ctx: tuple[int, ...]) -> tuple[int, ...]:
+        """The longest suffix of ``ctx`` the corpus has seen: ``P(. | ctx)`` is the same for both, so
+        a context never seen (most that hold a rare token) shares its suffix's cached distribution."""
+        counts = self._counts
+        while ctx and ctx not in counts:
+            ctx = ctx[1:]
+        return ctx
 
     def level(self, ctx: tuple[int, ...]) -> tuple[dict[int, float], float]:
         """P(. | ctx) by recursive interpolated backoff, as (sparse part, weight of the base)."""
@@ -224,6 +237,11 @@ class TopicMixture:
     @property
     def start(self) -> tuple[int, ...]:
         return self.corpus.start
+
+    def canonical(self, ctx: tuple[int, ...]) -> tuple[int, ...]:
+        """As ``NgramModel.canonical``: the topic model's paragraphs are some of the corpus's, so a
+        suffix the corpus has not seen it has not seen either."""
+        return self.corpus.canonical(ctx)
 
     def distribution(self, ctx: tuple[int, ...]) -> Dist:
         """The mixed P(next | ctx)."""

@@ -65,7 +65,8 @@ def stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def terms(text: str) -> tuple[str, ...]:
     """The words of ``text`` that say what it is about, lower-cased and stemmed, in order."""
     out = []
     for w in _WORD_RE.findall(text.lower()):
@@ -73,7 +74,7 @@ def terms(text: str) -> list[str]:
             s = stem(w)
             if s not in NO_EVIDENCE:
                 out.append(s)
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Index:
     def coverage(self, text: str) -> float:
         """The share of ``text``'s word weight held by the one passage holding the most (0 when it has
         no words that could be evidence; see the module docstring)."""
-        return _coverage(self, tuple(terms(text)))
+        return _coverage(self, terms(text))
 
     def rank(self, sources: tuple[tuple[str, float], ...]) -> Ranked:
         """Passages ordered by relevance to weighted texts (``(text, weight)``, the last message first)."""

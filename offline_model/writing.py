@@ -110,34 +110,42 @@ class Writer:
         written = 0  # sentences ended in this passage
         said = 0  # words in this passage
         pending = False  # the last token could end a sentence, if a space or the end follows
+        step, add, used, local = sampler.step, self._add, self.used, self._local
         while len(raw) < max_tokens:
             # Contexts inside a paragraph: no 4-gram twice in the whole reply; EOS-padded ones (the
             # start of a paragraph) only within this paragraph.
-            bans = self._local if EOS in ctx else self.used
-            s = sampler.step(ctx, banned=bans.get(ctx))
-            bans.setdefault(ctx, set()).add(s.token)
-            tok = vocab[s.token]
-            if pending and (s.token == EOS or tok[:1].isspace()):
-                written += 1
-                if sentences is not None and written >= sentences:
-                    break
-            pending = False
-            if s.token == EOS:
+            bans = local if EOS in ctx else used
+            banned = bans.get(ctx)
+            s = step(ctx, banned=banned)
+            token = s.token
+            if banned is None:
+                bans[ctx] = {token}
+            else:
+                banned.add(token)
+            if token == EOS:
+                if pending:
+                    written += 1
                 break
+            tok = vocab[token]
+            if pending:
+                pending = False
+                if tok[0].isspace():
+                    written += 1
+                    if sentences is not None and written >= sentences:
+                        break
+            ctx = (ctx[1], ctx[2], token) if len(ctx) == 3 else (*ctx[1:], token)
             if not raw and lstrip:
                 tok = tok.lstrip()
-            if not tok:
-                ctx = (*ctx[1:], s.token)
-                continue
+                if not tok:
+                    continue
             raw.append(tok)
-            out = orjson.dumps(tok).decode()[1:-1] if json_string else tok
-            self._add(out, s.logprob, [(vocab[t], lp) for t, lp in s.top])
-            ctx = (*ctx[1:], s.token)
+            top = [(vocab[t], lp) for t, lp in s.top] if s.top else []
+            add(orjson.dumps(tok).decode()[1:-1] if json_string else tok, s.logprob, top)
             if tok in SENTENCE_END:
                 pending = True
-            elif tok.strip()[:1].isalnum():
+            elif words is not None and tok.strip()[:1].isalnum():
                 said += 1
-                if words is not None and said >= words:
+                if said >= words:
                     break
         self.sentences += written
         self._local.clear()

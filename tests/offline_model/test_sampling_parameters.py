@@ -206,14 +206,17 @@ def test_only_forced_text_has_logprob_zero(http):
     assert sampled and all(e["logprob"] < 0.0 and len(e["top_logprobs"]) == 5 for e in sampled)
 
 
-def _repeat_rate(http, **params) -> float:
+REPEAT_QUESTIONS = ["Tell me about Prism", "What does the temperature do?", "How does the seed work?"]
+
+
+def _repeat_rate(http, question: str = REPEAT_QUESTIONS[0], **params) -> float:
     """The share of tokens that already appeared earlier in their reply, over 20 seeds x 120 tokens."""
     total = repeats = 0
     for seed in range(20):
         # "in detail" lets a reply run on past one paragraph, so every reply is the full 120 tokens.
         messages = [
             {"role": "system", "content": "Answer in detail."},
-            {"role": "user", "content": "Tell me about Prism"},
+            {"role": "user", "content": question},
         ]
         payload = {**body(seed=seed, max_tokens=120, logprobs=True, **params), "messages": messages}
         choice = complete(http, payload)["choices"][0]
@@ -225,8 +228,9 @@ def _repeat_rate(http, **params) -> float:
     return repeats / total
 
 
-def test_frequency_penalty_2_at_least_halves_repeats(http):
-    assert _repeat_rate(http, frequency_penalty=2.0) <= _repeat_rate(http) / 2
+@pytest.mark.parametrize("question", REPEAT_QUESTIONS)
+def test_frequency_penalty_2_at_least_halves_repeats(http, question):
+    assert _repeat_rate(http, question, frequency_penalty=2.0) <= _repeat_rate(http, question) / 2
 
 
 def test_presence_penalty_reduces_repeats(http):
