@@ -25,6 +25,8 @@ What it knows, and what it follows
     "in N words", "under N words", "N words or less"      at most N words
     "brief", "short", "concise", "terse", "succinct"      two sentences
     "in detail", "detailed", "in depth", "at length"      at least five sentences
+  Without one, the reply is one paragraph; a paragraph ends at its first sentence end after 120
+  tokens, and at 180 tokens whatever comes (a hot sample rarely draws its end).
   Nothing else in a system prompt is obeyed (a persona, a language, a format); its words only steer
   which passages the reply is about.
 

@@ -55,6 +55,7 @@ DEFAULT_MAX_TOKENS = 8192  # the offline model's own maxOutputTokens: a bound on
 TOPIC_WEIGHT = 0.85  # how much of the next-token distribution comes from the passages the reply is about
 FOCUS_COPIES = 3  # the most relevant passage counts this many times in the topic model, the next two once
 MAX_PARAGRAPHS = 8
+PARAGRAPH_TOKENS = 120  # a paragraph ends at its first sentence end after this many (corpus: <= 90)
 # The first sentence of a reply to a question the corpus does not cover. The names are the README's.
 HONEST_OPENING = (
     "I am Prism's offline model, a small model that knows only Prism's own help text, so I cannot "
@@ -292,6 +293,7 @@ def write_answer(writer: Writer, sampler: Sampler, model: NgramModel, reading: R
             max_tokens=left,
             sentences=None if want is None else want - writer.sentences,
             words=words,
+            paragraph=PARAGRAPH_TOKENS,
         )
         if words is not None and writer.tokens and writer.tokens[-1] not in SENTENCE_END:
             # "in N words": back to the last full sentence within them, or N words and a full stop.

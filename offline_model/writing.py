@@ -92,12 +92,15 @@ class Writer:
         sentence: bool = False,
         sentences: int | None = None,
         words: int | None = None,
+        paragraph: int | None = None,
         json_string: bool = False,
         lstrip: bool = True,
     ) -> str:
         """Sample up to ``max_tokens`` tokens from the start of a paragraph until EOS, or until
         ``sentences`` sentences (``sentence``: one) or ``words`` words are written; append them and
-        return the raw text. ``self.sentences`` counts the sentences written so far.
+        return the raw text. ``self.sentences`` counts the sentences written so far. With
+        ``paragraph``, a paragraph that has reached that many tokens ends at its next sentence end
+        (and at half as many again whatever comes), as a hot sample may not end one on its own.
 
         A sentence ends at ``.``, ``!`` or ``?`` followed by a space or the end (so ``2.5`` does not
         end one). With ``json_string`` each token is written JSON-escaped (the content of a JSON
@@ -133,6 +136,10 @@ class Writer:
                     written += 1
                     if sentences is not None and written >= sentences:
                         break
+                    if paragraph is not None and len(raw) >= paragraph:
+                        break
+            if paragraph is not None and len(raw) >= paragraph * 3 // 2:
+                break
             ctx = (ctx[1], ctx[2], token) if len(ctx) == 3 else (*ctx[1:], token)
             if not raw and lstrip:
                 tok = tok.lstrip()

@@ -277,3 +277,12 @@ def test_replies_stay_on_the_users_topic_most_of_the_time(http):
         for s in range(20)
     )
     assert on_topic >= 10
+
+
+def test_a_hot_sample_still_ends_its_paragraph(http):
+    """At temperature 2 the end of a paragraph is rarely drawn; a paragraph ends at its first sentence
+    end after 120 tokens, and at 180 tokens whatever comes, so a paced reply does not run for minutes."""
+    for seed in range(10):
+        done = complete(http, body("What does temperature change?", temperature=2, seed=seed))
+        assert done["usage"]["completion_tokens"] <= 180
+        assert done["choices"][0]["finish_reason"] == "stop"
