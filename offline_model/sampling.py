@@ -89,8 +89,14 @@ class Sampler:
         if nucleus.single:
             token, logprob = nucleus.ids[0], nucleus.logs[0] - log_z
         else:
-            token, log_weight = nucleus.draw(self.rng.random() * nucleus.cut)
-            logprob = log_weight - log_z
+            r = self.rng.random() * nucleus.cut
+            cumulative = nucleus.cumulative
+            if r < cumulative[-1]:  # the common case, inlined: a token already walked to
+                i = bisect.bisect_right(cumulative, r)
+                token, logprob = nucleus.ids[i], nucleus.logs[i] - log_z
+            else:
+                token, log_weight = nucleus.draw(r)
+                logprob = log_weight - log_z
         top: tuple[tuple[int, float], ...] = ()
         k = p.top_logprobs
         if k:

@@ -102,9 +102,9 @@ class Writer:
         ``paragraph``, a paragraph that has reached that many tokens ends at its next sentence end
         (and at half as many again whatever comes), as a hot sample may not end one on its own.
 
-        A sentence ends at ``.``, ``!`` or ``?`` followed by a space or the end (so ``2.5`` does not
-        end one). With ``json_string`` each token is written JSON-escaped (the content of a JSON
-        string)."""
+        A sentence ends at ``.``, ``!`` or ``?``; after a digit only when a space or the end follows
+        (so ``2.5`` does not end one). With ``json_string`` each token is written JSON-escaped (the
+        content of a JSON string)."""
         if sentence:
             sentences = 1
         vocab = self.model.vocab
@@ -140,7 +140,7 @@ class Writer:
                         break
             if paragraph is not None and len(raw) >= paragraph * 3 // 2:
                 break
-            ctx = (ctx[1], ctx[2], token) if len(ctx) == 3 else (*ctx[1:], token)
+            ctx = (*ctx[1:], token)
             if not raw and lstrip:
                 tok = tok.lstrip()
                 if not tok:
@@ -149,7 +149,14 @@ class Writer:
             top = [(vocab[t], lp) for t, lp in s.top] if s.top else []
             add(orjson.dumps(tok).decode()[1:-1] if json_string else tok, s.logprob, top)
             if tok in SENTENCE_END:
-                pending = True
+                if len(raw) > 1 and raw[-2][-1:].isdigit():
+                    pending = True  # "2." may be "2.5": the next token says whether a sentence ended
+                else:
+                    written += 1
+                    if sentences is not None and written >= sentences:
+                        break
+                    if paragraph is not None and len(raw) >= paragraph:
+                        break
             elif words is not None and tok.strip()[:1].isalnum():
                 said += 1
                 if said >= words:
