@@ -156,7 +156,7 @@ CSV_FIELDS = [
 ]
 
 
-def run_as_dict(run: Any, prices_for=lambda model: None) -> dict[str, Any]:
+def run_as_dict(run: Any, prices_for=lambda column: None) -> dict[str, Any]:
     """The whole run as JSON-ready data: its prompt, history, columns and every result."""
     return {
         "id": run.id,
@@ -193,7 +193,7 @@ def run_as_json(run: Any) -> str:
     return json.dumps(run_as_dict(run), ensure_ascii=False, indent=2)
 
 
-def run_as_csv(run: Any, prices_for=lambda model: None) -> str:
+def run_as_csv(run: Any, prices_for=lambda column: None) -> str:
     """The CSV export: one row per reply (turn x column x repeat), metrics and text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
@@ -201,7 +201,7 @@ def run_as_csv(run: Any, prices_for=lambda model: None) -> str:
     columns = run.columns or []
     for r in run.results:
         column = columns[r.column_index] if r.column_index < len(columns) else {}
-        figures = metrics_row(r, prices_for(column.get("model")))
+        figures = metrics_row(r, prices_for(column))
         writer.writerow(
             {
                 "turn": r.turn_index,

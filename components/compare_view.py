@@ -23,7 +23,8 @@ from components.compare_sweep import format_value
 from components.reply_views import check_json, escape_markdown, schema_of
 from turns import compare as compare_turns
 
-PricesFor = Callable[[str | None], Mapping[str, float] | None]
+# A column (its endpoint and model) -> the price table of its replies.
+PricesFor = Callable[[Mapping[str, Any]], Mapping[str, float] | None]
 HIDDEN_IN_SUMMARY = {"model", "stream", "stream_options"}
 STATUS_NOTES = {
     "stopped": ":orange[Stopped: the part that arrived before Stop.]",
@@ -243,7 +244,7 @@ def show_columns(
             if not results:
                 st.caption("No reply.")
                 continue
-            _show_reply(results[0], prices_for(column.get("model")))
+            _show_reply(results[0], prices_for(column))
             _json_line(results)
             if len(results) > 1:
                 _show_repeats(results, key=f"compare.rep.{run.id}.{turn_index}.{index}")
@@ -256,7 +257,7 @@ def metrics_rows(run: Any, turn_index: int, prices_for: PricesFor) -> list[dict[
     rows = []
     for index, column in enumerate(run.columns or []):
         results = results_of(run, turn_index, index)
-        figures = [compare_stats.metrics_row(r, prices_for(column.get("model"))) for r in results]
+        figures = [compare_stats.metrics_row(r, prices_for(column)) for r in results]
         row: dict[str, Any] = {"column": column_title(index, column)}
         for key in CHART_METRICS.values():
             found = compare_stats.spread(f[key] for f in figures)

@@ -1,14 +1,20 @@
 """The small line under each reply: tokens, cost, time to first token, speed, finish reason.
 
 Prices come from configuration (settings.prices, per million tokens), never from code, because they
-change. Thinking tokens are billed as output (compat notes), so cost counts them as output whether or
-not the provider included them in completion_tokens.
+change, and apply only to endpoints that charge: the built-in offline model is free, so its price table
+is ``OFFLINE_PRICES`` and its line says "free (offline model)", and its thinking tokens, which it only
+simulates, are labelled so. Thinking tokens are billed as output (the provider's pricing), so cost counts
+them as output whether or not the provider included them in completion_tokens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+
+# The price table of the built-in offline model: everything costs nothing (compared by identity).
+OFFLINE_PRICES: Mapping[str, float] = MappingProxyType({"input": 0.0, "cached": 0.0, "output": 0.0})
 
 FINISH_NOTES = {
     "length": "cut off: the reply reached the token limit (raise max tokens to let it finish)",
@@ -45,15 +51,19 @@ def summary(
 ) -> str:
     """One line of plain text describing a finished reply."""
     parts: list[str] = []
+    offline = prices is OFFLINE_PRICES
     if usage:
         parts.append(f"{usage.get('prompt_tokens', 0)} in")
         parts.append(f"{usage.get('completion_tokens', 0)} out")
         if usage.get("reasoning_tokens"):
-            parts.append(f"{usage['reasoning_tokens']} thinking")
+            simulated = " (simulated)" if offline else ""
+            parts.append(f"{usage['reasoning_tokens']} thinking{simulated}")
         if usage.get("cached_tokens"):
             parts.append(f"{usage['cached_tokens']} cached")
         cost = cost_usd(usage, prices)
-        if cost is not None:
+        if offline:
+            parts.append("free (offline model)")
+        elif cost is not None:
             parts.append(f"${cost:.6f}")
     if timings:
         if "ttft_s" in timings:

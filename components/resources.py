@@ -9,6 +9,7 @@ it is never put in session state, where it could reach the browser through a wid
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -16,6 +17,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Endpoint
+from components.metrics import OFFLINE_PRICES
 from settings import Settings, load_settings
 from storage import open_database, repository, session_factory
 
@@ -102,6 +104,14 @@ def targets(config: Settings | None = None) -> list[Target]:
         )
         found.append(Target(endpoint, (extra.models or (config.model,))[0], offline=False))
     return found
+
+
+def prices_for(target: Target, model: str | None, config: Settings) -> Mapping[str, float] | None:
+    """The price table for a reply from ``target`` naming ``model``: the configured prices apply only
+    to endpoints that charge; the built-in offline model is free."""
+    if target.offline:
+        return OFFLINE_PRICES
+    return config.prices.get(model or target.model)
 
 
 def default_target() -> Target:

@@ -8,9 +8,27 @@ import sys
 DESCRIPTION = """\
 Prism's offline model: a real HTTP server that speaks the OpenAI-compatible Chat Completions protocol
 the way Gemini 2.5 Flash does, and samples replies from a small 4-gram language model (interpolated
-backoff) built at start-up from Prism's own help text (offline_model/corpus.txt). The user's words
-choose where the reply starts, where the corpus knows them. No key, no network. Each stream chunk
+Witten-Bell backoff over a Kneser-Ney continuation unigram, so every token has a probability) built at
+start-up from Prism's own help text (offline_model/corpus.txt). No key, no network. Each stream chunk
 carries one token.
+
+What it knows, and what it follows
+  It knows only Prism's help text. The conversation (last message, system prompt, earlier turns,
+  weighted in that order) picks the most relevant passages, and the reply is sampled from a model
+  focused on them, so "explain top p" is answered about top_p. A question the passages do not cover
+  (less than half its word weight in one passage: greetings, arithmetic, geography, other languages)
+  gets a first sentence saying plainly that this is Prism's offline model, that it cannot answer that
+  offline, and how to reach Gemini; then it says what it can explain.
+  The only instructions it follows are reply lengths, in the system prompt or the last message:
+    "one sentence", "a single sentence", "one line"      one sentence
+    "N sentences"                                         N sentences
+    "in N words", "under N words", "N words or less"      at most N words
+    "brief", "short", "concise", "terse", "succinct"      two sentences
+    "in detail", "detailed", "in depth", "at length"      at least five sentences
+  Without one, the reply is one paragraph; a paragraph ends at its first sentence end after 120
+  tokens, and at 180 tokens whatever comes (a hot sample rarely draws its end).
+  Nothing else in a system prompt is obeyed (a persona, a language, a format); its words only steer
+  which passages the reply is about.
 
 Endpoints
   GET  /v1/models             the models it answers to: gemini-2.5-flash, gemini-2.5-flash-lite
@@ -27,9 +45,12 @@ Parameters, all honoured for real
   stop (string or up to 5)        ends the reply just before the stop string, finish_reason "stop"
   n (1..8)                        n choices, each with its own index
   logprobs, top_logprobs (0..20, only with logprobs)
-                                  natural-log probabilities under the distribution actually sampled
-                                  from (after the penalties, temperature and top_p),
-                                  alternatives sorted; at temperature 0 that is a point mass (0.0)
+                                  the model's natural-log probabilities after the penalties and the
+                                  no-repeat rule, before temperature and top_p (which act on sampling
+                                  only, so temperature 0 still reports true logprobs); exactly
+                                  top_logprobs alternatives, sorted, the sampled token among them
+                                  (in last place when it is not among the most likely). Forced text
+                                  (the declining sentence, JSON punctuation) is certain: logprob 0.0
   response_format                 json_object: a valid JSON object; json_schema: an instance of the schema
   tools, tool_choice              a tool call when tool_choice is "required" or names a function, or the
                                   user names a tool; after a tool message, an answer using the result
@@ -37,7 +58,8 @@ Parameters, all honoured for real
                                   (-1 dynamic, the default; 0 off; up to 24576): reasoning_tokens in usage,
                                   min(budget, budget/64 + prompt tokens), dynamic 64 + prompt tokens,
                                   at most 2048 (none 0, low 1024, medium 8192, high 24576 budget).
-                                  Sending both is a 400.
+                                  Sending both is a 400. The thinking is simulated: only the count
+                                  and the summary exist.
   extra_body.google.thinking_config.include_thoughts
                                   streams a thought summary first: <thought>...</thought> inline in
                                   delta.content, thought deltas flagged extra_content.google.thought
@@ -57,7 +79,7 @@ completion_tokens = sampled answer tokens + tool-call name and argument tokens. 
 total = prompt + completion + reasoning. --strict-openai: completion includes reasoning and
 total = prompt + completion.
 
-Wire dialect (default: Gemini's quirks, see shared/reference/gemini-openai-compat-notes.md)
+Wire dialect (default: Gemini's quirks, as its OpenAI-compatible endpoint shows them)
   role on every chunk; usage on the final content chunk; ids without "chatcmpl-"; no
   system_fingerprint; tool calls whole in one delta without "index", stream finishing "stop";
   errors as a JSON list with RetryInfo and no Retry-After header.

@@ -5,8 +5,13 @@ as a stream, so the same reply comes out whether it is streamed or not.
 A reply is, in this order of precedence: a tool call (tool_choice requires or names one, or the user
 names a tool); a JSON value (response_format); a sentence reporting a tool result (after a tool
 message); or a sampled paragraph, after a sentence describing the images when the message has some.
-Text is sampled from ``topic_model``: the corpus model mixed with one fitted to the paragraphs that use
-the user's words, which keeps a reply on topic the way a prompt does.
+
+A text reply starts from what the conversation is about (retrieval.py): when the last message is on a
+topic the corpus covers, the reply is sampled from the corpus model mixed with one fitted to the most
+relevant passages (``focus_model``), so "explain top p" talks about top_p and its first sentence names
+it. Otherwise its first sentence says plainly that this is Prism's offline model, that it cannot answer
+that offline and how to reach Gemini (``HONEST_OPENING``), then it offers what it can. Its length follows
+the plain length instructions of instructions.py.
 
 What must stay true:
 - Everything random comes from ``Random(f"{seed}/{choice index}/{purpose}")`` when a seed is given, so a
@@ -19,6 +24,7 @@ What must stay true:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import random
 import re
 import zlib
@@ -28,18 +34,42 @@ from functools import lru_cache
 import orjson
 
 from offline_model.images import ImageInfo
+from offline_model.instructions import Length, reply_length
 from offline_model.ngram import NgramModel, TopicMixture
+from offline_model.retrieval import (
+    EARLIER_ASSISTANT_WEIGHT,
+    EARLIER_USER_WEIGHT,
+    ON_TOPIC,
+    SYSTEM_WEIGHT,
+    Index,
+    stem,
+    terms,
+)
 from offline_model.sampling import DEFAULT_TOP_P, Sampler, SamplingParams
 from offline_model.structured import SchemaWriter, write_json
 from offline_model.tokenizer import IMAGE_TOKENS, count_tokens, tokenize
 from offline_model.validation import ChatRequest
-from offline_model.writing import Writer, limit
+from offline_model.writing import SENTENCE_END, Writer, limit
 
 DEFAULT_MAX_TOKENS = 8192  # the offline model's own maxOutputTokens: a bound on any runaway sample
-SUMMARY_MAX_TOKENS = 40
-TOPIC_WEIGHT = 0.8  # how much of the next-token distribution comes from the paragraphs on the user's topic
+TOPIC_WEIGHT = 0.85  # how much of the next-token distribution comes from the passages the reply is about
+FOCUS_COPIES = 3  # the most relevant passage counts this many times in the topic model, the next two once
+MAX_PARAGRAPHS = 8
+PARAGRAPH_TOKENS = 120  # a paragraph ends at its first sentence end after this many (corpus: <= 90)
+# The first sentence of a reply to a question the corpus does not cover. The names are the README's.
+HONEST_OPENING = (
+    "I am Prism's offline model, a small model that knows only Prism's own help text, so I cannot "
+    "answer that offline; to talk to Gemini, set PRISM_API_KEY (api.api_key in .streamlit/secrets.toml) "
+    "to your key and PRISM_API_BASE_URL (api.base_url) to the Gemini API's OpenAI-compatible address."
+)
+HONEST_OFFER = (
+    "What I can do is explain Prism itself: the temperature, top p, the seed, the penalties, "
+    "logprobs, the compare page and the rest of its help text."
+)
+# What an off-topic reply goes on to say: what Prism and this model are (found, not numbered).
+OVERVIEW_QUERY = (("Prism web app offline model", 1.0),)
 THINKING_CAP = 2048  # the offline model never reports more thinking than this, whatever the budget
-# Words too common to say what a message is about; they never choose the topic.
+# Words too common to be a tool's argument (retrieval.py has its own, longer list).
 _STOPWORD_TEXT = """
 a an and are as at be by can could do does did for from has have how i if in is it its me my no
 not of on or please should so tell than that the their them then there these this those to was
@@ -128,30 +158,67 @@ def _rng(seed: int | None, index: int, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{index}/{purpose}") if seed is not None else random.Random()
 
 
-def keywords(text: str) -> frozenset[str]:
-    """The lower-cased words of ``text`` that say what it is about (no stopwords, no punctuation)."""
-    return frozenset(
-        w for w in (t.strip().lower() for t in tokenize(text)) if w.isalnum() and w not in STOPWORDS
-    )
+@lru_cache(maxsize=4)
+def index_for(model: NgramModel) -> Index:
+    """The retrieval index over the model's paragraphs (the corpus passages)."""
+    return Index(["".join(model.vocab[t] for t in para) for para in model.paragraphs])
 
 
 @lru_cache(maxsize=256)
-def _topic_model(model: NgramModel, words: frozenset[str]) -> NgramModel | TopicMixture:
-    ids = {tid for w in words for tid in model.word_ids.get(w, ())}
-    # A paragraph counts once per use of the user's words (at most 3): the one about the topic leads.
-    indices = []
-    for i, para in enumerate(model.paragraphs):
-        hits = sum(1 for tid in para if tid in ids)
-        indices += [i] * min(hits, 3)
-    if not indices:
-        return model
+def focus_model(model: NgramModel, passages: tuple[int, ...], copies: int = FOCUS_COPIES) -> TopicMixture:
+    """The corpus model mixed with one fitted to the first three ``passages``, the first ``copies``
+    times (JSON strings and tool arguments use 1: short strings vary more when no passage leads)."""
+    indices = [passages[0]] * copies + list(passages[1:3])
     return TopicMixture(model, model.submodel(indices), TOPIC_WEIGHT)
 
 
-def topic_model(model: NgramModel, text: str) -> NgramModel | TopicMixture:
-    """The model a reply to ``text`` samples from: the corpus model, mixed with a model of the
-    paragraphs that use the user's words when the corpus knows any of them."""
-    return _topic_model(model, keywords(text))
+@dataclass(frozen=True)
+class Reading:
+    """What the offline model makes of a conversation before it answers."""
+
+    on_topic: bool
+    passages: tuple[int, ...]  # corpus passages, the most relevant first
+    subject: str  # the user's words the best passage holds, as they wrote them ("top p")
+    length: Length
+
+
+def _role_text(messages: list[dict], roles: tuple[str, ...]) -> list[str]:
+    return [message_text(m) for m in messages if m.get("role") in roles]
+
+
+def read_conversation(model: NgramModel, messages: list[dict], last_user_text: str) -> Reading:
+    """Whether the conversation is on a topic the corpus covers, which passages, and how long to answer.
+
+    The last message decides whether it is on topic; when it has no words that are evidence ("tell me
+    more"), the newest earlier message that has some decides, then the system prompt."""
+    index = index_for(model)
+    system = " ".join(_role_text(messages, ("system", "developer")))
+    earlier = [
+        (message_text(m), m.get("role")) for m in messages[:-1] if m.get("role") in ("user", "assistant")
+    ]
+    sources: list[tuple[str, float]] = [(last_user_text, 1.0)]
+    if system:
+        sources.append((system, SYSTEM_WEIGHT))
+    age = {"user": 0, "assistant": 0}
+    for text, role in reversed(earlier):
+        if text == last_user_text and role == "user" and age["user"] == 0:
+            continue  # the last message itself
+        age[role] += 1
+        base = EARLIER_USER_WEIGHT if role == "user" else EARLIER_ASSISTANT_WEIGHT
+        sources.append((text, base / 2 ** (age[role] - 1)))
+    deciding = next(
+        (t for t in [last_user_text, *(t for t, r in reversed(earlier) if r == "user"), system] if terms(t)),
+        "",
+    )
+    on_topic = index.coverage(deciding) >= ON_TOPIC
+    ranking = index.rank(tuple(sources))
+    length = reply_length(system, last_user_text)
+    if not on_topic:
+        return Reading(False, index.rank(OVERVIEW_QUERY).order[:2], "", length)
+    matched = set(ranking.matched)
+    said = [w for w in re.findall(r"[^\W_]+", deciding) if stem(w.lower()) in matched]
+    subject = " ".join(dict.fromkeys(said[:4])) or "Prism"
+    return Reading(True, ranking.order[:6], subject, length)
 
 
 def thinking_length(budget: int, prompt: int) -> int:
@@ -163,25 +230,85 @@ def thinking_length(budget: int, prompt: int) -> int:
     return max(1, min(budget, THINKING_CAP, budget // 64 + prompt))
 
 
-def think(model: NgramModel | TopicMixture, rng: random.Random, title: str) -> list[str]:
-    """The thought summary: a bold title, as Gemini's summaries have, then one sampled sentence
-    (temperature 1, its own random stream). How long the model thinks is ``thinking_length``; only the
-    part a summary shows is sampled, since nothing else of the thinking is ever seen."""
-    sampler = Sampler(model, SamplingParams(temperature=1.0, top_p=DEFAULT_TOP_P), rng)
-    w = Writer(model)
-    w.sample(sampler, max_tokens=SUMMARY_MAX_TOKENS, sentence=True)
-    return tokenize(f"**{title}**\n\n") + w.tokens
+THOUGHTS_ON_TOPIC = (
+    (
+        "Looking up {subject}",
+        "The question is about {subject}, which Prism's help text covers, so I will answer from the "
+        "passage on it.",
+    ),
+    (
+        "Recalling what the help text says about {subject}",
+        "I know {subject} from Prism's help text, so I will retell the passage that explains it.",
+    ),
+)
+THOUGHTS_OFF_TOPIC = (
+    (
+        "Checking what I know",
+        "Nothing in Prism's help text, which is all I know offline, covers this question, so I will say "
+        "so plainly and explain how to reach Gemini.",
+    ),
+    (
+        "Noticing the question is outside my help text",
+        "I only know Prism's own help text, and it does not answer this, so I will say so and point to "
+        "Gemini instead.",
+    ),
+)
 
 
-def thought_title(text: str) -> str:
-    """A thought summary's title from the user's words, in the order they wrote them."""
-    seen: dict[str, str] = {}
-    for tok in tokenize(text):
-        word = tok.strip()
-        if word.isalnum() and word.lower() not in STOPWORDS:
-            seen.setdefault(word.lower(), word)
-    words = list(seen.values())[:3]
-    return "Considering " + " and ".join(words) if words else "Thinking it over"
+def think(reading: Reading, rng: random.Random) -> list[str]:
+    """The thought summary: a bold title, as Gemini's summaries have, then a sentence saying what the
+    model makes of the question (worded one of two ways, from its own random stream). How long the
+    model thinks is ``thinking_length``; only the part a summary shows is written, since nothing else
+    of the thinking is ever seen."""
+    options = THOUGHTS_ON_TOPIC if reading.on_topic else THOUGHTS_OFF_TOPIC
+    title, sentence = options[rng.randrange(len(options))]
+    text = f"**{title}**\n\n{sentence}".format(subject=reading.subject)
+    return tokenize(text)
+
+
+def write_answer(writer: Writer, sampler: Sampler, model: NgramModel, reading: Reading, cap: int) -> None:
+    """The text answer: the honest opening when off topic, then sampled passages, as long as asked."""
+    length = reading.length
+    want = length.max_sentences
+    words = length.max_words
+    if not reading.on_topic:
+        writer.forced(HONEST_OPENING)
+        writer.sentences += 1
+        if want is not None and writer.sentences >= want:
+            return
+        writer.forced(" " + HONEST_OFFER)
+        writer.sentences += 1
+        if want is not None and writer.sentences >= want:
+            return
+        writer.forced(" ")
+    for n in range(MAX_PARAGRAPHS):
+        left = cap + 1 - len(writer.tokens)
+        if left <= 0:
+            return
+        passages = reading.passages[n % len(reading.passages) :] or reading.passages
+        sampler.model = focus_model(model, passages)
+        before = len(writer.tokens)
+        writer.sample(
+            sampler,
+            max_tokens=left,
+            sentences=None if want is None else want - writer.sentences,
+            words=words,
+            paragraph=PARAGRAPH_TOKENS,
+        )
+        if words is not None and writer.tokens and writer.tokens[-1] not in SENTENCE_END:
+            # "in N words": back to the last full sentence within them, or N words and a full stop.
+            ends = [j for j in range(before, len(writer.tokens)) if writer.tokens[j] in SENTENCE_END]
+            if ends:
+                del writer.tokens[ends[-1] + 1 :]
+                del writer.entries[ends[-1] + 1 :]
+            else:
+                writer.forced(".")
+        done = want is not None and writer.sentences >= want
+        if done or words is not None or writer.sentences >= length.min_sentences:
+            break
+        if len(writer.tokens) == before:
+            break
+        writer.forced("\n\n")
 
 
 def _words(text: str) -> list[str]:
@@ -282,7 +409,13 @@ def plan_reply(
     images = images or {}
     cached = cached_prefix_tokens(req.cached_content)
     prompt = prompt_tokens(req.messages) + cached
-    lm = topic_model(model, last_user_text)
+    reading = read_conversation(model, req.messages, last_user_text)
+    last_images = images.get(len(req.messages) - 1, [])
+    if last_images and not reading.on_topic:
+        # Describing the images answers the message; the reply goes on about images, not apologising.
+        passages = index_for(model).rank((("image colour", 1.0),)).order[:3]
+        reading = dataclasses.replace(reading, on_topic=True, passages=passages, subject="the images")
+    lm = focus_model(model, reading.passages, copies=1)  # for JSON strings; text sets its own
     params = SamplingParams(
         temperature=req.temperature,
         top_p=req.top_p if req.top_p is not None else DEFAULT_TOP_P,
@@ -295,12 +428,11 @@ def plan_reply(
     thinking = thinking_length(req.thinking_budget, prompt)
     tool = tool_to_call(req, last_user_text)
     last = req.messages[-1]
-    last_images = images.get(len(req.messages) - 1, [])
     choices = []
     for i in range(req.n):
         choice = ChoicePlan(index=i, reasoning_tokens=thinking)
         if thinking and req.include_thoughts:
-            choice.thought = think(lm, _rng(req.seed, i, "thought"), thought_title(last_user_text))
+            choice.thought = think(reading, _rng(req.seed, i, "thought"))
         rng = _rng(req.seed, i, "answer")
         sampler = Sampler(lm, params, rng)
         writer = Writer(model, req.logprobs, req.top_logprobs)
@@ -323,7 +455,7 @@ def plan_reply(
         else:
             if last_images:
                 writer.forced(describe_images(last_images) + " ")
-            writer.sample(sampler, max_tokens=max(1, cap + 1 - len(writer.tokens)))
+            write_answer(writer, sampler, model, reading, cap)
         finish = limit(writer.tokens, writer.entries if req.logprobs else None, cap, req.stop)
         choice.content = writer.tokens
         choice.logprobs = writer.entries if req.logprobs else None

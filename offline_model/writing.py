@@ -7,9 +7,10 @@ the reply is made of.
 
 What must stay true: forced text has probability 1 (logprob 0.0, its own only alternative); a choice
 among k equally likely values has logprob -log k; sampled tokens carry the sampler's logprob and
-alternatives. Within one sampled passage no n-gram of the model's order repeats (the rule
-transformers calls ``no_repeat_ngram_size``): a token that would repeat one has probability 0 in the
-distribution sampled from, so greedy decoding cannot loop, and logprobs stay true. ``limit`` cuts an
+alternatives. Within one reply sampled text repeats no n-gram of the model's order, of its own or of
+forced text before it (the rule transformers calls ``no_repeat_ngram_size``): a token that would
+repeat one has probability 0 in the distribution sampled from, so greedy decoding cannot loop, and
+logprobs stay true. ``limit`` cuts an
 answer at max_tokens (finish ``length``) or before a stop string (finish ``stop``), and the kept text
 never contains a stop string.
 """
@@ -47,6 +48,11 @@ class Writer:
     top_k: int = 0
     tokens: list[str] = field(default_factory=list)
     entries: list[dict] = field(default_factory=list)
+    sentences: int = 0
+    # context -> tokens already sampled after it in this reply (the no-repeat rule); contexts that
+    # hold EOS belong to one paragraph only and live in ``_local``.
+    used: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
+    _local: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
 
     def _add(self, tok: str, logprob: float, top: list[tuple[str, float]]) -> None:
         self.tokens.append(tok)
@@ -54,9 +60,19 @@ class Writer:
             self.entries.append(entry(tok, logprob, top[: self.top_k]))
 
     def forced(self, text: str) -> None:
-        """Text with no choice in it: every token has probability 1."""
+        """Text with no choice in it: every token has probability 1. Its 4-grams count for the
+        no-repeat rule, so sampled text that follows does not say them again."""
+        ids = self.model.ids
+        trail: tuple[int, ...] = ()
         for tok in tokenize(text):
             self._add(tok, 0.0, [(tok, 0.0)])
+            tid = ids.get(tok)
+            if tid is None:
+                trail = ()
+                continue
+            if len(trail) == self.model.order - 1:
+                self.used.setdefault(trail, set()).add(tid)
+            trail = (*trail, tid)[1 - self.model.order :]
 
     def choose(self, options: list[str], index: int, logprob: float) -> None:
         """One of several rendered options, chosen with probability exp(logprob)."""
@@ -74,34 +90,79 @@ class Writer:
         *,
         max_tokens: int,
         sentence: bool = False,
+        sentences: int | None = None,
+        words: int | None = None,
+        paragraph: int | None = None,
         json_string: bool = False,
         lstrip: bool = True,
     ) -> str:
-        """Sample up to ``max_tokens`` tokens from the start of a paragraph until EOS (or, with
-        ``sentence``, the end of the first sentence); append them and return the raw text.
+        """Sample up to ``max_tokens`` tokens from the start of a paragraph until EOS, or until
+        ``sentences`` sentences (``sentence``: one) or ``words`` words are written; append them and
+        return the raw text. ``self.sentences`` counts the sentences written so far. With
+        ``paragraph``, a paragraph that has reached that many tokens ends at its next sentence end
+        (and at half as many again whatever comes), as a hot sample may not end one on its own.
 
-        With ``json_string`` each token is written JSON-escaped (the content of a JSON string)."""
+        A sentence ends at ``.``, ``!`` or ``?``; after a digit only when a space or the end follows
+        (so ``2.5`` does not end one). With ``json_string`` each token is written JSON-escaped (the
+        content of a JSON string)."""
+        if sentence:
+            sentences = 1
         vocab = self.model.vocab
         ctx = self.model.start
         raw: list[str] = []
-        used: dict[tuple[int, ...], set[int]] = {}  # context -> tokens already sampled after it here
+        written = 0  # sentences ended in this passage
+        said = 0  # words in this passage
+        pending = False  # the last token could end a sentence, if a space or the end follows
+        step, add, used, local = sampler.step, self._add, self.used, self._local
         while len(raw) < max_tokens:
-            s = sampler.step(ctx, banned=used.get(ctx))
-            used.setdefault(ctx, set()).add(s.token)
-            if s.token == EOS:
+            # Contexts inside a paragraph: no 4-gram twice in the whole reply; EOS-padded ones (the
+            # start of a paragraph) only within this paragraph.
+            bans = local if EOS in ctx else used
+            banned = bans.get(ctx)
+            s = step(ctx, banned=banned)
+            token = s.token
+            if banned is None:
+                bans[ctx] = {token}
+            else:
+                banned.add(token)
+            if token == EOS:
+                if pending:
+                    written += 1
                 break
-            tok = vocab[s.token]
+            tok = vocab[token]
+            if pending:
+                pending = False
+                if tok[0].isspace():
+                    written += 1
+                    if sentences is not None and written >= sentences:
+                        break
+                    if paragraph is not None and len(raw) >= paragraph:
+                        break
+            if paragraph is not None and len(raw) >= paragraph * 3 // 2:
+                break
+            ctx = (*ctx[1:], token)
             if not raw and lstrip:
                 tok = tok.lstrip()
-            if not tok:
-                ctx = (*ctx[1:], s.token)
-                continue
+                if not tok:
+                    continue
             raw.append(tok)
-            out = orjson.dumps(tok).decode()[1:-1] if json_string else tok
-            self._add(out, s.logprob, [(vocab[t], lp) for t, lp in s.top])
-            ctx = (*ctx[1:], s.token)
-            if sentence and tok in SENTENCE_END:
-                break
+            top = [(vocab[t], lp) for t, lp in s.top] if s.top else []
+            add(orjson.dumps(tok).decode()[1:-1] if json_string else tok, s.logprob, top)
+            if tok in SENTENCE_END:
+                if len(raw) > 1 and raw[-2][-1:].isdigit():
+                    pending = True  # "2." may be "2.5": the next token says whether a sentence ended
+                else:
+                    written += 1
+                    if sentences is not None and written >= sentences:
+                        break
+                    if paragraph is not None and len(raw) >= paragraph:
+                        break
+            elif words is not None and tok.strip()[:1].isalnum():
+                said += 1
+                if said >= words:
+                    break
+        self.sentences += written
+        self._local.clear()
         return "".join(raw)
 
     @property

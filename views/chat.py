@@ -106,7 +106,7 @@ with st.expander("System prompt and parameters", icon=":material/tune:", expande
             lambda merged: param_form.reseed(prefix, merged),
         )
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
-prices = config.prices.get(form.fields.get("model") or target.model)
+prices = resources.prices_for(target, form.fields.get("model"), config)
 if conversation and (system_prompt != conversation.system_prompt or form.fields != stored_params):
     with make_session() as session:
         repository.update_conversation(

@@ -24,8 +24,10 @@ targets = resources.targets(config)
 default_target = targets[0]
 
 
-def prices_for(model: str | None):
-    return config.prices.get(model or default_target.model)
+def prices_for(column: dict):
+    """The price table of a column's replies: its endpoint's (the offline model is free), its model's."""
+    target = next((t for t in targets if t.endpoint.name == column.get("endpoint")), default_target)
+    return resources.prices_for(target, column.get("model"), config)
 
 
 compare_setup.init_state()

@@ -107,3 +107,18 @@ def test_html_in_a_reply_title_or_system_prompt_is_shown_as_text(app_env, new_ap
     assert shown, "the user's text is not on the page"
     everything = list(at.markdown) + list(at.caption)
     assert all(not element.proto.allow_html for element in everything)
+
+
+def test_on_the_offline_model_the_cost_line_says_free_and_thinking_is_simulated(
+    monkeypatch, tmp_path, new_app
+):
+    monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{tmp_path / 'prism.db'}")
+    monkeypatch.delenv("PRISM_API_BASE_URL", raising=False)
+    monkeypatch.setenv("PRISM_OFFLINE_TOKENS_PER_SECOND", "0")
+    monkeypatch.setenv("PRISM_OFFLINE_TTFT_MS", "0")
+    at = new_app().run()
+    at.chat_input[0].set_value("What does the seed do?").run()
+    assert not at.exception
+    line = next(c.value for c in at.caption if " out" in c.value and "finish" in c.value)
+    assert "free (offline model)" in line and "$" not in line
+    assert "thinking (simulated)" in line

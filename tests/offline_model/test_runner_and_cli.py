@@ -148,3 +148,22 @@ def test_max_received_keeps_only_the_newest_requests():
         for text in ("one", "two", "three"):
             client.post("chat/completions", json=body(text, max_tokens=1))
         assert [r["body"]["messages"][0]["content"] for r in srv.received] == ["two", "three"]
+
+
+def test_help_says_exactly_which_instructions_it_follows(http):
+    """Every length instruction --help lists has the effect it states, so nobody mistakes the model
+    for one that follows more."""
+    from offline_model.__main__ import DESCRIPTION
+    from tests.offline_model.test_honest_replies import ask, sentences
+
+    assert "The only instructions it follows are reply lengths" in DESCRIPTION
+    for phrase, count in (("one sentence", 1), ("a single sentence", 1), ("one line", 1), ("brief", 2)):
+        assert f'"{phrase}"' in DESCRIPTION
+        reply = ask(http, "What does the seed do?", system=f"Answer: {phrase}.", seed=1)
+        assert len(sentences(reply)) <= count, (phrase, reply)
+    for phrase in ("in detail", "detailed", "in depth", "at length"):
+        assert f'"{phrase}"' in DESCRIPTION
+        reply = ask(http, "What does the seed do?", system=f"Answer {phrase}.", seed=1)
+        assert len(sentences(reply)) >= 5, (phrase, reply)
+    assert '"in N words"' in DESCRIPTION and '"N sentences"' in DESCRIPTION
+    assert len(sentences(ask(http, "What is top p?", system="Use two sentences.", seed=2))) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,7 +56,10 @@ def test_different_seeds_give_different_replies_at_temperature_one(http):
 def test_higher_temperature_gives_more_variety(http):
     def distinct(temperature: float) -> int:
         return len(
-            {content(http, "hello", seed=s, temperature=temperature, max_tokens=12) for s in range(16)}
+            {
+                content(http, "Tell me about the seed", seed=s, temperature=temperature, max_tokens=12)
+                for s in range(16)
+            }
         )
 
     assert distinct(0) == 1
@@ -146,8 +150,8 @@ def test_logprobs_are_true_and_consistent_with_their_alternatives(http, prompt, 
         values = [t["logprob"] for t in top]
         assert values == sorted(values, reverse=True)
         assert sum(math.exp(v) for v in values) <= 1.0 + 1e-9
-        if temperature == 0:
-            assert e["logprob"] == 0.0
+        if temperature == 0 and top:
+            assert e["logprob"] == top[0]["logprob"]  # greedy takes the most likely, and says how likely
         same = [t for t in top if t["token"] == e["token"]]
         if same:
             assert math.isclose(same[0]["logprob"], e["logprob"], abs_tol=1e-12)
@@ -155,23 +159,67 @@ def test_logprobs_are_true_and_consistent_with_their_alternatives(http, prompt, 
             assert e["logprob"] <= top[-1]["logprob"] + 1e-12  # not listed only when less likely
 
 
-def test_logprobs_follow_temperature(http):
-    """A flatter distribution gives the alternatives more of the mass: the top alternative's share falls."""
+def test_logprobs_are_the_models_own_whatever_the_temperature_and_top_p(http):
+    """Temperature and top_p change what is drawn, not the probabilities reported: the first token
+    (always drawn from the same context) has the same alternatives at every setting."""
 
-    def top_share(temperature: float) -> float:
-        choice = reply(
-            http, "hello", seed=3, temperature=temperature, top_p=1.0, logprobs=True, top_logprobs=1
-        )
-        first = choice["logprobs"]["content"][0]["top_logprobs"][0]["logprob"]
-        return math.exp(first)
+    def first(**params) -> list[tuple[str, float]]:
+        choice = reply(http, "explain top p", seed=3, logprobs=True, top_logprobs=5, **params)
+        return [(t["token"], t["logprob"]) for t in choice["logprobs"]["content"][0]["top_logprobs"]]
 
-    assert top_share(0.3) > top_share(1.0) > top_share(2.0)
+    reference = first(temperature=1.0, top_p=1.0)
+    assert len(reference) == 5
+    for params in ({"temperature": 0}, {"temperature": 0.3, "top_p": 0.1}, {"temperature": 2.0}):
+        assert first(**params)[:4] == reference[:4]  # (the fifth place may hold the sampled token)
+    assert math.exp(reference[0][1]) < 1.0  # a true probability, not the point mass a nucleus leaves
 
 
-def _repeat_rate(http, **params) -> float:
+@pytest.mark.parametrize("k", [5, 20])
+@pytest.mark.parametrize("temperature", [0, 1.0])
+def test_top_logprobs_lists_exactly_k_sorted_alternatives_with_the_sampled_token(http, k, temperature):
+    for prompt in ("explain top p", "What does the seed do?", "Tell me about the compare page"):
+        for seed in range(3):
+            choice = reply(
+                http, prompt, seed=seed, temperature=temperature, logprobs=True, top_logprobs=k, top_p=0.9
+            )
+            entries = choice["logprobs"]["content"]
+            assert entries
+            for e in entries:
+                top = e["top_logprobs"]
+                assert len(top) == k
+                values = [t["logprob"] for t in top]
+                assert values == sorted(values, reverse=True)
+                assert e["token"] in [t["token"] for t in top]
+                assert len({t["token"] for t in top}) == k
+                assert e["logprob"] < 0.0 and all(v < 0.0 for v in values)  # no outcome is certain
+
+
+def test_only_forced_text_has_logprob_zero(http):
+    """The declining sentence is written, not sampled: its tokens are certain (logprob 0, their own only
+    alternative); everything sampled after it has a true logprob below 0."""
+    choice = reply(http, "What is 2+2?", seed=1, logprobs=True, top_logprobs=5, reasoning_effort="none")
+    entries = choice["logprobs"]["content"]
+    certain = [e for e in entries if e["logprob"] == 0.0]
+    assert certain and all(len(e["top_logprobs"]) == 1 for e in certain)
+    assert "".join(e["token"] for e in certain).startswith("I am Prism's offline model")
+    sampled = entries[len(certain) :]
+    assert sampled and all(e["logprob"] < 0.0 and len(e["top_logprobs"]) == 5 for e in sampled)
+
+
+REPEAT_QUESTIONS = ["Tell me about Prism", "What does the temperature do?", "How does the seed work?"]
+
+
+def _repeat_rate(http, question: str = REPEAT_QUESTIONS[0], **params) -> float:
+    """The share of tokens that already appeared earlier in their reply, over 20 seeds x 120 tokens."""
     total = repeats = 0
-    for seed in range(30):
-        choice = reply(http, "Tell me about Prism", seed=seed, max_tokens=80, logprobs=True, **params)
+    for seed in range(20):
+        # "in detail" lets a reply run on past one paragraph, so every reply is the full 120 tokens.
+        messages = [
+            {"role": "system", "content": "Answer in detail."},
+            {"role": "user", "content": question},
+        ]
+        payload = {**body(seed=seed, max_tokens=120, logprobs=True, **params), "messages": messages}
+        choice = complete(http, payload)["choices"][0]
         seen: set[str] = set()
         for e in choice["logprobs"]["content"]:
             total += 1
@@ -180,8 +228,9 @@ def _repeat_rate(http, **params) -> float:
     return repeats / total
 
 
-def test_frequency_penalty_reduces_repeats(http):
-    assert _repeat_rate(http, frequency_penalty=2.0) < _repeat_rate(http)
+@pytest.mark.parametrize("question", REPEAT_QUESTIONS)
+def test_frequency_penalty_2_at_least_halves_repeats(http, question):
+    assert _repeat_rate(http, question, frequency_penalty=2.0) <= _repeat_rate(http, question) / 2
 
 
 def test_presence_penalty_reduces_repeats(http):
@@ -228,3 +277,12 @@ def test_replies_stay_on_the_users_topic_most_of_the_time(http):
         for s in range(20)
     )
     assert on_topic >= 10
+
+
+def test_a_hot_sample_still_ends_its_paragraph(http):
+    """At temperature 2 the end of a paragraph is rarely drawn; a paragraph ends at its first sentence
+    end after 120 tokens, and at 180 tokens whatever comes, so a paced reply does not run for minutes."""
+    for seed in range(10):
+        done = complete(http, body("What does temperature change?", temperature=2, seed=seed))
+        assert done["usage"]["completion_tokens"] <= 180
+        assert done["choices"][0]["finish_reason"] == "stop"
