@@ -58,6 +58,8 @@ class Settings:
     guest_tokens: int = 20_000
     # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
     max_files_per_message: int = 8
+    # Hosts whose images replies may show (exact host names). Empty: no remote image is ever fetched.
+    image_hosts: tuple[str, ...] = ()
 
     @property
     def uses_offline_model(self) -> bool:
@@ -108,6 +110,7 @@ def load_settings(
     sharing = _section(secrets, "sharing")
     guest = _section(secrets, "guest")
     uploads = _section(secrets, "uploads")
+    rendering = _section(secrets, "rendering")
 
     def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
         value = env.get(env_name)
@@ -164,4 +167,5 @@ def load_settings(
             "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 8)
         )
         or 0,
+        image_hosts=tuple(h.lower() for h in _names(pick("PRISM_IMAGE_HOSTS", rendering, "image_hosts", ()))),
     )

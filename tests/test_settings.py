@@ -53,3 +53,12 @@ def test_the_example_secrets_file_is_read_as_documented():
     assert config.requests_per_minute == 10 and config.tokens_per_day == 200_000
     assert config.password_users["ann"].startswith("scrypt$")
     assert config.max_files_per_message == 8
+
+
+def test_trusted_image_hosts_are_empty_by_default_and_read_from_env_or_secrets():
+    assert load_settings({}, {}).image_hosts == ()
+    from_secrets = load_settings({}, {"rendering": {"image_hosts": ["img.example", " CDN.example "]}})
+    assert from_secrets.image_hosts == ("img.example", "cdn.example")
+    env = {"PRISM_IMAGE_HOSTS": "a.example, b.example"}
+    from_env = load_settings(env, {"rendering": {"image_hosts": ["c"]}})
+    assert from_env.image_hosts == ("a.example", "b.example")
