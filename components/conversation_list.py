@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from components import rendering
 from storage import interchange, repository
 from storage.models import User
 
@@ -132,7 +133,7 @@ def _import(make_session: sessionmaker[Session], user_id: int) -> None:
             try:
                 created = _run(make_session, user_id, interchange.import_conversations, upload.getvalue())
             except interchange.ImportRefused as problem:
-                st.error(f"Nothing was imported: {problem}")
+                st.error(rendering.outside(f"Nothing was imported: {problem}"))
             else:
                 st.success(f"Imported {len(created)} conversation(s).")
                 if created:
@@ -180,7 +181,7 @@ def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
             st.caption("No conversations match." if query.strip() else "No conversations yet.")
         for conversation_id, title, pinned in rows:
             st.button(
-                ("📌 " if pinned else "") + title,
+                ("📌 " if pinned else "") + rendering.label(title),
                 key=f"chat.open.{conversation_id}",
                 on_click=select,
                 args=(conversation_id,),

@@ -82,6 +82,11 @@ def label(text: Any) -> str:
     return escape_markdown(plain(text)).replace("\n", " ")
 
 
+def code(text: Any) -> str:
+    """Outside text (a tool name, an id) as inline code: inert, whatever backticks it holds."""
+    return _code_span(" ".join(plain(text).split()) or " ")
+
+
 def trusted(text: str) -> str:
     """Mark text that Prism's own code built (numbers, settings, fixed words): passed through unchanged.
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 import streamlit as st
 
 import turns
-from components import branches, conversation_list, message_view, param_form, presets_picker, resources, share
+from components import (
+    branches,
+    conversation_list,
+    message_view,
+    param_form,
+    presets_picker,
+    rendering,
+    resources,
+    share,
+)
 from storage import images, repository
 from storage.models import User
 from turns import quota
@@ -36,7 +45,7 @@ key = str(conversation.id) if conversation else "new"
 choose: dict[int, int] = st.session_state.setdefault(f"chat.choose.{key}", {})
 action = st.session_state.pop(message_view.ACTION_KEY, None)
 for note in st.session_state.pop("chat.notices", []):  # kept across the rerun that follows a reply
-    st.warning(note, icon=":material/hide_image:")
+    st.warning(rendering.outside(note), icon=":material/hide_image:")
 
 # -- where it talks to, and with what settings -------------------------------------------------------
 target = next(
@@ -45,13 +54,17 @@ target = next(
 if len(available) > 1:
     names = [t.endpoint.name for t in available]
     picked = st.selectbox(
-        "Endpoint", names, index=names.index(target.endpoint.name), key=f"chat.endpoint.{key}"
+        "Endpoint",
+        names,
+        index=names.index(target.endpoint.name),
+        key=f"chat.endpoint.{key}",
+        format_func=rendering.plain,
     )
     target = available[names.index(picked)]
 
 title_slot = st.empty()
-title_slot.title(conversation.title if conversation else "New chat", anchor=False)
-st.caption(f"Talking to {target.label}.")
+title_slot.title(rendering.label(conversation.title) if conversation else "New chat", anchor=False)
+st.caption(f"Talking to {rendering.label(target.label)}.")
 
 system_key = f"chat.system.{key}"
 if system_key not in st.session_state:
@@ -115,13 +128,13 @@ if prompt is not None or action is not None:
         try:
             accepted.append(images.normalise(upload.getvalue(), upload.name))
         except images.ImageRejected as problem:
-            refused.append(f"**{upload.name}**: {problem}")
+            refused.append(f"**{rendering.label(upload.name)}**: {problem}")
     if len(files) > config.max_files_per_message:
         refused.append(
             f"Only {config.max_files_per_message} images fit in one message; the rest were left out."
         )
     for note in refused:
-        st.warning(note, icon=":material/hide_image:")
+        st.warning(rendering.outside(note), icon=":material/hide_image:")
 
     with make_session() as session:
         user = session.get(User, user_id)
@@ -182,7 +195,7 @@ if prompt is not None or action is not None:
             messages = repository.conversation_messages(session, user, conversation.id)
     if conversation is not None and key == "new":
         conversation_list.select(conversation.id)
-        title_slot.title(conversation.title, anchor=False)
+        title_slot.title(rendering.label(conversation.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
 path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
@@ -190,7 +203,7 @@ children = branches.children_by_parent(messages)
 window = st.session_state.get(f"chat.window.{key}", WINDOW)
 if len(path) > window:
     st.button(
-        f"Show earlier messages ({len(path) - window} more)",
+        rendering.trusted(f"Show earlier messages ({len(path) - window} more)"),
         icon=":material/expand_less:",
         on_click=st.session_state.__setitem__,
         args=(f"chat.window.{key}", window + WINDOW),
