@@ -64,7 +64,7 @@ if len(available) > 1:
 
 title_slot = st.empty()
 title_slot.title(rendering.label(conversation.title) if conversation else "New chat", anchor=False)
-st.caption(f"Talking to {rendering.label(target.label)}.")
+st.caption(f"Talking to {rendering.trusted(target.label)}.")
 
 system_key = f"chat.system.{key}"
 if system_key not in st.session_state:

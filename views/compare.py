@@ -35,7 +35,7 @@ compare_setup.sidebar_runs(make_session, user_id, run_id)
 st.title("Compare", anchor=False)
 st.caption(
     "One prompt, several settings side by side, all streaming at once. "
-    f"Talking to {rendering.label(default_target.label)}."
+    f"Talking to {rendering.trusted(default_target.label)}."
 )
 if run_id is None:
     st.caption(
