@@ -52,7 +52,8 @@ SAFE_SCHEMES = ("http", "https", "mailto")
 ADDRESS_SHOWN = 300  # characters of an address shown in a placeholder; past that it is cut with "..."
 
 # A strict http(s) address for trusted images: no user part, no backslash, no space or control.
-_TRUSTABLE = re.compile(r"^(https?)://([A-Za-z0-9.-]+)(?::\d{1,5})?(?:[/?#][^\s\\<>\"'`]*)?$", re.I)
+_TRUSTABLE = re.compile(r"^(https?)://([A-Za-z0-9.-]+)(?::(\d{1,5}))?(?:[/?#][^\s\\<>\"'`]*)?$", re.I)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}):([^\s<>]*)>")
 _WORD = re.compile(r"\S+")
@@ -123,13 +124,19 @@ def image_host(address: str) -> str | None:
 
 
 def image_is_trusted(address: str, hosts: Iterable[str]) -> bool:
-    """True only for an http(s) address, written plainly, whose host is exactly one of `hosts`."""
+    """True only for an http(s) address, written plainly, whose host is exactly one of `hosts`
+    (a host on another port than the default one must be listed as "host:port")."""
     allowed = {h.strip().lower() for h in hosts if h and h.strip()}
     raw = unescapeAll(address)
     if not allowed or raw != _clean_address(address) or "&" in address:
         return False  # entities, escapes or hidden characters: too clever to trust
     match = _TRUSTABLE.match(raw)
-    return bool(match) and match.group(2).lower() in allowed
+    if not match:
+        return False
+    scheme, host, port = match.group(1).lower(), match.group(2).lower(), match.group(3)
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return host in allowed  # "img.example" means its default ports, as in the CSP's img-src
+    return f"{host}:{port}" in allowed
 
 
 def _code_span(text: str) -> str:

@@ -119,6 +119,9 @@ def test_a_trusted_host_keeps_its_image_and_nothing_else_does():
     assert images(safe_markdown(f"![no]({EVIL})", hosts)) == []
     assert images(safe_markdown("![no](https://sub.img.example/a.png)", hosts)) == []
     assert images(safe_markdown("![no](https://img.example.evil.example/a.png)", hosts)) == []
+    assert images(safe_markdown("![no](https://img.example:8443/a.png)", hosts)) == []
+    assert images(safe_markdown("![ok](https://img.example:443/a.png)", hosts)) != []
+    assert images(safe_markdown("![ok](http://127.0.0.1:8443/a.png)", ["127.0.0.1:8443"])) != []
 
 
 @pytest.mark.parametrize(
