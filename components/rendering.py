@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -360,9 +361,15 @@ class _Parser:
 
 
 @lru_cache(maxsize=4)
-def _markdown_parser() -> MarkdownIt:
+def _markdown_parser(inline: bool = True) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.validateLink = lambda url: True  # see every link and image, whatever its scheme
+    if not inline:
+        md.disable("inline")  # blocks and link reference definitions only: the first pass needs no more
+    else:
+        # The check looks only at links and images; emphasis never changes what is one (CommonMark
+        # resolves brackets first), and skipping it halves the cost of the check.
+        md.disable(["emphasis", "strikethrough"])
     return md
 
 
@@ -435,9 +442,8 @@ def _unsafe_tokens(tokens, hosts: Sequence[str]) -> bool:
 def safe_markdown(text: Any, image_hosts: Sequence[str] = ()) -> str:
     """Markdown that cannot make the browser fetch or run anything (see the module docstring)."""
     text = "" if text is None else str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    md = _markdown_parser()
     env: dict = {}
-    tokens = md.parse(text, env)
+    tokens = _markdown_parser(inline=False).parse(text, env)
     references = env.get("references", {})
     kinds = _line_kinds(tokens, references)
     parser = _Parser(references, tuple(image_hosts))
@@ -450,7 +456,8 @@ def safe_markdown(text: Any, image_hosts: Sequence[str] = ()) -> str:
         else:
             parts.append(_escape_bangs(_escape_controls_near_addresses(parser.rewrite(part))))
     result = re.sub("\x00(\\d+)\x00", lambda m: parser.kept[int(m.group(1))], "".join(parts))
-    if _unsafe_tokens(md.parse(result, {}), image_hosts):
+    # No `[` and no `<`: no link or image can be read (no autolink literals here), nothing to check.
+    if ("[" in result or "<" in result) and _unsafe_tokens(_markdown_parser().parse(result, {}), image_hosts):
         return _literal(text, kinds)
     return result
 
@@ -503,11 +510,18 @@ def stream_markdown(chunks: Iterable[str], *, where: Any = None) -> str:
 
     `st.write_stream` would render the raw text itself, so it is not used for outside text."""
     slot = (where or st).empty()
-    full = ""
+    full, shown, next_draw = "", "", 0.0
     hosts = image_hosts()
     for chunk in chunks:
         if not chunk:
             continue
         full += chunk
+        now = time.monotonic()
+        if now >= next_draw:
+            # A long reply costs more to render each time: wait at least twice that before the next
+            # redraw, so rendering never takes more than a third of the stream's time.
+            slot.markdown(safe_markdown(full, hosts))
+            shown, next_draw = full, now + 2 * (time.monotonic() - now)
+    if shown != full:
         slot.markdown(safe_markdown(full, hosts))
     return full
