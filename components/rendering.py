@@ -6,7 +6,7 @@ markdown in `st.markdown` and also in captions, titles, alerts, toasts and widge
 includes images), so any of those surfaces could make the browser fetch an address the moment a page is
 drawn: an injected instruction can make a model write private conversation text into an image address.
 
-What must stay true (tests/app/test_rendering.py, tests/app/test_render_calls.py and the browser tracker
+What must stay true (tests/test_rendering.py, tests/test_render_calls.py and the browser tracker
 in tests/browser/test_hostile_text.py check it):
 - `safe_markdown` returns markdown in which no image can be read outside fenced or indented code blocks,
   except an image whose address is on an operator-trusted host (exact host, http or https). Every other
