@@ -20,6 +20,7 @@ EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=2).read() != b'ok')"
 
-CMD ["python", "-m", "streamlit", "run", "app.py", \
+# serve.py: the app behind its security headers (security_headers.py).
+CMD ["python", "-m", "streamlit", "run", "serve.py", \
      "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true", \
      "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"]

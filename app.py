@@ -9,7 +9,8 @@ import streamlit as st
 
 from components import auth, incidents, resources
 
-st.set_page_config(page_title="Prism", page_icon=":material/diamond:", layout="wide")
+# An emoji icon: Streamlit draws it as a data: image; a ":material/..." page icon is fetched from Google.
+st.set_page_config(page_title="Prism", page_icon="💎", layout="wide")
 
 try:
     config = resources.settings()

@@ -61,6 +61,8 @@ class Settings:
     # Import bounds (None: no limit). The upload itself is also capped by server.maxUploadSize.
     import_max_mb: int | None = 20
     import_max_messages: int | None = 20_000
+    # Hosts whose images replies may show (exact host names). Empty: no remote image is ever fetched.
+    image_hosts: tuple[str, ...] = ()
 
     @property
     def uses_offline_model(self) -> bool:
@@ -112,6 +114,7 @@ def load_settings(
     guest = _section(secrets, "guest")
     uploads = _section(secrets, "uploads")
     importing = _section(secrets, "import")
+    rendering = _section(secrets, "rendering")
 
     def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
         value = env.get(env_name)
@@ -172,4 +175,5 @@ def load_settings(
         import_max_messages=_limit(
             "PRISM_IMPORT_MAX_MESSAGES", pick("PRISM_IMPORT_MAX_MESSAGES", importing, "max_messages", 20_000)
         ),
+        image_hosts=tuple(h.lower() for h in _names(pick("PRISM_IMAGE_HOSTS", rendering, "image_hosts", ()))),
     )

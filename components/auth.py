@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import passwords
-from components import resources
+from components import rendering, resources
 from settings import Settings
 from storage import repository
 
@@ -123,7 +123,7 @@ def _password_form(config: Settings) -> None:
     if verdict.ok:
         _remember(name.strip(), name.strip(), role_for(config, name.strip()))
         st.rerun()
-    st.error(verdict.message, icon=":material/lock:")
+    st.error(rendering.trusted(verdict.message), icon=":material/lock:")
 
 
 def sign_in_page(config: Settings) -> None:
@@ -140,8 +140,10 @@ def sign_in_page(config: Settings) -> None:
     if config.guest_access:
         st.divider()
         st.caption(
-            f"No account? A guest session is private and limited to {config.guest_messages} messages "
-            f"and {config.guest_tokens:,} tokens."
+            rendering.trusted(
+                f"No account? A guest session is private and limited to {config.guest_messages} messages "
+                f"and {config.guest_tokens:,} tokens."
+            )
         )
         st.button("Continue as guest", icon=":material/person:", key="auth.guest", on_click=_start_guest)
 
@@ -160,7 +162,7 @@ def account_sidebar(config: Settings, who: SignedIn) -> None:
         return
     with st.sidebar:
         label = "Guest" if who.is_guest else who.display_name or who.identity
-        st.caption(f"Signed in as {label}" + (" (admin)" if who.is_admin else ""))
+        st.caption(f"Signed in as {rendering.label(label)}" + (" (admin)" if who.is_admin else ""))
         st.button(
             "Sign out", icon=":material/logout:", key="auth.sign_out", on_click=sign_out, args=(config,)
         )

@@ -17,10 +17,9 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Endpoint, Params
-from components import compare_sweep, url_ids
+from components import compare_sweep, rendering, url_ids
 from components.compare_view import params_summary
 from components.param_form import parameter_form
-from components.reply_views import escape_markdown
 from components.resources import Target
 from storage import compare as compare_store
 from storage import presets as presets_store
@@ -195,7 +194,7 @@ def sweep_panel() -> None:
     with st.expander("Sweep a parameter", icon=":material/linear_scale:"):
         left, right = st.columns(2)
         with left:
-            a = st.selectbox("Parameter", names, key="compare.sweep.a")
+            a = st.selectbox("Parameter", names, key="compare.sweep.a", format_func=rendering.plain)
             st.text_input(
                 "Values (comma separated)",
                 value=compare_sweep.SWEEPS[a][0],
@@ -207,6 +206,7 @@ def sweep_panel() -> None:
                 "Grid with (optional)",
                 ["(none)", *names],
                 key="compare.sweep.b",
+                format_func=rendering.plain,
                 help="A second parameter makes a grid: every pair of values is a cell of a table.",
             )
             if b != "(none)":
@@ -223,7 +223,7 @@ def sweep_panel() -> None:
         )
         problem = st.session_state.get("compare.sweep.problem")
         if problem:
-            st.error(problem, icon=":material/error:")
+            st.error(rendering.outside(problem), icon=":material/error:")
 
 
 # -- the column editors ---------------------------------------------------------------------------------
@@ -284,7 +284,9 @@ def column_editors(
             endpoint_name = stored.get("endpoint") if stored.get("endpoint") in names else names[0]
             if len(targets) > 1:
                 st.session_state.setdefault(f"compare.ep.{index}", endpoint_name)
-                endpoint_name = st.selectbox("Endpoint", names, key=f"compare.ep.{index}")
+                endpoint_name = st.selectbox(
+                    "Endpoint", names, key=f"compare.ep.{index}", format_func=rendering.plain
+                )
             target = _target_named(targets, endpoint_name)
             st.text_area(
                 "System prompt",
@@ -297,7 +299,7 @@ def column_editors(
                     form_prefix(index), stored.get("params") or {}, default_model=target.model
                 )
             st.session_state[f"compare.fields.{index}"] = form.fields
-            st.caption(escape_markdown(params_summary(form.fields)))
+            st.caption(rendering.label(params_summary(form.fields)))
             with st.popover("Copy or preset", icon=":material/content_copy:"):
                 for other in range(count):
                     if other != index:
@@ -310,7 +312,7 @@ def column_editors(
                 for preset in presets:
                     kind = "System prompt" if preset["kind"] == "system" else "Parameters"
                     st.button(
-                        f"{kind}: {preset['name']}",
+                        f"{rendering.trusted(kind)}: {rendering.label(preset['name'])}",
                         key=f"compare.preset.{index}.{preset['id']}",
                         on_click=_apply_preset,
                         args=(index, preset),
@@ -333,7 +335,7 @@ def grid_columns(targets: Sequence[Target]) -> list[compare_turns.Column]:
     cells = st.session_state["compare.grid"]
     first = cells[0]["grid"]
     st.info(
-        f"Grid: **{escape_markdown(first['row'][0])}** × **{escape_markdown(first['col'][0])}**, "
+        f"Grid: **{rendering.label(first['row'][0])}** × **{rendering.label(first['col'][0])}**, "
         f"{len(cells)} cells, each from column 1's settings. Send a prompt to run every cell at once.",
         icon=":material/grid_on:",
     )
@@ -354,7 +356,7 @@ def history_picker(make_session: sessionmaker[Session], user_id: int) -> list[di
     picked = st.selectbox(
         "Start from a conversation",
         [0, *titles],
-        format_func=lambda i: "(none: a fresh start)" if i == 0 else titles[i],
+        format_func=lambda i: "(none: a fresh start)" if i == 0 else rendering.plain(titles[i]),
         key="compare.from",
         help="Its messages are sent before your prompt, in every column.",
     )
@@ -385,7 +387,7 @@ def sidebar_runs(make_session: sessionmaker[Session], user_id: int, current: int
             st.caption("No saved comparisons yet.")
         for run_id, title, count in runs:
             st.button(
-                f"{title} ({count})",
+                f"{rendering.label(title)} ({count:d})",
                 key=f"compare.open.{run_id}",
                 on_click=_open_run,
                 args=(make_session, user_id, run_id),

@@ -18,9 +18,9 @@ from typing import Any
 import streamlit as st
 
 from chat_client import events
-from components import compare_stats, error_view, metrics
+from components import compare_stats, error_view, metrics, rendering
 from components.compare_sweep import format_value
-from components.reply_views import check_json, escape_markdown, schema_of
+from components.reply_views import check_json, schema_of
 from turns import compare as compare_turns
 
 # A column (its endpoint and model) -> the price table of its replies.
@@ -95,7 +95,7 @@ class LiveView:
             return
         for index, (slot, column) in enumerate(zip(st.columns(len(columns)), columns, strict=True)):
             with slot:
-                st.markdown(f"**{escape_markdown(column_title(index, column))}**")
+                st.markdown(f"**{rendering.label(column_title(index, column))}**")
                 self.note_slots.append(st.empty())
                 self.text_slots.append(st.empty())
                 self.note_slots[-1].caption("Waiting for the model...")
@@ -106,14 +106,16 @@ class LiveView:
             self.progress.progress(done / self.total, text=f"{done} of {self.total} replies done")
         if self.compact:
             if event is None:
-                self.table_slot.caption(f"{done} of {self.total} cells done")
+                self.table_slot.caption(rendering.trusted(f"{done} of {self.total} cells done"))
             return
         column = sample.column
         repeats = self.turn.samples_of(column)
         if sample.repeat != 0:
             finished = sum(s.done for s in repeats)
             if event is None and finished:
-                self.note_slots[column].caption(f"{finished} of {len(repeats)} repeats done")
+                self.note_slots[column].caption(
+                    rendering.trusted(f"{finished} of {len(repeats)} repeats done")
+                )
             return
         now = time.monotonic()
         if (
@@ -124,18 +126,20 @@ class LiveView:
             return
         self.last_draw[column] = now
         if isinstance(event, events.RetryWait):
-            self.note_slots[column].caption(sample.retry_note or "Retrying...")
+            self.note_slots[column].caption(rendering.outside(sample.retry_note or "Retrying..."))
         elif sample.done:
             line = metrics.summary(sample.usage_dict(), sample.timings(), sample.finish_reason)
-            self.note_slots[column].caption(f"{sample.status} · {line}" if line else sample.status)
+            self.note_slots[column].caption(
+                rendering.outside(f"{sample.status} · {line}" if line else sample.status)
+            )
         elif sample.first_token_at is not None:
             self.note_slots[column].caption("Streaming...")
         if sample.error is not None:
             with self.text_slots[column].container():
-                st.markdown(sample.content)
+                st.markdown(rendering.outside(sample.content))
                 error_view.show(sample.error)
         else:
-            self.text_slots[column].markdown(sample.content)
+            self.text_slots[column].markdown(rendering.outside(sample.content))
 
 
 # -- a stored run -------------------------------------------------------------------------------------
@@ -156,7 +160,7 @@ def results_of(run: Any, turn_index: int, column_index: int) -> list[Any]:
 def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
     if result.thought:
         with st.expander("Thought summary", expanded=False):
-            st.markdown(result.thought)
+            st.markdown(rendering.outside(result.thought))
     if result.content:
         wants_json, schema = schema_of(result.request_body)
         if wants_json:
@@ -164,13 +168,13 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
             if problem is None:
                 st.code(json.dumps(value, indent=2, ensure_ascii=False), language="json")
             else:
-                st.markdown(result.content)
-                st.caption(f":orange[{escape_markdown(problem)}]")
+                st.markdown(rendering.outside(result.content))
+                st.caption(f":orange[{rendering.label(problem)}]")
         else:
-            st.markdown(result.content)
+            st.markdown(rendering.outside(result.content))
     for call in result.tool_calls or []:
         fn = call.get("function", {})
-        st.caption(f"Tool call `{fn.get('name')}`")
+        st.caption(f"Tool call {rendering.code(fn.get('name'))}")
         st.code(fn.get("arguments", ""), language="json")
     if result.status == "error" and result.error:
         error_view.show_saved(result.error)
@@ -181,7 +185,7 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
     if "duration_s" in timings:
         line += f" · total {timings['duration_s']:.2f} s"
     if line:
-        st.caption(line)
+        st.caption(rendering.outside(line))
 
 
 def _show_repeats(results: Sequence[Any], key: str) -> None:
@@ -204,7 +208,7 @@ def _show_repeats(results: Sequence[Any], key: str) -> None:
         st.dataframe(rows, hide_index=True, width="stretch", key=key + ".spread")
     with st.expander("Distinct outputs", expanded=len(distinct) > 1):
         for text, count in distinct:
-            st.markdown(f"**×{count}** " + (escape_markdown(text[:600]) or "*(empty)*"))
+            st.markdown(f"**×{count:d}** " + (rendering.label(text[:600]) or "*(empty)*"))
 
 
 def _json_line(results: Sequence[Any]) -> None:
@@ -214,7 +218,7 @@ def _json_line(results: Sequence[Any]) -> None:
     valid, total = rate
     share = valid / total if total else 0.0
     colour = "green" if valid == total else ("orange" if valid else "red")
-    st.markdown(f":{colour}[JSON valid: {valid}/{total} ({share:.0%})]")
+    st.markdown(rendering.trusted(f":{colour}[JSON valid: {valid}/{total} ({share:.0%})]"))
 
 
 def show_columns(
@@ -230,11 +234,11 @@ def show_columns(
     for index, slot in enumerate(st.columns(len(columns))):
         column = columns[index]
         with slot:
-            st.markdown(f"**{escape_markdown(column_title(index, column))}**")
+            st.markdown(f"**{rendering.label(column_title(index, column))}**")
             if column.get("label"):
-                st.caption(escape_markdown(params_summary(column.get("params"))))
+                st.caption(rendering.label(params_summary(column.get("params"))))
             if column.get("system_prompt"):
-                st.caption("System: " + escape_markdown(column["system_prompt"][:200]))
+                st.caption("System: " + rendering.label(column["system_prompt"][:200]))
             if index < len(again) and again[index] is not None:
                 if again[index]:
                     st.badge("identical to the previous run", icon=":material/check:", color="green")
@@ -286,7 +290,7 @@ def show_metrics(run: Any, turn_index: int, prices_for: PricesFor) -> None:
         key=f"compare.metrics.{run.id}.{turn_index}",
     )
     if (run.repeats or 1) > 1:
-        st.caption(f"Each figure is the median over the column's {run.repeats} repeats.")
+        st.caption(rendering.trusted(f"Each figure is the median over the column's {run.repeats} repeats."))
     picked = st.selectbox(
         "Chart", list(CHART_METRICS), key=f"compare.chart.{run.id}", help="Median over repeats per column."
     )
@@ -303,7 +307,7 @@ def show_diff(run: Any, turn_index: int) -> None:
     baseline = st.selectbox(
         "Baseline column",
         range(len(columns)),
-        format_func=lambda i: column_title(i, columns[i]),
+        format_func=lambda i: rendering.plain(column_title(i, columns[i])),
         key=f"compare.baseline.{run.id}",
     )
     base = results_of(run, turn_index, baseline)
@@ -318,11 +322,14 @@ def show_diff(run: Any, turn_index: int) -> None:
         found = results_of(run, turn_index, index)
         text = found[0].content if found else ""
         share = compare_stats.similarity(base_text or "", text or "")
-        with st.expander(f"{column_title(index, column)} · {share:.0%} the same", expanded=True):
+        with st.expander(
+            f"{rendering.label(column_title(index, column))} · {share:.0%} the same", expanded=True
+        ):
             if text == base_text:
                 st.caption("Identical to the baseline.")
             else:
-                st.markdown(compare_stats.diff_markdown(base_text or "", text or ""))
+                # diff_markdown escapes both texts itself (compare_stats), word by word.
+                st.markdown(rendering.trusted(compare_stats.diff_markdown(base_text or "", text or "")))
 
 
 def show_grid(run: Any, turn_index: int, prices_for: PricesFor) -> None:

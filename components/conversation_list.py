@@ -13,7 +13,7 @@ import time
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import resources, url_ids
+from components import rendering, resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
@@ -170,7 +170,7 @@ def _import(make_session: sessionmaker[Session], user_id: int) -> None:
                 )
             except interchange.ImportRefused as problem:
                 bar.done()
-                st.error(f"Nothing was imported: {problem}")
+                st.error(rendering.outside(f"Nothing was imported: {problem}"))
             else:
                 bar.done()
                 st.success(f"Imported {len(created)} conversation(s).")
@@ -219,7 +219,7 @@ def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
             st.caption("No conversations match." if query.strip() else "No conversations yet.")
         for conversation_id, title, pinned in rows:
             st.button(
-                ("📌 " if pinned else "") + title,
+                ("📌 " if pinned else "") + rendering.label(title),
                 key=f"chat.open.{conversation_id}",
                 on_click=select,
                 args=(conversation_id,),

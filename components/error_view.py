@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chat_client import errors
+from components import rendering
 
 
 def headline(error: BaseException) -> str:
@@ -40,9 +41,9 @@ def describe(error: BaseException) -> str:
 
 def show(error: BaseException) -> None:
     """Show an error where the reply would be."""
-    st.error(describe(error), icon=":material/error:")
+    st.error(rendering.outside(describe(error)), icon=":material/error:")
 
 
 def show_saved(text: str) -> None:
     """Show the error text kept with a failed reply in the history."""
-    st.error(text, icon=":material/error:")
+    st.error(rendering.outside(text), icon=":material/error:")

@@ -1,7 +1,7 @@
 """How one message looks: stored ones replayed from history (with their controls), and a live reply.
 
-Model output, titles and prompts are shown with Streamlit's markdown, which escapes raw HTML by
-default; nothing here passes `unsafe_allow_html=True`, so HTML or script in a reply is shown as text.
+Model output, titles and prompts go through components/rendering.py (no remote image, no unsafe link,
+raw HTML left as text); nothing here passes `unsafe_allow_html=True`.
 
 Buttons never act in place: their callbacks put a request in `st.session_state["chat.action"]` (or a
 branch choice in `st.session_state["chat.choice"]`), and the page acts on it at the top of the next run,
@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from chat_client import Endpoint, events, snippets
-from components import error_view, metrics, reply_views
+from components import error_view, metrics, rendering, reply_views
 from turns.chat import Turn
 
 ACTION_KEY = "chat.action"
@@ -48,7 +48,7 @@ def _choose(parent_id: int | None, child_id: int) -> None:
 def _status_note(status: str | None, finish_reason: str | None = None) -> None:
     note = STATUS_NOTES.get(status or "") or FINISH_NOTES.get(finish_reason or "")
     if note:
-        st.caption(f":orange[{note}]")
+        st.caption(rendering.trusted(f":orange[{note}]"))
 
 
 def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[int]) -> None:
@@ -65,7 +65,7 @@ def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[i
         args=(message.parent_id, group_leaders[max(number - 2, 0)]),
         help="Previous version",
     )
-    middle.caption(f"{number}/{count}")
+    middle.caption(rendering.trusted(f"{number}/{count}"))
     right.button(
         "›",
         key=f"chat.next.{message.id}",
@@ -101,7 +101,7 @@ def _request_popover(message: Any, render_request) -> None:
         st.json(message.request_body or {}, expanded=1)
         if render_request is not None:
             for label, language, text in render_request(message.request_body or {}):
-                st.caption(label)
+                st.caption(rendering.trusted(label))
                 st.code(text, language=language)
 
 
@@ -114,13 +114,13 @@ def _body(message: Any, show_logprobs: bool) -> None:
     if wants_json and message.content and message.status == "complete":
         reply_views.show_json(message.content, schema)
     elif message.content:
-        st.markdown(message.content)
+        st.markdown(rendering.outside(message.content))
 
 
 def _tool_calls(message: Any) -> None:
     for call in message.tool_calls or []:
         fn = call.get("function", {})
-        st.caption(f"Tool call `{fn.get('name')}` (id `{call.get('id')}`)")
+        st.caption(f"Tool call {rendering.code(fn.get('name'))} (id {rendering.code(call.get('id'))})")
         try:
             pretty = json.dumps(json.loads(fn.get("arguments") or "{}"), indent=2, ensure_ascii=False)
         except json.JSONDecodeError:
@@ -135,7 +135,7 @@ def tool_result_form(message: Any) -> None:
         st.markdown("**The model asked to call a tool.** Type what each call returned, then send.")
         for call in calls:
             st.text_area(
-                f"Result of `{call.get('function', {}).get('name')}`",
+                f"Result of {rendering.code(call.get('function', {}).get('name'))}",
                 key=f"chat.tool.{call.get('id')}",
                 placeholder='e.g. {"temperature_c": 21}',
             )
@@ -159,7 +159,7 @@ def show_stored(
     role = "user" if message.role == "user" else "assistant"
     with st.chat_message(role):
         if message.role == "tool":
-            st.caption(f"Tool result for `{message.tool_call_id}`")
+            st.caption(f"Tool result for {rendering.code(message.tool_call_id)}")
             st.code(message.content or "", language="json")
             return
         if message.role == "user":
@@ -205,7 +205,7 @@ def _user(message: Any, number: int, count: int, group_leaders: Sequence[int]) -
 def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
     if message.thought:
         with st.expander("Thought summary", icon=":material/psychology:", expanded=False):
-            st.markdown(message.thought)
+            st.markdown(rendering.outside(message.thought))
     show_logprobs = bool(message.logprobs) and st.session_state.get(f"chat.lp.{message.id}", False)
     _body(message, show_logprobs)
     _tool_calls(message)
@@ -214,7 +214,7 @@ def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
     _status_note(message.status, message.finish_reason)
     line = metrics.summary(message.usage, message.timings, message.finish_reason, prices)
     if line:
-        st.caption(line)
+        st.caption(rendering.outside(line))
     cols = st.columns(4, width=520, gap="small")
     cols[0].button(
         "Retry" if message.status == "error" else "Regenerate",
@@ -297,7 +297,7 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                     last_flush = now
                 if retry_at is not None:
                     notice_slot.info(
-                        f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s.",
+                        rendering.outside(f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s."),
                         icon=":material/schedule:",
                     )
                 elif waiting:
@@ -316,7 +316,7 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                 waiting = False
                 if turn.reply.thought_text:  # the thinking is over: show all of it before the answer
                     with thought_slot.container(), st.expander("Thought summary", expanded=False):
-                        st.markdown(turn.reply.thought_text)
+                        st.markdown(rendering.outside(turn.reply.thought_text))
             if isinstance(event, events.TextDelta) and event.index == 0:
                 # Each update re-sends the whole reply to the browser: at most one every FLUSH_SECONDS
                 # (the first at once), so a fast stream or many sessions do not flood the socket.
@@ -328,17 +328,18 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
             elif isinstance(event, events.ThoughtDelta) and event.index == 0 and now - last_thought >= 0.1:
                 last_thought = now
                 with thought_slot.container(), st.expander("Thinking...", expanded=True):
-                    st.markdown(turn.reply.thought_text)
+                    st.markdown(rendering.outside(turn.reply.thought_text))
             elif isinstance(event, events.RetryWait):
                 retry_at, retry_note = now + event.seconds, f"{event.reason} (attempt {event.attempt})."
                 notice_slot.info(
-                    f"{retry_note} Retrying in {event.seconds:.0f} s.", icon=":material/schedule:"
+                    rendering.outside(f"{retry_note} Retrying in {event.seconds:.0f} s."),
+                    icon=":material/schedule:",
                 )
                 notice_shown = True
         if pending:
             yield "".join(pending)
 
-    st.write_stream(answer())
+    rendering.stream_markdown(answer())  # not st.write_stream: it would render the raw text
     notice_slot.empty()
     if turn.error is not None:
         error_view.show(turn.error)
@@ -353,7 +354,9 @@ def _stream_candidates(turn: Turn, count: int) -> None:
         ):
             for index, slot in enumerate(slots):
                 slot.markdown(
-                    turn.candidates.get(index, turn.reply).content if index in turn.candidates else ""
+                    rendering.outside(
+                        turn.candidates.get(index, turn.reply).content if index in turn.candidates else ""
+                    )
                 )
             last_draw = time.monotonic()
     if turn.error is not None:

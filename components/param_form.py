@@ -21,6 +21,7 @@ import streamlit as st
 
 from chat_client import ParamError, Params, validate, wire_fields
 from chat_client.schemas import MAX_SCHEMA_DEPTH, schema_problem
+from components import rendering
 
 # The provider's defaults, shown as placeholders (compat notes and API reference).
 DEFAULTS = {
@@ -133,20 +134,20 @@ def _problems_for(problems: list[ParamError], *names: str) -> None:
             problem.field == n or problem.field.startswith(n + ".") or problem.field.endswith(n)
             for n in names
         ):
-            st.error(problem.message, icon=":material/error:")
+            st.error(rendering.outside(problem.message), icon=":material/error:")
 
 
 def _number(
     label: str, prefix: str, name: str, *, step: float | int, fmt: str | None = None, help: str = ""
 ) -> Any:
     return st.number_input(
-        label,
+        rendering.trusted(label),
         value=None,
         step=step,
         format=fmt,
         key=prefix + name,
         placeholder=f"default: {DEFAULTS.get(name, 'not set')}",
-        help=help or None,
+        help=rendering.trusted(help) if help else None,
     )
 
 

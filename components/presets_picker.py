@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from components import rendering
 from storage import presets
 from storage.models import User
 
@@ -58,7 +59,7 @@ def system_prompt_picker(make_session: sessionmaker[Session], user_id: int, text
         format_func=lambda i: (
             "Choose a preset…"
             if i is None
-            else by_id[i]["name"] + ("" if by_id[i]["builtin"] else " (yours)")
+            else rendering.plain(by_id[i]["name"]) + ("" if by_id[i]["builtin"] else " (yours)")
         ),
         key=text_key + ".preset",
         on_change=apply,
@@ -76,9 +77,9 @@ def save_system_prompt(make_session: sessionmaker[Session], user_id: int, text: 
                 else "The system prompt is empty."
             )
             if problem:
-                st.error(problem)
+                st.error(rendering.outside(problem))
             else:
-                st.success(f"Saved “{name}”.")
+                st.success(f"Saved “{rendering.label(name)}”.")
 
 
 def params_picker(
@@ -104,7 +105,9 @@ def params_picker(
         format_func=lambda i: (
             "Apply a preset…"
             if i is None
-            else by_id[i]["name"] + (f" — {by_id[i]['description']}" if by_id[i]["description"] else "")
+            else rendering.plain(
+                by_id[i]["name"] + (f" — {by_id[i]['description']}" if by_id[i]["description"] else "")
+            )
         ),
         key=key + ".pick",
         on_change=on_pick,
@@ -115,6 +118,6 @@ def params_picker(
             keep = {k: v for k, v in current.items() if k not in ("model", "stream", "stream_options")}
             problem = _save(make_session, user_id, kind="params", name=name, params=keep)
             if problem:
-                st.error(problem)
+                st.error(rendering.outside(problem))
             else:
-                st.success(f"Saved “{name}”.")
+                st.success(f"Saved “{rendering.label(name)}”.")

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsonschema
 import streamlit as st
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def escape_markdown(text: str) -> str:
-    """Make text literal inside Streamlit markdown (including inside `:color[...]`)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+from components import rendering
+from components.rendering import escape_markdown
 
 
 def check_json(text: str, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
@@ -54,7 +49,7 @@ def show_json(text: str, schema: Mapping[str, Any] | None) -> None:
     if value is not None or problem is None:
         st.code(json.dumps(value, indent=2, ensure_ascii=False), language="json")
     if problem:
-        st.warning(problem, icon=":material/data_object:")
+        st.warning(rendering.outside(problem), icon=":material/data_object:")
     else:
         st.caption(":green[Valid JSON" + (", matches the schema." if schema else ".") + "]")
 
@@ -75,7 +70,7 @@ def coloured_tokens(tokens: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for token in tokens:
         text = token.get("token", "")
-        shown = escape_markdown(text.replace("\n", "⏎")) or "∅"
+        shown = escape_markdown(rendering.visible_controls(text.replace("\n", "⏎"))) or "∅"
         parts.append(f":{_band(float(token.get('logprob', 0.0)))}-background[{shown}]")
     return " ".join(parts)
 
@@ -85,11 +80,14 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
     if not tokens:
         st.caption("No log-probabilities were returned for this reply.")
         return
-    st.markdown(coloured_tokens(tokens))
+    st.markdown(rendering.trusted(coloured_tokens(tokens)))  # each token escaped by coloured_tokens
     st.caption("green ≥ 90% · blue ≥ 50% · orange ≥ 20% · red < 20%")
     labels = [f"{i + 1}: {t.get('token', '')!r}" for i, t in enumerate(tokens)]
     picked = st.selectbox(
-        "Alternatives for token", range(len(tokens)), format_func=lambda i: labels[i], key=key
+        "Alternatives for token",
+        range(len(tokens)),
+        format_func=lambda i: rendering.plain(labels[i]),
+        key=key,
     )
     chosen = tokens[picked]
     rows = [{"token": repr(chosen.get("token", "")), "probability": f"{math.exp(chosen['logprob']):.1%}"}]

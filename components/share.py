@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from components import rendering
 from storage import sharing
 from storage.models import ShareLink, User, utcnow
 
@@ -132,8 +133,14 @@ def links_list(
             with top[0]:
                 who = f" by {owners[link.user_id]}" if link.user_id in owners else ""
                 expires = f", expires {link.expires_at:%Y-%m-%d %H:%M} UTC" if link.expires_at else ""
-                st.markdown(f"**{link.title or 'Untitled'}** ({link.kind}{who})")
-                st.caption(f"Shared {link.created_at:%Y-%m-%d %H:%M} UTC{expires}. State: {state}.")
+                st.markdown(
+                    rendering.trusted(f"**{rendering.label(link.title or 'Untitled')}** ({link.kind}{who})")
+                )
+                st.caption(
+                    rendering.trusted(
+                        f"Shared {link.created_at:%Y-%m-%d %H:%M} UTC{expires}. State: {state}."
+                    )
+                )
                 if state == "open" and show_address:
                     st.code(link_url(link.token), language=None)
             with top[1]:
@@ -153,13 +160,13 @@ def links_list(
 def _show_content(content: Any) -> None:
     if isinstance(content, str):
         if content:
-            st.markdown(content)
+            st.markdown(rendering.outside(content))
         return
     for part in content or []:
         if not isinstance(part, Mapping):
             continue
         if part.get("type") == "text" and part.get("text"):
-            st.markdown(str(part["text"]))
+            st.markdown(rendering.outside(part["text"]))
         elif part.get("type") == "image_url":
             url = str((part.get("image_url") or {}).get("url") or "")
             if url.startswith("data:image/"):
@@ -180,7 +187,7 @@ def show_conversation(snapshot: Mapping[str, Any]) -> None:
             _show_content(message.get("content"))
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
-                st.caption(f"Called tool `{function.get('name', '?')}`")
+                st.caption(f"Called tool {rendering.code(function.get('name', '?'))}")
 
 
 def show_compare(snapshot: Mapping[str, Any]) -> None:
@@ -194,15 +201,15 @@ def show_compare(snapshot: Mapping[str, Any]) -> None:
         ]
         prompt = prompts[0] if prompts else snapshot.get("prompt", "")
         with st.chat_message("user"):
-            st.markdown(str(prompt or ""))
+            st.markdown(rendering.outside(prompt or ""))
         if not columns:
             continue
         for index, slot in enumerate(st.columns(len(columns))):
             column = columns[index] if isinstance(columns[index], Mapping) else {}
             with slot:
-                st.markdown(f"**{column.get('label') or f'Column {index + 1}'}**")
+                st.markdown(f"**{rendering.label(column.get('label') or f'Column {index + 1}')}**")
                 if column.get("model"):
-                    st.caption(f"Model `{column['model']}`")
+                    st.caption(f"Model {rendering.code(column['model'])}")
                 replies = sorted(
                     (
                         r
@@ -213,6 +220,6 @@ def show_compare(snapshot: Mapping[str, Any]) -> None:
                 )
                 for reply in replies:
                     with st.container(border=True):
-                        st.markdown(str(reply.get("content") or ""))
+                        st.markdown(rendering.outside(reply.get("content") or ""))
                         if reply.get("error"):
-                            st.caption(f"Error: {reply['error']}")
+                            st.caption(rendering.outside(f"Error: {reply['error']}"))

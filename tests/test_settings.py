@@ -63,3 +63,12 @@ def test_import_limits_come_from_the_environment_or_secrets_and_zero_means_none(
     assert load_settings({"PRISM_IMPORT_MAX_MESSAGES": "0"}, {}).import_max_messages is None
     with pytest.raises(ValueError, match="PRISM_IMPORT_MAX_MB must be a whole number"):
         load_settings({"PRISM_IMPORT_MAX_MB": "lots"}, {})
+
+
+def test_trusted_image_hosts_are_empty_by_default_and_read_from_env_or_secrets():
+    assert load_settings({}, {}).image_hosts == ()
+    from_secrets = load_settings({}, {"rendering": {"image_hosts": ["img.example", " CDN.example "]}})
+    assert from_secrets.image_hosts == ("img.example", "cdn.example")
+    env = {"PRISM_IMAGE_HOSTS": "a.example, b.example"}
+    from_env = load_settings(env, {"rendering": {"image_hosts": ["c"]}})
+    assert from_env.image_hosts == ("a.example", "b.example")

@@ -30,7 +30,7 @@ st.title("Admin", anchor=False)
 # -- usage ------------------------------------------------------------------------------------------------
 st.subheader("Usage", anchor=False)
 days = st.segmented_control(
-    "Period", [7, 30, 90], default=7, format_func=lambda d: f"{d} days", key="admin.days"
+    "Period", [7, 30, 90], default=7, format_func=lambda d: f"{d:d} days", key="admin.days"
 )
 since = (utcnow() - timedelta(days=(days or 7) - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
 with make_session() as session:

@@ -11,7 +11,15 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 import turns
-from components import conversation_list, message_view, param_form, presets_picker, resources, share
+from components import (
+    conversation_list,
+    message_view,
+    param_form,
+    presets_picker,
+    rendering,
+    resources,
+    share,
+)
 from storage import branches, database, images, repository
 from storage.models import User
 from turns import quota
@@ -51,7 +59,7 @@ if conversation is not None and picked is not None:
             icon=":material/warning:",
         )
 for note in st.session_state.pop("chat.notices", []):  # kept across the rerun that follows a reply
-    st.warning(note, icon=":material/hide_image:")
+    st.warning(rendering.outside(note), icon=":material/hide_image:")
 # A message the database refused last time: its words go back in the box, its images wait for the next send.
 unsent = st.session_state.pop("chat.unsent", None)
 if unsent is not None:
@@ -73,13 +81,17 @@ target = next(
 if len(available) > 1:
     names = [t.endpoint.name for t in available]
     picked = st.selectbox(
-        "Endpoint", names, index=names.index(target.endpoint.name), key=f"chat.endpoint.{key}"
+        "Endpoint",
+        names,
+        index=names.index(target.endpoint.name),
+        key=f"chat.endpoint.{key}",
+        format_func=rendering.plain,
     )
     target = available[names.index(picked)]
 
 title_slot = st.empty()
-title_slot.title(conversation.title if conversation else "New chat", anchor=False)
-st.caption(f"Talking to {target.label}.")
+title_slot.title(rendering.label(conversation.title) if conversation else "New chat", anchor=False)
+st.caption(f"Talking to {rendering.trusted(target.label)}.")
 
 system_key = f"chat.system.{key}"
 if system_key not in st.session_state:
@@ -157,13 +169,13 @@ if prompt is not None or action is not None:
         try:
             accepted.append(images.normalise(upload.getvalue(), upload.name))
         except images.ImageRejected as problem:
-            refused.append(f"**{upload.name}**: {problem}")
+            refused.append(f"**{rendering.label(upload.name)}**: {problem}")
     if len(files) > config.max_files_per_message:
         refused.append(
             f"Only {config.max_files_per_message} images fit in one message; the rest were left out."
         )
     for note in refused:
-        st.warning(note, icon=":material/hide_image:")
+        st.warning(rendering.outside(note), icon=":material/hide_image:")
 
     existing = conversation
     try:
@@ -244,7 +256,7 @@ if prompt is not None or action is not None:
     st.session_state.pop("chat.carried_images", None)  # they went with this message
     if conversation is not None and existing is None:
         conversation_list.select(conversation.id)
-        title_slot.title(conversation.title, anchor=False)
+        title_slot.title(rendering.label(conversation.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
 path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
@@ -252,7 +264,7 @@ children = branches.children_by_parent(messages)
 window = st.session_state.get(f"chat.window.{key}", WINDOW)
 if len(path) > window:
     st.button(
-        f"Show earlier messages ({len(path) - window} more)",
+        rendering.trusted(f"Show earlier messages ({len(path) - window} more)"),
         icon=":material/expand_less:",
         on_click=st.session_state.__setitem__,
         args=(f"chat.window.{key}", window + WINDOW),

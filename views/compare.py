@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_setup, compare_stats, compare_view, resources, share
+from components import compare_setup, compare_stats, compare_view, rendering, resources, share
 from storage import ImageRejected
 from storage import compare as compare_store
 from storage.models import User
@@ -36,7 +36,8 @@ compare_setup.sidebar_runs(make_session, user_id, run_id)
 
 st.title("Compare", anchor=False)
 st.caption(
-    f"One prompt, several settings side by side, all streaming at once. Talking to {default_target.label}."
+    "One prompt, several settings side by side, all streaming at once. "
+    f"Talking to {rendering.trusted(default_target.label)}."
 )
 if run_id is None:
     st.caption(
@@ -78,7 +79,7 @@ with st.expander(
     else:
         columns, problems = compare_setup.column_editors(targets, make_session, user_id)
 for problem in problems:
-    st.error(problem, icon=":material/error:")
+    st.error(rendering.outside(problem), icon=":material/error:")
 
 
 def run_turn(
@@ -103,7 +104,7 @@ def run_turn(
         limits=quota.Limits.from_settings(config),
     )
     with st.chat_message("user"):
-        st.markdown(prompt)
+        st.markdown(rendering.outside(prompt))
     turn.run(compare_view.LiveView(turn, [c.stored() for c in run_columns]))
     st.rerun()
 
@@ -167,7 +168,9 @@ if run_id is not None:
             if again_of and marks:
                 same = sum(1 for m in marks if m)
                 st.info(
-                    f"Run again: {same} of {len(marks)} column(s) gave the identical reply.",
+                    rendering.trusted(
+                        f"Run again: {same} of {len(marks)} column(s) gave the identical reply."
+                    ),
                     icon=":material/replay:",
                 )
             if run.history:
@@ -185,7 +188,7 @@ if run_id is not None:
                 first = compare_turns.reply_of(run, turn_index, 0)
                 shown_prompt = run.prompt if turn_index == 0 else (first.prompt if first else "")
                 with st.chat_message("user"):
-                    st.markdown(shown_prompt)
+                    st.markdown(rendering.outside(shown_prompt))
                 last = turn_index == turn_total - 1
                 if is_grid:
                     compare_view.show_grid(run, turn_index, prices_for)
@@ -281,7 +284,7 @@ if open_run is not None:
         adopt = st.selectbox(
             "Whose reply",
             range(len(open_run["labels"])),
-            format_func=lambda i: open_run["labels"][i],
+            format_func=lambda i: rendering.plain(open_run["labels"][i]),
             key="compare.adopt",
         )
 
@@ -300,7 +303,7 @@ if sent:
         # Checked before anything is saved or sent: an upload that is not an image gets words.
         image_urls = compare_turns.data_urls_of(uploads)
     except ImageRejected as rejected:
-        st.error(str(rejected), icon=":material/broken_image:")
+        st.error(rendering.outside(str(rejected)), icon=":material/broken_image:")
         st.stop()
     if mode == "new":
         repeats = int(st.session_state["compare.repeats"])
@@ -308,8 +311,11 @@ if sent:
             st.error("Fix the columns' settings above first.", icon=":material/error:")
         elif len(columns) * repeats > compare_turns.MAX_REQUESTS:
             st.error(
-                f"{len(columns)} columns × {repeats} repeats would send {len(columns) * repeats} requests at "
-                f"once; the limit is {compare_turns.MAX_REQUESTS}. Lower the repeats or use fewer cells.",
+                rendering.trusted(
+                    f"{len(columns)} columns × {repeats} repeats would send {len(columns) * repeats} "
+                    f"requests at once; the limit is {compare_turns.MAX_REQUESTS}. Lower the repeats or "
+                    "use fewer cells."
+                ),
                 icon=":material/error:",
             )
         elif not text.strip() and not uploads:

@@ -12,7 +12,7 @@ import json
 import streamlit as st
 
 from chat_client import Params, validate
-from components import resources
+from components import rendering, resources
 from storage import presets
 from storage.models import User
 
@@ -68,7 +68,7 @@ def _save(preset_id: int | None, **fields) -> None:
                 presets.update_preset(session, user, preset_id, **fields)
             session.commit()
     except ValueError as problem:
-        st.error(str(problem))
+        st.error(rendering.outside(str(problem)))
     else:
         st.toast("Saved.")
         st.rerun()
@@ -107,22 +107,24 @@ def _editor(kind: str, row: dict | None) -> None:
         else:
             params, problem = _params_problem(body)
             if problem:
-                st.error(problem)
+                st.error(rendering.outside(problem))
                 return
             fields["params"] = params
         _save(row["id"] if row else None, **fields)
 
 
-for kind, label in (("system", "System prompts"), ("params", "Parameter sets")):
-    st.subheader(label, anchor=False)
+for kind, heading in (("system", "System prompts"), ("params", "Parameter sets")):
+    st.subheader(rendering.trusted(heading), anchor=False)
     for row in _rows(kind):
-        title = row["name"] + ("" if row["builtin"] else " · yours")
-        with st.expander(title, icon=":material/lock:" if row["builtin"] else ":material/edit:"):
+        title = rendering.label(row["name"]) + ("" if row["builtin"] else " · yours")
+        with st.expander(
+            rendering.trusted(title), icon=":material/lock:" if row["builtin"] else ":material/edit:"
+        ):
             if row["description"]:
-                st.caption(row["description"])
+                st.caption(rendering.label(row["description"]))
             if row["builtin"]:
                 if kind == "system":
-                    st.markdown(row["system_prompt"])
+                    st.markdown(rendering.outside(row["system_prompt"]))
                 else:
                     st.code(json.dumps(row["params"], indent=2), language="json")
             else:

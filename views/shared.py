@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, resources, share
+from components import auth, rendering, resources, share
 from storage import sharing
 from storage.models import User
 
@@ -31,7 +31,7 @@ if token:
         st.error("This link is no longer available.", icon=":material/link_off:")
         st.stop()
     kind, title, snapshot, created_at = found
-    st.title(title or "Shared", anchor=False)
+    st.title(rendering.label(title) if title else "Shared", anchor=False)
     st.caption(f"A read-only copy, shared {created_at:%Y-%m-%d %H:%M} UTC.")
     if kind == "compare":
         share.show_compare(snapshot)

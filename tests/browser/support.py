@@ -1,8 +1,10 @@
 """The machinery the browser journeys and the browser benchmarks share: a real app server and chromium.
 
 Why it exists: AppTest runs the page script in the test's own process and shows only final text; these
-journeys need what a person gets, so the app runs as `streamlit run app.py` in its own process (its own
-environment, SQLite file and working folder) and Debian's chromium drives it through Playwright.
+journeys need what a person gets, so the app runs as `streamlit run serve.py` (the app behind its security
+headers, as the README's first command starts it) in its own process (its own environment, SQLite file
+and working folder) and Debian's chromium drives it through Playwright. `entry="app.py"` runs the bare
+app, without the headers.
 
 What must stay true:
 - every wait polls for a condition (the health endpoint, an element, a row in the database); no sleep
@@ -65,7 +67,8 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, ever
 
 
 class AppServer:
-    """`streamlit run app.py` as a child process on a loopback port, with its own env and folder."""
+    """`streamlit run serve.py` (or `entry`) as a child process on a loopback port, with its own env and
+    folder."""
 
     def __init__(
         self,
@@ -74,8 +77,10 @@ class AppServer:
         env: Mapping[str, str],
         secrets: str = "",
         port: int | None = None,
+        entry: str = "serve.py",
     ) -> None:
         self.workdir = workdir
+        self.entry = entry
         self.extra_env = dict(env)
         self.secrets = secrets
         self.port = port or free_port()
@@ -115,7 +120,7 @@ class AppServer:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(ROOT / self.entry),
             "--server.headless",
             "true",
             "--server.address",
