@@ -17,6 +17,8 @@ import secrets
 
 import streamlit as st
 
+from components import rendering
+
 LOG = logging.getLogger("prism.incidents")
 
 
@@ -38,7 +40,7 @@ def report(exc: Exception) -> bool:
     incident = new_incident_id()
     LOG.error("incident %s: %s", incident, type(exc).__name__, exc_info=exc)
     try:
-        st.error(message(incident), icon=":material/error:")
+        st.error(rendering.trusted(message(incident)), icon=":material/error:")
     except Exception:  # drawing failed too (no script context): the log line is all that can be done
         LOG.error("incident %s: the message could not be drawn", incident, exc_info=True)
     return True

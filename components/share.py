@@ -157,16 +157,23 @@ def links_list(
 # -- the read-only view ----------------------------------------------------------------------------
 
 
-def _show_content(content: Any) -> None:
+def _show_text(text: str, as_typed: bool) -> None:
+    if as_typed:  # a person's own words, as on the chat page: line breaks kept, nothing read as markdown
+        st.text(text, width="stretch")
+    else:
+        st.markdown(rendering.outside(text))
+
+
+def _show_content(content: Any, as_typed: bool = False) -> None:
     if isinstance(content, str):
         if content:
-            st.markdown(rendering.outside(content))
+            _show_text(content, as_typed)
         return
     for part in content or []:
         if not isinstance(part, Mapping):
             continue
         if part.get("type") == "text" and part.get("text"):
-            st.markdown(rendering.outside(part["text"]))
+            _show_text(str(part["text"]), as_typed)
         elif part.get("type") == "image_url":
             url = str((part.get("image_url") or {}).get("url") or "")
             if url.startswith("data:image/"):
@@ -184,7 +191,7 @@ def show_conversation(snapshot: Mapping[str, Any]) -> None:
         if role not in ("user", "assistant"):
             continue
         with st.chat_message(role):
-            _show_content(message.get("content"))
+            _show_content(message.get("content"), as_typed=role == "user")
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 st.caption(f"Called tool {rendering.code(function.get('name', '?'))}")

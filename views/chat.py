@@ -53,9 +53,11 @@ if conversation is not None and picked is not None:
         choose = stored if stored is not None else choose
     except SQLAlchemyError as problem:
         choose[picked[0] or 0] = picked[1]  # shown now; said plainly that a reload will not keep it
-        st.warning(
-            f"Prism could not save which version you chose: {database.describe_write_failure(problem)}. "
-            "It is shown now, but a reload will show the newest one.",
+        st.warning(  # describe_write_failure gives fixed words, never the driver's text
+            rendering.trusted(
+                f"Prism could not save which version you chose: {database.describe_write_failure(problem)}. "
+                "It is shown now, but a reload will show the newest one."
+            ),
             icon=":material/warning:",
         )
 for note in st.session_state.pop("chat.notices", []):  # kept across the rerun that follows a reply
@@ -63,9 +65,11 @@ for note in st.session_state.pop("chat.notices", []):  # kept across the rerun t
 # A message the database refused last time: its words go back in the box, its images wait for the next send.
 unsent = st.session_state.pop("chat.unsent", None)
 if unsent is not None:
-    st.error(
-        f"Prism could not save your message: {unsent['why']}. Nothing was sent; your text is still in "
-        "the box" + (" and your images will go with it." if unsent["images"] else "."),
+    st.error(  # unsent["why"] is describe_write_failure's fixed words
+        rendering.trusted(
+            f"Prism could not save your message: {unsent['why']}. Nothing was sent; your text is still in "
+            "the box" + (" and your images will go with it." if unsent["images"] else ".")
+        ),
         icon=":material/database:",
     )
     if unsent["text"]:

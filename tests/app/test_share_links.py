@@ -195,3 +195,13 @@ def test_tokens_are_long_and_url_safe(tmp_path):
     for token in tokens:
         assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
         assert len(token) * 6 >= 128, "at least 128 bits of randomness"
+
+
+def test_a_shared_conversation_shows_the_askers_line_breaks_as_typed(hosted):
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.chat_input[0].set_value("first line\nsecond line\n# not a heading").run()
+    token = share_from_chat(ann)
+    bob = open_link(sign_in(hosted().run(), "bob", BOB), token)
+    asked = bob.chat_message[0]
+    assert [t.value for t in asked.text] == ["first line\nsecond line\n# not a heading"]
+    assert not list(asked.markdown), "the asker's words were read as markdown on the shared page"
