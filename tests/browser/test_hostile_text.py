@@ -33,7 +33,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.app.hosting_support import users
-from tests.browser.support import AppServer, ChatPage, sqlite_url, stored_messages, wait_for
+from tests.browser.support import (
+    AppServer,
+    ChatPage,
+    make_conversation,
+    sqlite_url,
+    stored_messages,
+    wait_for,
+)
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
@@ -108,6 +115,20 @@ def test_html_and_script_in_reply_title_system_prompt_and_shared_page_stay_text(
     chat.screenshot("bad-input-html-in-shared-page")
 
 
+def add_stored_reply(database_url: str, conversation_id: int, reply: str) -> None:
+    """A question and a finished reply saved in the conversation, as a finished turn leaves them."""
+    from storage import open_database, repository, session_factory
+
+    make_session = session_factory(open_database(database_url))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        asked = repository.add_message(session, user, conversation_id, role="user", content="Show maths")
+        repository.add_message(
+            session, user, conversation_id, role="assistant", content=reply, parent_id=asked.id
+        )
+        session.commit()
+
+
 def test_streamlit_still_works_under_the_security_headers(keyed_app, page, tmp_path):
     """serve.py's CSP is on (the browser apps run serve.py): the page, its fonts, KaTeX, the websocket
     (a streamed reply) and an attached image all work, and chromium reports no policy violation."""
@@ -125,11 +146,18 @@ def test_streamlit_still_works_under_the_security_headers(keyed_app, page, tmp_p
     Image.new("RGB", (40, 30), (200, 20, 20)).save(picture)
     page.get_by_test_id("stChatInput").locator('input[type="file"]').set_input_files([picture])
     expect(page.get_by_test_id("stChatInput")).to_contain_text("red.png")
-    chat.send("Math: $E = mc^2$ and $$\\int_0^1 x\\,dx$$")
+    chat.send("What is in this picture?")
     chat.wait_reply_done()
-    expect(chat.messages.first.locator(".katex").first).to_be_visible()
     expect(chat.messages.first.locator("img").first).to_be_visible()
     assert chat.messages.first.locator("img").first.evaluate("i => i.complete && i.naturalWidth > 0")
+    # KaTeX draws maths in a reply (a person's own message is shown as typed, so the maths is in a
+    # stored reply): its fonts load under the policy too.
+    with_maths = make_conversation(keyed_app.extra_env["PRISM_DATABASE_URL"], params={}, title="Maths")
+    add_stored_reply(
+        keyed_app.extra_env["PRISM_DATABASE_URL"], with_maths, "Math: $E = mc^2$ and $$\\int_0^1 x\\,dx$$"
+    )
+    chat.open(with_maths)
+    expect(chat.reply().locator(".katex").first).to_be_visible()
     assert page.evaluate("document.fonts.check('16px KaTeX_Main')")
     assert page.evaluate("window.__csp || []") == []
 
