@@ -29,7 +29,6 @@ from turns import compare as compare_turns
 from turns.chat import to_wire_messages
 
 RUN_QUERY_KEY = "run"
-IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "webp"]
 
 
 def form_prefix(index: int) -> str:

@@ -288,11 +288,23 @@ if open_run is not None:
             key="compare.adopt",
         )
 
+# A prompt that could not be sent goes back in the box, with the reason above it (nothing typed is lost).
+unsent = st.session_state.pop("compare.unsent", None)
+if unsent is not None:
+    st.error(rendering.trusted(unsent["why"]), icon=":material/error:")  # give_back got rendered text
+    st.session_state["compare.input"] = unsent["text"]
+
+
+def give_back(text: str, why: str) -> None:
+    """Refuse to send, say why, and put the prompt back in the chat input on the rerun."""
+    st.session_state["compare.unsent"] = {"text": text, "why": why}
+    st.rerun()
+
+
 sent = st.chat_input(
     "Prompt for every column" if mode == "new" else "Next message in every column",
     key="compare.input",
     accept_file="multiple",
-    file_type=compare_setup.IMAGE_TYPES,
     submit_mode="stop",
 )
 
@@ -300,23 +312,24 @@ if sent:
     text = sent if isinstance(sent, str) else (sent.text or "")
     uploads = [] if isinstance(sent, str) else [(f.getvalue(), f.name) for f in sent.files or []]
     try:
-        # Checked before anything is saved or sent: an upload that is not an image gets words.
+        # Checked before anything is saved or sent. A comparison about an image is meaningless without
+        # it, so a file that is not a usable image (an SVG, a HEIC, a broken PNG) stops the whole send,
+        # is named, and the prompt goes back in the box to send again with another file.
         image_urls = compare_turns.data_urls_of(uploads)
     except ImageRejected as rejected:
-        st.error(rendering.outside(str(rejected)), icon=":material/broken_image:")
-        st.stop()
+        give_back(text, rendering.outside(f"{rejected} Nothing was sent; your prompt is still in the box."))
     if mode == "new":
         repeats = int(st.session_state["compare.repeats"])
         if problems:
-            st.error("Fix the columns' settings above first.", icon=":material/error:")
+            give_back(text, "Fix the columns' settings above first; your prompt is still in the box.")
         elif len(columns) * repeats > compare_turns.MAX_REQUESTS:
-            st.error(
+            give_back(
+                text,
                 rendering.trusted(
                     f"{len(columns)} columns × {repeats} repeats would send {len(columns) * repeats} "
                     f"requests at once; the limit is {compare_turns.MAX_REQUESTS}. Lower the repeats or "
-                    "use fewer cells."
+                    "use fewer cells; your prompt is still in the box."
                 ),
-                icon=":material/error:",
             )
         elif not text.strip() and not uploads:
             st.warning("Type a prompt first.")

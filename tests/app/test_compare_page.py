@@ -382,7 +382,14 @@ def test_a_follow_up_can_carry_an_image_and_a_bad_upload_is_refused(app_env, new
     at.run()
     assert not at.exception
     assert app_env.received == []
-    assert at.error, "the refused upload is explained"
+    assert any("fake.png" in e.value and "still in the box" in e.value for e in at.error), at.error
+    box = at.chat_input(key="compare.input").proto  # what the browser is told to put back in the box
+    assert box.set_value and box.value == "broken", "the prompt was lost with the refused upload"
+
+    at.chat_input(key="compare.input").set_value("a drawing").upload("logo.svg", b"<svg/>", "image/svg+xml")
+    at.run()
+    assert app_env.received == []
+    assert any("logo.svg" in e.value and "SVG" in e.value for e in at.error), "the SVG is not named"
 
 
 def test_too_many_requests_at_once_are_refused_with_the_numbers(app_env, new_app):
@@ -393,6 +400,8 @@ def test_too_many_requests_at_once_are_refused_with_the_numbers(app_env, new_app
     assert any("25 cells" in i.value for i in at.info)
     at.number_input(key="compare.repeats").set_value(5)
     send(at)
+    box = at.chat_input(key="compare.input").proto
+    assert box.set_value and box.value == "What does temperature do?", "the prompt was lost with the refusal"
     assert app_env.received == []
     assert any("125 requests" in e.value for e in at.error)
 
