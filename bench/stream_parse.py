@@ -12,6 +12,7 @@ and the ratio (design goal: at least 25x the SDK).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
@@ -23,7 +24,7 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from chat_client import NO_RETRY, Endpoint, Params, stream_chat
+from chat_client import NO_RETRY, Endpoint, Params, astream_chat
 from chat_client.events import StreamError, TextDelta
 
 MODEL = "gemini-2.5-flash"
@@ -54,28 +55,36 @@ def build_body(n: int) -> bytes:
     return b"".join(out)
 
 
-def transport(body: bytes) -> httpx.MockTransport:
+def transport(body: bytes, *, asynchronous: bool = False) -> httpx.MockTransport:
     pieces = [body[i : i + PIECE] for i in range(0, len(body), PIECE)]
 
+    async def apieces():
+        for piece in pieces:
+            yield piece
+
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=iter(pieces), headers={"content-type": "text/event-stream"})
+        content = apieces() if asynchronous else iter(pieces)
+        return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
 
     return httpx.MockTransport(handler)
 
 
 def run_ours(body: bytes, n: int) -> float:
-    with httpx.Client(transport=transport(body)) as http:
-        ep = Endpoint("http://bench.invalid/v1/", api_key="k")
-        t0 = time.perf_counter()
-        texts = 0
-        for event in stream_chat(
-            http, ep, Params(model=MODEL), [{"role": "user", "content": "hi"}], retry=NO_RETRY
-        ):
-            if isinstance(event, TextDelta):
-                texts += 1
-            elif isinstance(event, StreamError):
-                raise RuntimeError(event.error.message)
-        elapsed = time.perf_counter() - t0
+    async def go() -> tuple[float, int]:
+        async with httpx.AsyncClient(transport=transport(body, asynchronous=True)) as http:
+            ep = Endpoint("http://bench.invalid/v1/", api_key="k")
+            t0 = time.perf_counter()
+            texts = 0
+            async for event in astream_chat(
+                http, ep, Params(model=MODEL), [{"role": "user", "content": "hi"}], retry=NO_RETRY
+            ):
+                if isinstance(event, TextDelta):
+                    texts += 1
+                elif isinstance(event, StreamError):
+                    raise RuntimeError(event.error.message)
+            return time.perf_counter() - t0, texts
+
+    elapsed, texts = asyncio.run(go())
     assert texts == n, texts
     return elapsed
 

@@ -10,7 +10,7 @@ from chat_client.endpoint import Endpoint
 from chat_client.models import alist_models, list_models
 from chat_client.params import ParamError, Params, validate
 from chat_client.request import build_body, wire_fields
-from chat_client.stream import NO_RETRY, RetryPolicy, Timeouts, astream_chat, stream_chat
+from chat_client.stream import NO_RETRY, RetryPolicy, Timeouts, astream_chat
 
 __all__ = [
     "NO_RETRY",
@@ -27,7 +27,6 @@ __all__ = [
     "list_models",
     "messages",
     "snippets",
-    "stream_chat",
     "validate",
     "wire_fields",
 ]

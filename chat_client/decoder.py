@@ -7,9 +7,10 @@ it recorded bytes directly. It copes with every shape in reference/gemini-openai
   https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
   lines end at `\\r\\n`, `\\r` or `\\n` and nowhere else (U+2028 and U+0085 are content; this is why
   `httpx.Response.iter_lines()` must not be used), `:` lines are comments, the `data:` lines of one
-  event join with `\\n`, one space after the colon is dropped. Line splitting is httpx-sse's
-  `SSELineDecoder`; the event interpretation is the few lines below, because we also need to see the
-  lines the spec tells a browser to ignore: a raw JSON error object sent after the events.
+  event join with `\\n`, one space after the colon is dropped. Both the line splitting (`SSELines`)
+  and the event interpretation are the few lines below, as in openai-python's `_streaming.py`: we
+  also need to see the lines the spec tells a browser to ignore (a raw JSON error object sent after
+  the events), and a library's private module is no base to stand on.
 - UTF-8 is decoded incrementally, so a character split across network reads survives.
 - role on every chunk, usage on every chunk or only the last (the last wins, never summed), text and
   finish_reason in one chunk, thoughts inline with the flag and `<thought>` tags, tool-call deltas with
@@ -28,7 +29,6 @@ import codecs
 from typing import Any
 
 import orjson
-from httpx_sse._decoders import SSELineDecoder
 
 from chat_client import errors
 from chat_client.events import (
@@ -53,6 +53,48 @@ _SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 
 def _shape_error() -> errors.ProtocolError:
     return errors.ProtocolError("The server sent a piece of the reply in a shape this client does not know.")
+
+
+class SSELines:
+    """Text of an event stream, fed in pieces -> whole lines, split only where the WHATWG spec says.
+
+    https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream: a line
+    ends at CRLF, a lone CR or a lone LF, nothing else. `str.splitlines()` (and so httpx's
+    `iter_lines()`) also splits at U+2028, U+2029, U+0085 and a few control characters, which JSON
+    may carry unescaped inside a string: that would cut a chunk in two. A CR at the very end of a
+    piece is held back, since the LF of its CRLF may open the next piece.
+    """
+
+    __slots__ = ("_cr", "_tail")
+
+    def __init__(self) -> None:
+        self._tail = ""  # an unfinished line from the previous pieces
+        self._cr = False  # the previous piece ended with CR
+
+    def decode(self, text: str) -> list[str]:
+        """The lines completed by `text` (without their line endings)."""
+        if self._cr:
+            text = "\r" + text
+            self._cr = False
+        if text.endswith("\r"):
+            self._cr = True
+            text = text[:-1]
+        if not text:
+            return []
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if self._tail:
+            lines[0] = self._tail + lines[0]
+        self._tail = lines.pop()  # "" when the text ended with a line ending
+        return lines
+
+    def flush(self) -> list[str]:
+        """The body ended: the unfinished line, if any."""
+        if not self._tail and not self._cr:
+            return []
+        line, self._tail, self._cr = self._tail, "", False
+        return [line]
 
 
 class _Call:
@@ -173,7 +215,7 @@ class StreamDecoder:
         self.finished = False
         self.saw_done = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-        self._lines = SSELineDecoder()
+        self._lines = SSELines()
         self._data: list[str] = []
         self._event_name = ""
         self._raw: list[str] = []

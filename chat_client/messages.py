@@ -7,7 +7,6 @@ the same thing. An assistant message that made tool calls keeps each call's `tho
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -47,11 +46,6 @@ def image_problem(data_url: str) -> str | None:
     if size > MAX_IMAGE_BYTES:
         return f"This image is {size / 1e6:.1f} MB; the provider accepts about 7 MB per image."
     return None
-
-
-def image_data_url(data: bytes, mime: str = "image/png") -> str:
-    """Encode image bytes as a `data:` URL for `user_message`."""
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _tool_call_dict(call: ToolCall | Mapping[str, Any]) -> dict[str, Any]:

@@ -1,31 +1,27 @@
-"""Send a chat request and yield typed events: the sync and async entry points, retries, timeouts.
+"""Send a chat request and yield typed events: retries and timeouts, all on asyncio.
 
-`stream_chat` (httpx.Client) and `astream_chat` (httpx.AsyncClient) never raise for API or network
-problems: the last event is then `StreamError`. Policy lives here; parsing lives in decoder.py, which
-both share, so the two entry points cannot drift apart.
+`astream_chat` (over an `httpx.AsyncClient` the caller hands in) never raises for API or network
+problems: the last event is then `StreamError`. Policy lives here; parsing lives in decoder.py.
 
 What must stay true:
 - Retries happen only before the first byte of a reply body: a refused connection, a 5xx (capped
   exponential backoff), a per-minute 429 (after the delay the server gave). Each is announced with a
-  `RetryWait` event first, is bounded by `RetryPolicy`, and the wait ends at once on cancel. Once any
-  body byte arrived, nothing is retried: the person may already have seen tokens.
-- Closing the generator, or setting `cancel`, closes the HTTP response (and so the connection) at once.
-  A thread blocked in a read cannot notice either a clock or an Event, so timeouts and cancel are
-  enforced by watchdog.py, which shuts the socket down under the reader. Limit: on a reused (pooled)
-  connection the socket is only known once the response headers arrive, so a cancel set before then
-  takes effect when they do (bounded by `Timeouts.first_byte`); on a new connection it is immediate.
-- Timeouts: `connect`; `first_byte`, from the request being sent to the first body byte; `stall`,
-  the longest silence between two reads. Time the caller spends handling events does not count.
+  `RetryWait` event first and is bounded by `RetryPolicy`. Once any body byte arrived, nothing is
+  retried: the person may already have seen tokens.
+- Stopping is asyncio's own: cancel the task that iterates the stream (or close the generator) and the
+  response is closed in `finally`, and with it the connection, whether the task was waiting on a
+  silent server, a retry delay or nothing at all. Nothing here reaches below httpx's public API.
+- Timeouts: `connect` and `write` are httpx's; `first_byte` (from the request being sent to the first
+  body byte) and `stall` (the longest silence between two reads) are one `asyncio.timeout` whose
+  deadline moves with the stream. Time the caller spends handling events does not count.
 - The API key never appears in an event, an error message, or a repr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +34,6 @@ from chat_client.endpoint import Endpoint
 from chat_client.events import Event, RetryWait, StreamError
 from chat_client.params import Params, validate
 from chat_client.request import build_body
-from chat_client.watchdog import POLL_SECONDS, WATCHDOG, Guard
 
 DRAIN_SECONDS = 1.0  # after [DONE], how long the rest of the body may take before we just close
 
@@ -53,7 +48,8 @@ class Timeouts:
     write: float = 30.0
 
     def for_httpx(self) -> httpx.Timeout:
-        return httpx.Timeout(connect=self.connect, read=self.first_byte, write=self.write, pool=self.connect)
+        # Reads are timed by the asyncio deadline in `_attempt` (first byte, then stall), not by httpx.
+        return httpx.Timeout(connect=self.connect, read=None, write=self.write, pool=self.connect)
 
 
 @dataclass(frozen=True)
@@ -116,9 +112,6 @@ class _Final:
 
     def __init__(self, error: errors.ChatError) -> None:
         self.error = error
-
-
-_CANCELLED = object()  # an attempt ended because the caller cancelled: no error event
 
 
 def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]], timeouts: Timeouts):
@@ -198,115 +191,9 @@ def _timeout_error(kind: str, host: str, timeouts: Timeouts) -> errors.StreamTim
     )
 
 
-def _on_headers(resp: httpx.Response, guard: Guard, timeouts: Timeouts) -> None:
-    """Headers arrived: hand the socket to the guard and let it, not httpx, time the body reads."""
-    guard.attach(resp.extensions.get("network_stream"))
-    if guard.deadline == math.inf:  # no trace events from this transport: start the clock now
-        guard.extend(timeouts.first_byte, "first_byte")
-    timeout = resp.request.extensions.get("timeout")
-    if isinstance(timeout, dict):
-        # httpcore reads this when the body starts; the guard enforces first byte and stall exactly,
-        # this only backs it up should the guard be unable to reach the socket.
-        timeout["read"] = max(timeouts.first_byte, timeouts.stall) + 1.0
-
-
-def _failure(exc: httpx.HTTPError, guard: Guard, prep: _Prepared, phase: str, got_bytes: bool, t: Timeouts):
-    if guard.fired == "cancel":
-        return _CANCELLED
-    if guard.fired in ("first_byte", "stall"):
-        return _Final(_timeout_error(guard.fired, _host(prep.url), t))
+def _failure(exc: httpx.HTTPError, prep: _Prepared, phase: str, got_bytes: bool, t: Timeouts):
     err, retryable = _network_error(exc, prep.url, phase=phase, got_bytes=got_bytes, timeouts=t)
     return _Retryable(err) if retryable else _Final(err)
-
-
-def stream_chat(
-    http: httpx.Client,
-    endpoint: Endpoint,
-    params: Params,
-    messages: list[dict[str, Any]],
-    *,
-    timeouts: Timeouts = Timeouts(),
-    retry: RetryPolicy = RetryPolicy(),
-    cancel: threading.Event | None = None,
-) -> Iterator[Event]:
-    """Send one chat request and yield its events; never raises for API or network problems."""
-    prep = _prepare(endpoint, params, messages, timeouts)
-    if isinstance(prep, StreamError):
-        yield prep
-        return
-    attempt = 1
-    while True:
-        if cancel is not None and cancel.is_set():
-            return
-        outcome = yield from _attempt(http, prep, timeouts, cancel)
-        if outcome is None or outcome is _CANCELLED:
-            return
-        err = outcome.error.redacted(endpoint.api_key)
-        delay = retry.delay_for(err, attempt) if isinstance(outcome, _Retryable) else None
-        if delay is None:
-            yield StreamError(err)
-            return
-        attempt += 1
-        yield RetryWait(delay, attempt, err.message)
-        if cancel is not None:
-            if cancel.wait(delay):
-                return
-        else:
-            time.sleep(delay)
-
-
-def _attempt(http: httpx.Client, prep: _Prepared, t: Timeouts, cancel: threading.Event | None):
-    """One try. Yields events; returns None (done), _CANCELLED, _Retryable or _Final."""
-    guard = WATCHDOG.guard(cancel, first_byte=t.first_byte)
-    phase = "request"
-    got_bytes = False
-    decoder: StreamDecoder | None = None
-    try:
-        with http.stream(
-            "POST",
-            prep.url,
-            content=prep.content,
-            headers=prep.headers,
-            timeout=prep.timeout,
-            extensions={"trace": guard.trace},
-        ) as resp:
-            phase = "body"
-            _on_headers(resp, guard, t)
-            if guard.fired == "cancel":
-                return _CANCELLED
-            if resp.status_code >= 400:
-                return _Retryable(_status_error(resp, resp.read()))
-            decoder = StreamDecoder(sse=_is_sse(resp), secret=prep.secret)
-            stall = t.stall
-            body = resp.iter_bytes()
-            for chunk in body:
-                got_bytes = True
-                events = decoder.feed(chunk)
-                if events:
-                    guard.deadline = math.inf  # time the consumer spends is not the server's silence
-                    yield from events
-                if decoder.finished or guard.fired is not None:
-                    break
-                guard.extend(stall, "stall")
-            if guard.fired is not None:  # the read ended because the watchdog shut the socket
-                return _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
-            if not decoder.finished:
-                yield from decoder.close()
-                return None
-            if not decoder.saw_done:
-                return None  # ended by an error event: close rather than read on
-            # [DONE] or an error event: read the rest of the body (normally just the chunked terminator)
-            # so the connection can be reused, but never wait long for it.
-            guard.extend(min(t.stall, DRAIN_SECONDS), "stall")
-            for _ in body:
-                pass
-            return None
-    except httpx.HTTPError as exc:
-        if decoder is not None and decoder.finished:
-            return None  # the reply was complete; only the drain after [DONE] failed
-        return _failure(exc, guard, prep, phase, got_bytes, t)
-    finally:
-        guard.close()
 
 
 async def astream_chat(
@@ -317,72 +204,26 @@ async def astream_chat(
     *,
     timeouts: Timeouts = Timeouts(),
     retry: RetryPolicy = RetryPolicy(),
-    cancel: threading.Event | asyncio.Event | None = None,
 ) -> AsyncIterator[Event]:
-    """Async twin of `stream_chat`, for several concurrent streams (the compare page)."""
+    """Send one chat request and yield its events; never raises for API or network problems.
+
+    Cancel the task that iterates it (or close the generator) to stop: the response is closed in
+    `finally`, and with it the connection.
+    """
     prep = _prepare(endpoint, params, messages, timeouts)
     if isinstance(prep, StreamError):
         yield prep
         return
-    t = timeouts
     attempt = 1
     while True:
-        if cancel is not None and cancel.is_set():
-            return
         outcome: Any = None
-        phase = "request"
-        got_bytes = False
-        decoder: StreamDecoder | None = None
-        guard = WATCHDOG.guard(cancel, first_byte=t.first_byte)
-        try:
-            async with http.stream(
-                "POST",
-                prep.url,
-                content=prep.content,
-                headers=prep.headers,
-                timeout=prep.timeout,
-                extensions={"trace": guard.atrace},
-            ) as resp:
-                phase = "body"
-                _on_headers(resp, guard, t)
-                if guard.fired == "cancel":
-                    return
-                if resp.status_code >= 400:
-                    outcome = _Retryable(_status_error(resp, await resp.aread()))
+        async with contextlib.aclosing(_attempt(http, prep, timeouts)) as attempt_events:
+            async for item in attempt_events:
+                if isinstance(item, _Retryable | _Final):
+                    outcome = item
                 else:
-                    decoder = StreamDecoder(sse=_is_sse(resp), secret=prep.secret)
-                    stall = t.stall
-                    body = resp.aiter_bytes()
-                    async for chunk in body:
-                        got_bytes = True
-                        events = decoder.feed(chunk)
-                        if events:
-                            guard.deadline = math.inf  # the consumer's time is not the server's silence
-                            for event in events:
-                                yield event
-                        if decoder.finished or guard.fired is not None:
-                            break
-                        guard.extend(stall, "stall")
-                    if guard.fired is not None:
-                        outcome = _failure(httpx.ReadError(""), guard, prep, phase, got_bytes, t)
-                    elif not decoder.finished:
-                        for event in decoder.close():
-                            yield event
-                        return
-                    elif not decoder.saw_done:
-                        return
-                    else:
-                        guard.extend(min(t.stall, DRAIN_SECONDS), "stall")
-                        async for _ in body:
-                            pass
-                        return
-        except httpx.HTTPError as exc:
-            if decoder is not None and decoder.finished:
-                return
-            outcome = _failure(exc, guard, prep, phase, got_bytes, t)
-        finally:
-            guard.close()
-        if outcome is _CANCELLED:
+                    yield item
+        if outcome is None:
             return
         err = outcome.error.redacted(endpoint.api_key)
         delay = retry.delay_for(err, attempt) if isinstance(outcome, _Retryable) else None
@@ -391,25 +232,60 @@ async def astream_chat(
             return
         attempt += 1
         yield RetryWait(delay, attempt, err.message)
-        if await _cancellable_sleep(delay, cancel):
+        await asyncio.sleep(delay)  # a cancel ends the wait at once
+
+
+async def _attempt(http: httpx.AsyncClient, prep: _Prepared, t: Timeouts) -> AsyncIterator[Any]:
+    """One try. Yields events, and last a _Retryable or _Final when it failed.
+
+    The deadline is armed only while this waits for the network (first byte, then `stall` between
+    reads) and disarmed while the caller handles what was yielded: a slow consumer is not a silent
+    server. When it passes, asyncio cancels the read and `asyncio.timeout` turns that into TimeoutError.
+    """
+    loop = asyncio.get_running_loop()
+    phase = "request"
+    got_bytes = False
+    decoder: StreamDecoder | None = None
+    try:
+        async with asyncio.timeout_at(loop.time() + t.first_byte) as deadline:
+            async with http.stream(
+                "POST", prep.url, content=prep.content, headers=prep.headers, timeout=prep.timeout
+            ) as resp:
+                phase = "body"
+                if resp.status_code >= 400:
+                    raw = await resp.aread()
+                    deadline.reschedule(None)
+                    yield _Retryable(_status_error(resp, raw))
+                    return
+                decoder = StreamDecoder(sse=_is_sse(resp), secret=prep.secret)
+                body = resp.aiter_bytes()
+                async for chunk in body:
+                    deadline.reschedule(None)  # the consumer's time is not the server's silence
+                    got_bytes = True
+                    for event in decoder.feed(chunk):
+                        yield event
+                    if decoder.finished:
+                        break
+                    deadline.reschedule(loop.time() + t.stall)
+                deadline.reschedule(None)
+                if not decoder.finished:
+                    for event in decoder.close():
+                        yield event
+                    return
+                if not decoder.saw_done:
+                    return  # ended by an error event: close rather than read on
+                # [DONE]: read the rest of the body (normally just the chunked terminator) so the
+                # connection can be reused, but never wait long for it.
+                try:
+                    async with asyncio.timeout(min(t.stall, DRAIN_SECONDS)):
+                        async for _ in body:
+                            pass
+                except (TimeoutError, httpx.HTTPError):
+                    return  # the reply was complete; only the drain failed: the connection is closed
+    except TimeoutError:
+        kind = "stall" if got_bytes else "first_byte"
+        yield _Final(_timeout_error(kind, _host(prep.url), t))
+    except httpx.HTTPError as exc:
+        if decoder is not None and decoder.finished:
             return
-
-
-async def _cancellable_sleep(seconds: float, cancel: threading.Event | asyncio.Event | None) -> bool:
-    """Sleep; True when cancel was set meanwhile."""
-    if cancel is None:
-        await asyncio.sleep(seconds)
-        return False
-    if isinstance(cancel, asyncio.Event):
-        try:
-            await asyncio.wait_for(cancel.wait(), seconds)
-            return True
-        except TimeoutError:
-            return False
-    deadline = time.monotonic() + seconds
-    while not cancel.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        await asyncio.sleep(min(left, POLL_SECONDS))
-    return True
+        yield _failure(exc, prep, phase, got_bytes, t)

@@ -78,7 +78,8 @@ def column_title(index: int, column: Mapping[str, Any]) -> str:
 
 
 class LiveView:
-    """Placeholders for a streaming comparison; call it with (sample, event) from CompareTurn.run."""
+    """Placeholders for a streaming comparison; call it with (sample, event) from CompareTurn.run,
+    and with (None, None) on its ticks."""
 
     REDRAW_SECONDS = 0.05  # a column's text is redrawn at most this often (the last event always)
 
@@ -100,8 +101,12 @@ class LiveView:
                 self.text_slots.append(st.empty())
                 self.note_slots[-1].caption("Waiting for the model...")
 
-    def __call__(self, sample: compare_turns.Sample, event: events.Event | None) -> None:
+    def __call__(self, sample: compare_turns.Sample | None, event: events.Event | None) -> None:
         done = sum(s.done for s in self.turn.samples)
+        if sample is None:
+            # A tick while every column is silent: touching the screen is what lets Stop act at once.
+            self.progress.progress(done / self.total, text=f"{done} of {self.total} replies done")
+            return
         if event is None or isinstance(event, events.Finish | events.StreamError):
             self.progress.progress(done / self.total, text=f"{done} of {self.total} replies done")
         if self.compact:

@@ -1,9 +1,10 @@
 """The process-wide things every page needs: settings, the database, the HTTP client, the endpoint.
 
-Each heavy resource is made once per process with `st.cache_resource` (one engine per database URL,
-one HTTP connection pool, one offline model), keyed by the setting that picks it, so a test that points
-the app somewhere else gets a fresh one. The API key lives only in the `Endpoint` handed to the client:
-it is never put in session state, where it could reach the browser through a widget.
+Each heavy resource is made once per process with `st.cache_resource` (one database engine per URL,
+one turn engine with its HTTP connection pool, one offline model), keyed by the setting that picks
+it, so a test that points the app somewhere else gets a fresh one. The API key lives only in the
+`Endpoint` handed to the client: it is never put in session state, where it could reach the browser
+through a widget.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chat_client import Endpoint
 from components.metrics import OFFLINE_PRICES
 from settings import Settings, load_settings
 from storage import open_database, repository, session_factory
+from turns.engine import Engine
 
 OFFLINE_ENDPOINT_NAME = "Offline model"
 
@@ -47,9 +49,13 @@ def sessions() -> sessionmaker[Session]:
 
 
 @st.cache_resource(show_spinner=False)
-def http_client() -> httpx.Client:
-    """One connection pool for the whole process; the client sets its own per-request timeouts."""
-    return httpx.Client(timeout=None, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+def engine() -> Engine:
+    """The one engine every turn runs on: an event loop of its own and one connection pool for the
+    whole process (the client sets its own per-request timeouts; connections stay alive across turns)."""
+    http = httpx.AsyncClient(
+        timeout=None, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+    )
+    return Engine(http)
 
 
 def _offline_pacing() -> tuple[float, int]:

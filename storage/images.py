@@ -10,10 +10,12 @@ What must stay true:
   pixels are decoded, and so is a PNG whose compressed text or colour-profile chunk (zTXt, iTXt, iCCP)
   would expand beyond Pillow's limit for such chunks (1 MB each, 64 MB in all).
 - The same input gives the same bytes, so sha256 of the output deduplicates repeated uploads.
+- `data_url` is the one place an image becomes a `data:` URL (requests, exports, share snapshots).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import warnings
@@ -29,6 +31,11 @@ JPEG_QUALITY = 90
 SENDABLE = "Prism can send PNG, JPEG, WebP and GIF images"
 # ISO base media brands of HEIF/HEIC stills (what an iPhone saves by default).
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def data_url(data: bytes, mime: str) -> str:
+    """An image as a base64 `data:` URL (RFC 2397), the shape the Chat Completions API takes."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 class ImageRejected(ValueError):
@@ -57,6 +64,10 @@ class NormalisedImage:
     thumbnail_mime: str
     sha256: str
     filename: str = ""
+
+    def data_url(self) -> str:
+        """The image as a `data:` URL."""
+        return data_url(self.data, self.mime)
 
 
 def normalise(data: bytes, filename: str = "") -> NormalisedImage:

@@ -222,9 +222,9 @@ class Attachment(Base):
 
     def data_url(self) -> str:
         """The image as a data URL, the shape the Chat Completions API takes."""
-        import base64
+        from storage.images import data_url  # storage.images imports Pillow: only when needed
 
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return data_url(self.data, self.mime)
 
     def __repr__(self) -> str:
         return f"Attachment(id={self.id!r}, sha256={self.sha256[:12]!r}, {self.width}x{self.height})"

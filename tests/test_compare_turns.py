@@ -3,6 +3,7 @@ every reply is saved (created before sending, finished with its status and metri
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from chat_client import Endpoint, Params, events
@@ -11,6 +12,13 @@ from storage import compare as compare_store
 from storage import open_database, repository, session_factory
 from storage.models import User
 from turns import compare
+from turns.engine import Engine
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(httpx.AsyncClient()) as running:
+        yield running
 
 
 @pytest.fixture
@@ -49,11 +57,12 @@ def columns_for(server, *params: Params, system_prompts=()) -> list[compare.Colu
     ]
 
 
-def start(db, server, prompt, cols, *, repeats=1, **options) -> compare.CompareTurn:
+def start(engine, db, server, prompt, cols, *, repeats=1, **options) -> compare.CompareTurn:
     make_session, user_id = db
     run_id = compare.create_run(make_session, user_id, prompt=prompt, columns=cols, repeats=repeats)
     wire = [compare.first_messages(c.system_prompt, [], prompt) for c in cols]
     return compare.CompareTurn(
+        engine=engine,
         make_session=make_session,
         user_id=user_id,
         run_id=run_id,
@@ -76,7 +85,7 @@ def stored_run(db, run_id):
         return run.columns, rows
 
 
-def test_each_column_sends_its_own_parameters_and_system_prompt(db, fast_model):
+def test_each_column_sends_its_own_parameters_and_system_prompt(db, fast_model, engine):
     fast_model.received.clear()
     cols = columns_for(
         fast_model,
@@ -85,7 +94,7 @@ def test_each_column_sends_its_own_parameters_and_system_prompt(db, fast_model):
         Params(top_p=0.5),
         system_prompts=["Be brief.", "", "Be long."],
     )
-    turn = start(db, fast_model, "What does temperature do?", cols)
+    turn = start(engine, db, fast_model, "What does temperature do?", cols)
     turn.run()
     bodies = sorted(
         (r["body"] for r in fast_model.received), key=lambda b: (b.get("temperature", -1), b.get("top_p", 0))
@@ -101,7 +110,7 @@ def test_each_column_sends_its_own_parameters_and_system_prompt(db, fast_model):
     assert all(s.status == compare.COMPLETE and s.content for s in turn.samples)
 
 
-def test_columns_stream_at_the_same_time(db, paced_model):
+def test_columns_stream_at_the_same_time(db, paced_model, engine):
     """When any column finishes, the server has already received every column's request."""
     paced_model.received.clear()
     cols = columns_for(paced_model, *[Params(temperature=0.0, max_completion_tokens=30)] * 4)
@@ -111,13 +120,13 @@ def test_columns_stream_at_the_same_time(db, paced_model):
         if isinstance(event, events.Finish):
             seen_at_finish.append(len(paced_model.received))
 
-    start(db, paced_model, "Tell me about seeds", cols).run(on_event)
+    start(engine, db, paced_model, "Tell me about seeds", cols).run(on_event)
     assert seen_at_finish == [4, 4, 4, 4]
 
 
-def test_results_are_saved_with_status_usage_and_timings(db, fast_model):
+def test_results_are_saved_with_status_usage_and_timings(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(max_completion_tokens=3))
-    turn = start(db, fast_model, "Tell me about seeds", cols)
+    turn = start(engine, db, fast_model, "Tell me about seeds", cols)
     turn.run()
     columns, rows = stored_run(db, turn.run_id)
     assert [c["params"] for c in columns] == [
@@ -132,10 +141,10 @@ def test_results_are_saved_with_status_usage_and_timings(db, fast_model):
         assert usage["completion_tokens"] > 0
 
 
-def test_repeats_run_every_column_k_times(db, fast_model):
+def test_repeats_run_every_column_k_times(db, fast_model, engine):
     fast_model.received.clear()
     cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0))
-    turn = start(db, fast_model, "Tell me about seeds", cols, repeats=3)
+    turn = start(engine, db, fast_model, "Tell me about seeds", cols, repeats=3)
     turn.run()
     assert len(fast_model.received) == 6
     _, rows = stored_run(db, turn.run_id)
@@ -148,14 +157,14 @@ class PressedStop(BaseException):
     """Stands in for Streamlit's StopException, which is a BaseException too."""
 
 
-def test_a_callback_that_raises_stops_every_stream_and_keeps_the_partial_replies(db, paced_model):
+def test_a_callback_that_raises_stops_every_stream_and_keeps_the_partial_replies(db, paced_model, engine):
     cols = columns_for(paced_model, Params(temperature=0.0), Params(temperature=0.0))
 
     def on_event(sample, event):
         if isinstance(event, events.TextDelta):
             raise PressedStop()
 
-    turn = start(db, paced_model, "Tell me about seeds", cols)
+    turn = start(engine, db, paced_model, "Tell me about seeds", cols)
     with pytest.raises(PressedStop):
         turn.run(on_event)
     _, rows = stored_run(db, turn.run_id)
@@ -163,7 +172,7 @@ def test_a_callback_that_raises_stops_every_stream_and_keeps_the_partial_replies
     assert any(content for _, _, _, content, *_ in rows), "the text that arrived is kept"
 
 
-def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model):
+def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=0.0))
     make_session, user_id = db
     run_id = compare.create_run(make_session, user_id, prompt="hi", columns=cols)
@@ -172,16 +181,22 @@ def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model):
         compare.first_messages("", [], "hi [[fault:status:400]]"),
     ]
     turn = compare.CompareTurn(
-        make_session=make_session, user_id=user_id, run_id=run_id, columns=cols, messages=wire, prompt="hi"
+        engine=engine,
+        make_session=make_session,
+        user_id=user_id,
+        run_id=run_id,
+        columns=cols,
+        messages=wire,
+        prompt="hi",
     )
     turn.run()
     _, rows = stored_run(db, run_id)
     assert [status for _, _, status, *_ in rows] == ["complete", "error"]
 
 
-def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, fast_model):
+def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0, seed=3))
-    first = start(db, fast_model, "Tell me about seeds", cols)
+    first = start(engine, db, fast_model, "Tell me about seeds", cols)
     first.run()
     replies = [s.content for s in first.samples]
     make_session, user_id = db
@@ -195,9 +210,9 @@ def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, fast_mode
     assert [w[1]["content"] for w in adopted] == [replies[1], replies[1]]
 
 
-def test_fork_makes_a_chat_with_the_columns_history(db, fast_model):
+def test_fork_makes_a_chat_with_the_columns_history(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(seed=4), system_prompts=["", "Be kind."])
-    turn = start(db, fast_model, "Tell me about seeds", cols)
+    turn = start(engine, db, fast_model, "Tell me about seeds", cols)
     turn.run()
     make_session, user_id = db
     conversation_id = compare.fork_to_conversation(make_session, user_id, turn.run_id, 1)
@@ -213,15 +228,16 @@ def test_fork_makes_a_chat_with_the_columns_history(db, fast_model):
         ]
 
 
-def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model):
+def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0, seed=8))
-    first = start(db, fast_model, "Tell me about seeds", cols)
+    first = start(engine, db, fast_model, "Tell me about seeds", cols)
     first.run()
     make_session, user_id = db
     with make_session() as session:
         run = compare_store.get_compare_run(session, session.get(User, user_id), first.run_id)
         wire, turn_index = compare.continuation(run, "and temperature?")
     second = compare.CompareTurn(
+        engine=engine,
         make_session=make_session,
         user_id=user_id,
         run_id=first.run_id,
@@ -242,9 +258,9 @@ def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model
         ]
 
 
-def test_an_unexpected_failure_in_one_stream_stops_the_others_and_is_raised(db, paced_model):
+def test_an_unexpected_failure_in_one_stream_stops_the_others_and_is_raised(db, paced_model, engine):
     cols = columns_for(paced_model, Params(temperature=0.0), Params(temperature=0.0))
-    turn = start(db, paced_model, "Tell me about seeds", cols)
+    turn = start(engine, db, paced_model, "Tell me about seeds", cols)
     original = turn._take
 
     def broken_take(sample, event):

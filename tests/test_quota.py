@@ -141,12 +141,20 @@ def test_limits_come_from_settings():
 
 
 @pytest.fixture(scope="module")
+def engine():
+    from turns.engine import Engine
+
+    with Engine(httpx.AsyncClient()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def model():
     with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
         yield server
 
 
-def chat_turn(make_session, user_id, server, limits):
+def chat_turn(make_session, user_id, server, limits, engine):
     with make_session() as session:
         conversation = repository.create_conversation(session, session.get(User, user_id))
         session.commit()
@@ -160,14 +168,14 @@ def chat_turn(make_session, user_id, server, limits):
         endpoint=Endpoint(base_url=server.base_url),
         params=Params(model="gemini-2.5-flash", stream=True, stream_options={"include_usage": True}),
         messages=[{"role": "user", "content": "hello"}],
-        http=httpx.Client(),
+        engine=engine,
         limits=limits,
     )
 
 
-def test_a_chat_turn_records_its_request_and_tokens(make_session, model):
+def test_a_chat_turn_records_its_request_and_tokens(make_session, model, engine):
     ann = new_user(make_session)
-    turn = chat_turn(make_session, ann, model, quota.Limits(requests_per_minute=5))
+    turn = chat_turn(make_session, ann, model, quota.Limits(requests_per_minute=5), engine)
     list(turn.events())
     with make_session() as session:
         totals = usage.usage_totals(
@@ -177,12 +185,12 @@ def test_a_chat_turn_records_its_request_and_tokens(make_session, model):
     assert totals.tokens == turn.usage.total_tokens > 0
 
 
-def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, model):
+def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, model, engine):
     ann = new_user(make_session)
     limits = quota.Limits(requests_per_minute=1)
-    list(chat_turn(make_session, ann, model, limits).events())
+    list(chat_turn(make_session, ann, model, limits, engine).events())
     sent_before = len(model.received)
-    refused = chat_turn(make_session, ann, model, limits)
+    refused = chat_turn(make_session, ann, model, limits, engine)
     seen = list(refused.events())
     assert len(model.received) == sent_before, "a refused request must not reach the model"
     assert isinstance(seen[-1], events.StreamError)
@@ -193,7 +201,7 @@ def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, mo
     assert path[-1].status == "error" and "1 request per minute" in path[-1].error
 
 
-def compare_turn(make_session, user_id, server, limits, *, columns=2, repeats=1):
+def compare_turn(make_session, user_id, server, limits, engine, *, columns=2, repeats=1):
     from turns import compare
 
     endpoint = Endpoint(base_url=server.base_url, name="offline")
@@ -210,13 +218,16 @@ def compare_turn(make_session, user_id, server, limits, *, columns=2, repeats=1)
         messages=[compare.first_messages("", [], "hi") for _ in cols],
         repeats=repeats,
         prompt="hi",
+        engine=engine,
         limits=limits,
     )
 
 
-def test_a_compare_run_counts_every_request_and_its_tokens(make_session, model):
+def test_a_compare_run_counts_every_request_and_its_tokens(make_session, model, engine):
     ann = new_user(make_session)
-    turn = compare_turn(make_session, ann, model, quota.Limits(requests_per_minute=10), columns=2, repeats=2)
+    turn = compare_turn(
+        make_session, ann, model, quota.Limits(requests_per_minute=10), engine, columns=2, repeats=2
+    )
     turn.run()
     with make_session() as session:
         totals = usage.usage_totals(
@@ -226,10 +237,12 @@ def test_a_compare_run_counts_every_request_and_its_tokens(make_session, model):
     assert totals.tokens == sum(s.usage.total_tokens for s in turn.samples) > 0
 
 
-def test_a_refused_compare_run_sends_nothing_and_every_result_says_why(make_session, model):
+def test_a_refused_compare_run_sends_nothing_and_every_result_says_why(make_session, model, engine):
     ann = new_user(make_session)
     sent_before = len(model.received)
-    turn = compare_turn(make_session, ann, model, quota.Limits(requests_per_minute=3), columns=2, repeats=2)
+    turn = compare_turn(
+        make_session, ann, model, quota.Limits(requests_per_minute=3), engine, columns=2, repeats=2
+    )
     turn.run()
     assert len(model.received) == sent_before
     assert all(s.status == "error" and isinstance(s.error, quota.QuotaExceeded) for s in turn.samples)

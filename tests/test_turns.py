@@ -1,4 +1,4 @@
-"""One turn, driven without Streamlit: what is saved before, during and after a reply (design.md s.4)."""
+"""One chat turn, driven without Streamlit: what is saved before, during and after a reply."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from chat_client import Endpoint, Params, events
 from offline_model.runner import OfflineServer
 from storage import open_database, repository, session_factory
 from storage.models import User
+from turns.engine import Engine
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with Engine(httpx.AsyncClient()) as running:
+        yield running
 
 
 @pytest.fixture
@@ -37,20 +44,25 @@ def slow_model():
         yield server
 
 
-def new_turn(db, server_url: str, text: str, http: httpx.Client, **options) -> turns.Turn:
+def new_turn(db, server_url: str, text: str, engine: Engine, params=None, **options) -> turns.Turn:
     make_session, user_id, conversation_id = db
     user_message_id = turns.save_user_message(make_session, user_id, conversation_id, text=text)
     return turns.Turn(
-        make_session=make_session,
-        user_id=user_id,
         conversation_id=conversation_id,
         parent_id=user_message_id,
         endpoint=Endpoint(base_url=server_url),
-        params=Params(model="gemini-2.5-flash", stream=True),
+        params=params or Params(model="gemini-2.5-flash", stream=True),
         messages=[{"role": "user", "content": text}],
-        http=http,
+        engine=engine,
+        make_session=make_session,
+        user_id=user_id,
         **options,
     )
+
+
+def reply_text(turn: turns.Turn) -> str:
+    """The answer text of the first choice, as the page shows it."""
+    return "".join(e.text for e in turn.events() if isinstance(e, events.TextDelta) and e.index == 0)
 
 
 def saved_path(db):
@@ -60,10 +72,9 @@ def saved_path(db):
         return [(m.role, m.content, m.status) for m in path]
 
 
-def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, fast_model):
-    with httpx.Client() as http:
-        turn = new_turn(db, fast_model.base_url, "explain top_p please", http)
-        text = "".join(turn.text_chunks())
+def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, fast_model, engine):
+    turn = new_turn(db, fast_model.base_url, "explain top_p please", engine)
+    text = reply_text(turn)
     assert text.strip()
     assert turn.status == "complete"
     assert saved_path(db) == [("user", "explain top_p please", "complete"), ("assistant", text, "complete")]
@@ -76,46 +87,59 @@ def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, fast_mode
         assert reply.request_body["messages"] == [{"role": "user", "content": "explain top_p please"}]
 
 
-def test_stop_keeps_the_partial_reply_marked_stopped(db, slow_model):
-    with httpx.Client() as http:
-        turn = new_turn(db, slow_model.base_url, "tell me a long story about sampling", http)
-        seen = []
-        for event in turn.events():
-            if isinstance(event, events.TextDelta):
-                seen.append(event.text)
-            if len(seen) == 3:
-                break
-        turn.close()  # what the page's `finally` does when Stop is pressed
+def test_stop_keeps_the_partial_reply_marked_stopped(db, slow_model, engine):
+    turn = new_turn(db, slow_model.base_url, "tell me a long story about sampling", engine)
+    seen = []
+    for event in turn.events():
+        if isinstance(event, events.TextDelta):
+            seen.append(event.text)
+        if len(seen) == 3:
+            break
+    turn.close()  # what the page's `finally` does when Stop is pressed
     assert turn.status == "stopped"
-    assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")
+    # What the page showed is the start of what was saved (the engine may have read a little further).
+    role, content, status = saved_path(db)[-1]
+    assert (role, status) == ("assistant", "stopped")
+    assert content.startswith("".join(seen))
 
 
-def test_the_reply_row_exists_and_grows_while_streaming(db, slow_model):
+def test_the_reply_row_exists_and_grows_while_streaming(db, slow_model, engine):
     ticks = iter(range(10_000))
-    with httpx.Client() as http:
-        # A clock that advances one "second" per reading, so every token passes the save interval.
-        turn = new_turn(
-            db, slow_model.base_url, "describe the seed parameter", http, clock=lambda: next(ticks)
-        )
-        seen = []
-        for event in turn.events():
-            if isinstance(event, events.TextDelta):
-                seen.append(event.text)
-                role, content, status = saved_path(db)[-1]
-                assert (role, status) == ("assistant", "streaming")
-                assert content == "".join(seen)
-            if len(seen) == 4:
-                break
-        turn.close()
+    # A clock that advances one "second" per reading, so every token passes the save interval.
+    turn = new_turn(db, slow_model.base_url, "describe the seed parameter", engine, clock=lambda: next(ticks))
+    seen = []
+    for event in turn.events():
+        if isinstance(event, events.TextDelta):
+            seen.append(event.text)
+            role, content, status = saved_path(db)[-1]
+            assert (role, status) == ("assistant", "streaming")
+            assert content.startswith("".join(seen))  # saved at least as far as the page has seen
+        if len(seen) == 4:
+            break
+    turn.close()
 
 
-def test_the_users_message_is_kept_when_the_server_is_dead(db):
+def test_n_candidates_rows_are_made_at_once_in_index_order(db, fast_model, engine):
+    make_session, user_id, conversation_id = db
+    params = Params(model="gemini-2.5-flash", n=3)
+    turn = new_turn(db, fast_model.base_url, "three takes on seeds", engine, params=params)
+    list(turn.events())
+    with make_session() as session:
+        rows = [
+            m
+            for m in repository.conversation_messages(session, session.get(User, user_id), conversation_id)
+            if m.role == "assistant"
+        ]
+    assert [m.candidate_index for m in sorted(rows, key=lambda m: m.id)] == [0, 1, 2]
+    assert {m.status for m in rows} == {"complete"}
+
+
+def test_the_users_message_is_kept_when_the_server_is_dead(db, engine):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead_port = probe.getsockname()[1]
-    with httpx.Client() as http:
-        turn = new_turn(db, f"http://127.0.0.1:{dead_port}/v1/", "are you there?", http)
-        assert list(turn.text_chunks()) == []
+    turn = new_turn(db, f"http://127.0.0.1:{dead_port}/v1/", "are you there?", engine)
+    assert reply_text(turn) == ""
     assert turn.status == "error"
     assert "api_key" not in (turn.error.message or "")
     path = saved_path(db)
@@ -123,10 +147,9 @@ def test_the_users_message_is_kept_when_the_server_is_dead(db):
     assert path[1][0] == "assistant" and path[1][2] == "error"
 
 
-def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_model):
-    with httpx.Client() as http:
-        turn = new_turn(db, fast_model.base_url, "first", http)
-        reply = "".join(turn.text_chunks())
+def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_model, engine):
+    turn = new_turn(db, fast_model.base_url, "first", engine)
+    reply = reply_text(turn)
     make_session, user_id, conversation_id = db
     with make_session() as session:
         path = repository.active_path(session, session.get(User, user_id), conversation_id)
@@ -136,21 +159,21 @@ def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_m
     assert wire[2]["content"] == reply
 
 
-def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_text(db, fast_model):
+def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_text(db, fast_model, engine):
     # The page can only notice Stop when it touches the screen, so the turn must keep yielding
     # ticks (None) while the network is silent, and close() must end a request blocked in a read.
-    with httpx.Client() as http:
-        turn = new_turn(db, fast_model.base_url, "talk about top_p [[fault:stall:after=4,seconds=60]]", http)
-        seen, ticks = [], 0
-        for event in turn.events_in_background(poll=0.05):
-            if event is None:
-                ticks += 1
-                if seen and ticks >= 3:
-                    break  # stalled: what a person sees as a frozen reply, and presses Stop
-            elif isinstance(event, events.TextDelta):
-                seen.append(event.text)
-        turn.close()
-        assert not turn._worker.is_alive(), "the request was still running after Stop"
+    turn = new_turn(db, fast_model.base_url, "talk about top_p [[fault:stall:after=4,seconds=60]]", engine)
+    seen, ticks = [], 0
+    for event in turn.events_in_background(poll=0.05):
+        if event is None:
+            ticks += 1
+            if seen and ticks >= 3:
+                break  # stalled: what a person sees as a frozen reply, and presses Stop
+        elif isinstance(event, events.TextDelta):
+            seen.append(event.text)
+    turn.close()
+    # close() returns only once the request has ended and the row is saved: well before the 60 s stall.
+    assert turn.finished, "the request was still running after Stop"
     assert seen, "some text arrived before the stall"
     assert turn.status == "stopped"
     assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")

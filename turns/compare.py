@@ -1,14 +1,14 @@
 """Running a comparison: one prompt sent to several columns at once, each k times, every reply saved.
 
-The compare page calls this; a test drives it without Streamlit (design.md section 1). What must stay
-true:
+The compare page calls this; a test drives it without Streamlit. A comparison is a run of columns x
+repeats on the same engine as a chat reply (turns/engine.py). What must stay true:
 
-- Every column (and every repeat) streams at the same time: the requests are concurrent, on one
-  asyncio loop with one `httpx.AsyncClient`, so 4 columns take about as long as the slowest one, not
-  the sum (bench/compare.py measures it).
-- The same storage promises as a chat turn (design.md section 4): each reply's row exists before its
-  request is sent, its text is saved at least every `save_every` seconds while it streams and at the
-  end, and a reply cut short (Stop, a rerun, an error) is kept with its status.
+- Every column (and every repeat) streams at the same time: the requests are concurrent, on the
+  engine's loop and its one `httpx.AsyncClient`, so 4 columns take about as long as the slowest one,
+  not the sum (bench/compare.py measures it).
+- The same storage promises as a chat turn: each reply's row exists before its request is sent, its
+  text is saved at least every `save_every` seconds while it streams and at the end, and a reply cut
+  short (Stop, a rerun, an error) is kept with its status.
 - A callback that raises (Streamlit raises StopException from the page's next Streamlit call when the
   user presses Stop) cancels every stream, the partial replies are saved as stopped, and only then is
   the exception re-raised: `run()` never leaves a row "streaming".
@@ -19,27 +19,20 @@ total time, and tokens per second over the streaming part.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
-import functools
-import ssl
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from chat_client import Endpoint, Params, astream_chat, build_body, events
+from chat_client import Endpoint, Params, build_body, events
 from chat_client.messages import assistant_message, system_message, user_message
 from storage import compare as compare_store
 from storage import images as image_store
 from storage import repository
 from storage.models import CompareRun, User
-from turns import quota
+from turns.engine import Run
 from turns.reply import (  # the statuses are re-exported: the page and tests read them from here
     COMPLETE,  # noqa: F401
     ERROR,  # noqa: F401
@@ -123,11 +116,7 @@ def data_urls_of(images: Sequence[tuple[bytes, str]]) -> list[str]:
 
     Raises storage.images.ImageRejected for an upload that is not a usable image.
     """
-    out = []
-    for data, filename in images:
-        image = image_store.normalise(data, filename)
-        out.append(f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}")
-    return out
+    return [image_store.normalise(data, filename).data_url() for data, filename in images]
 
 
 @dataclass(kw_only=True)
@@ -136,6 +125,9 @@ class Sample(Reply):
 
     column: int
     repeat: int
+    endpoint: Endpoint = field(repr=False)
+    params: Params = field(repr=False)
+    messages: list[dict[str, Any]] = field(repr=False)
     request_body: dict[str, Any]
     usage: events.Usage | None = None
     error: Any = None
@@ -159,35 +151,25 @@ class Sample(Reply):
         return usage_dict(self.usage)
 
 
-OnEvent = Callable[[Sample, events.Event | None], None]
+OnEvent = Callable[[Sample | None, events.Event | None], None]
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the system's certificates costs about 50 ms; a fresh AsyncClient per turn would pay it
-    # every time, so every turn shares one context.
-    return ssl.create_default_context()
-
-
-class CompareTurn:
+class CompareTurn(Run):
     """One turn of a comparison: every column x repeat streamed concurrently and saved as it grows."""
+
+    kind = "compare"
 
     def __init__(
         self,
         *,
-        make_session: sessionmaker[Session],
-        user_id: int,
         run_id: int,
         columns: Sequence[Column],
         messages: Sequence[list[dict[str, Any]]],
         repeats: int = 1,
         turn_index: int = 0,
         prompt: str = "",
-        save_every: float = 1.0,
         max_parallel: int = MAX_PARALLEL,
-        clock: Callable[[], float] = time.monotonic,
-        client_options: dict[str, Any] | None = None,
-        limits: quota.Limits | None = None,
+        **run_options: Any,
     ) -> None:
         if len(messages) != len(columns):
             raise ValueError("one message list per column")
@@ -195,85 +177,29 @@ class CompareTurn:
             raise ValueError(f"repeats must be 1 to {MAX_REPEATS}")
         if len(columns) * repeats > MAX_REQUESTS:
             raise ValueError(f"at most {MAX_REQUESTS} requests in one turn (columns x repeats)")
-        self.make_session = make_session
-        self.user_id = user_id
+        super().__init__(max_parallel=max_parallel, **run_options)
         self.run_id = run_id
         self.columns = list(columns)
         self.messages = [list(m) for m in messages]
         self.repeats = repeats
         self.turn_index = turn_index
         self.prompt = prompt
-        self.save_every = save_every
-        self.max_parallel = max_parallel
-        self.clock = clock
-        self.client_options = client_options or {}
-        self.cancel = threading.Event()
         # Start order: the first repeat of every column first, so each column shows something early.
         self.samples = [
-            Sample(column=c, repeat=r, request_body=build_body(col.params, self.messages[c]))
+            Sample(
+                column=c,
+                repeat=r,
+                endpoint=col.endpoint,
+                params=col.params,
+                messages=self.messages[c],
+                request_body=build_body(col.params, self.messages[c]),
+            )
             for r in range(repeats)
             for c, col in enumerate(self.columns)
         ]
-        self._abort: BaseException | None = None
-        self._on_event: OnEvent | None = None
-        self.limits = limits  # checked before sending (turns/quota.py); None: count usage, limit nothing
-        self._usage_ids: dict[int, int] = {}  # sample position -> its usage ledger row
+        self.requests = self.samples
 
     # -- the public face ------------------------------------------------------------------------------
-
-    def run(self, on_event: OnEvent | None = None) -> None:
-        """Stream every sample at once on a private event loop (in the calling thread); return when all
-        have ended. `on_event(sample, event)` is called in this thread after each event."""
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self.arun(on_event))
-        finally:
-            loop.close()
-
-    async def arun(self, on_event: OnEvent | None = None) -> None:
-        """The async form of `run`, for callers that already have a loop."""
-        self._on_event = on_event
-        self._create_rows()
-        try:
-            ids = quota.admit(
-                self.make_session,
-                self.user_id,
-                self.limits,
-                requests=len(self.samples),
-                model=[self.columns[s.column].params.model or "" for s in self.samples],
-                kind="compare",
-            )
-        except quota.QuotaExceeded as refused:  # nothing is sent; every result says why
-            for sample in self.samples:
-                sample.error = refused
-                self._finish(sample, stopped=False)
-                self._notify(sample, events.StreamError(refused))
-            return
-        self._usage_ids = dict(enumerate(ids))
-        limits = httpx.Limits(max_connections=self.max_parallel, max_keepalive_connections=self.max_parallel)
-        gate = asyncio.Semaphore(self.max_parallel)
-        try:
-            async with httpx.AsyncClient(timeout=None, limits=limits, verify=_tls_context()) as http:
-                # return_exceptions: if one stream fails unexpectedly (say the database), the others
-                # are cancelled and wind down before the loop closes, rather than left pending.
-                outcomes = await asyncio.gather(
-                    *(self._guarded(http, gate, s) for s in self.samples), return_exceptions=True
-                )
-            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if failure is not None and self._abort is None:
-                self._abort = failure
-        finally:
-            # Whatever happened (an exception from the callback, a cancelled loop), nothing stays
-            # "streaming": what did not end is kept as stopped.
-            for sample in self.samples:
-                if not sample.done:
-                    self._finish(sample, stopped=True)
-        if self._abort is not None:
-            raise self._abort
-
-    def stop(self) -> None:
-        """Cancel every stream now (safe from any thread); partial replies are kept as stopped."""
-        self.cancel.set()
 
     @property
     def progress(self) -> float:
@@ -284,18 +210,10 @@ class CompareTurn:
         """The samples of one column, repeat order."""
         return [s for s in self.samples if s.column == column]
 
-    # -- internals ------------------------------------------------------------------------------------
+    # -- the run's hooks (on the engine's loop) -------------------------------------------------------
 
-    def _notify(self, sample: Sample, event: events.Event | None) -> None:
-        if self._on_event is None or self._abort is not None:
-            return
-        try:
-            self._on_event(sample, event)
-        except BaseException as exc:  # StopException is a BaseException: keep it, stop, save, re-raise
-            self._abort = exc
-            self.cancel.set()
-
-    def _create_rows(self) -> None:
+    def _prepare(self) -> None:
+        # Every result's row exists before anything is sent, so a crash mid-turn leaves them all.
         with self.make_session() as session:
             user = session.get(User, self.user_id)
             for sample in self.samples:
@@ -312,41 +230,12 @@ class CompareTurn:
                 sample.result_id = row.id
             session.commit()
 
-    async def _guarded(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, sample: Sample) -> None:
-        try:
-            await self._stream(http, gate, sample)
-        except BaseException:
-            self.cancel.set()
-            raise
-
-    async def _stream(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, sample: Sample) -> None:
-        column = self.columns[sample.column]
-        async with gate:
-            if self.cancel.is_set():
-                self._finish(sample, stopped=True)
-                return
-            sample.status = "streaming"
-            sample.started_at = self.clock()
-            # The row already exists (made before sending), so the first save can wait `save_every`
-            # like the rest: one commit fewer per column when many columns start at once.
-            sample.last_save = sample.started_at
-            self._notify(sample, None)
-            stream = astream_chat(
-                http,
-                column.endpoint,
-                column.params,
-                self.messages[sample.column],
-                cancel=self.cancel,
-                **self.client_options,
-            )
-            async with contextlib.aclosing(stream):
-                async for event in stream:
-                    self._take(sample, event)
-                    self._notify(sample, event)
-                    if self.cancel.is_set():
-                        break
-            self._finish(sample, stopped=self.cancel.is_set() and sample.error is None)
-            self._notify(sample, None)
+    def _begin(self, sample: Sample) -> None:
+        sample.status = "streaming"
+        sample.started_at = self.clock()
+        # The row already exists (made before sending), so the first save can wait `save_every`
+        # like the rest: one commit fewer per column when many columns start at once.
+        sample.last_save = sample.started_at
 
     def _take(self, sample: Sample, event: events.Event) -> None:
         if event.index != 0:
@@ -382,7 +271,9 @@ class CompareTurn:
         if sample.done:
             return
         sample.ended_at = self.clock()
-        sample.status = final_status(stopped=stopped, error=sample.error, finish_reason=sample.finish_reason)
+        sample.status = final_status(
+            stopped=stopped and sample.error is None, error=sample.error, finish_reason=sample.finish_reason
+        )
         if sample.result_id is None:
             return
         with self.make_session() as session:
@@ -400,9 +291,7 @@ class CompareTurn:
                 tool_calls=sample.tool_calls or None,
             )
             session.commit()
-        event_id = self._usage_ids.pop(next(i for i, s in enumerate(self.samples) if s is sample), None)
-        if event_id is not None:
-            quota.add_tokens(self.make_session, self.user_id, event_id, sample.usage_dict())
+        self._count_tokens(sample, sample.usage_dict())
 
 
 # -- runs: creating, continuing, forking ----------------------------------------------------------------
@@ -437,7 +326,7 @@ def create_run(
 
 def image_data_urls(run: CompareRun) -> list[str]:
     """The run's stored images as `data:` URLs for the first request."""
-    return [f"data:{a.mime};base64,{base64.b64encode(a.data).decode('ascii')}" for a in run.attachments]
+    return [a.data_url() for a in run.attachments]
 
 
 def turn_count(run: CompareRun) -> int:

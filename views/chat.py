@@ -313,7 +313,7 @@ if reply_parent is not None and form.ok:
         endpoint=target.endpoint,
         params=form.params,
         messages=turns.to_wire_messages(system_prompt, path),
-        http=resources.http_client(),
+        engine=resources.engine(),
         limits=quota.Limits.from_settings(config),
     )
     redraw_after_stop()

@@ -101,6 +101,7 @@ def run_turn(
         repeats=repeats,
         turn_index=turn_index,
         prompt=prompt,
+        engine=resources.engine(),
         limits=quota.Limits.from_settings(config),
     )
     with st.chat_message("user"):

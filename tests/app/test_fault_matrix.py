@@ -26,6 +26,7 @@ from components import error_view
 from offline_model.runner import OfflineServer
 from storage import open_database, repository, session_factory
 from storage.models import User
+from turns.engine import Engine
 
 QUICK_RETRY = ",retry=0.2"  # a per-minute 429 asking for a short wait, so its retries fit in a test
 
@@ -139,7 +140,7 @@ def database(tmp_path):
 def run_turn(database, server, text: str, timeouts: Timeouts) -> turns.Turn:
     make_session, user_id, conversation_id = database
     parent = turns.save_user_message(make_session, user_id, conversation_id, text=text)
-    with httpx.Client() as http:
+    with Engine(httpx.AsyncClient()) as engine:
         turn = turns.Turn(
             make_session=make_session,
             user_id=user_id,
@@ -148,7 +149,7 @@ def run_turn(database, server, text: str, timeouts: Timeouts) -> turns.Turn:
             endpoint=Endpoint(base_url=server.base_url),
             params=Params(model="gemini-2.5-flash"),
             messages=[user_message(text)],
-            http=http,
+            engine=engine,
             client_options={"timeouts": timeouts, "retry": RetryPolicy(max_attempts=1)},
         )
         for _ in turn.events():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chat_client import Params, build_body, messages
 from chat_client.events import ToolCall
+from storage.images import data_url
 
 MSGS = [messages.user_message("hi")]
 
@@ -52,7 +53,6 @@ def test_user_message_with_several_images():
     assert messages.user_message("", urls[:1])["content"] == [
         {"type": "image_url", "image_url": {"url": urls[0]}}
     ]
-    assert messages.image_data_url(b"\x89PNG", "image/png") == "data:image/png;base64,iVBORw=="
 
 
 def test_system_and_tool_messages():
@@ -85,11 +85,9 @@ def test_assistant_tool_calls_keep_the_thought_signature():
 
 
 def test_image_problem_names_type_and_size():
-    assert messages.image_problem(messages.image_data_url(b"x" * 100, "image/jpeg")) is None
-    assert "PNG, JPEG or WEBP" in messages.image_problem(messages.image_data_url(b"x", "image/gif"))
-    assert "7 MB" in messages.image_problem(
-        messages.image_data_url(b"x" * (7 * 1024 * 1024 + 3), "image/png")
-    )
+    assert messages.image_problem(data_url(b"x" * 100, "image/jpeg")) is None
+    assert "PNG, JPEG or WEBP" in messages.image_problem(data_url(b"x", "image/gif"))
+    assert "7 MB" in messages.image_problem(data_url(b"x" * (7 * 1024 * 1024 + 3), "image/png"))
     assert "data: URL" in messages.image_problem("https://example.com/cat.png")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from chat_client import errors
 from chat_client.events import Finish, StreamError, TextDelta, Usage
-from tests.client.wire import chunk, collect, decode, sse
+from tests.client.wire import chunk, collect, decode, mock_client, sse
 
 EOLS = {"lf": "\n", "cr": "\r", "crlf": "\r\n"}
 USAGE = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
@@ -168,11 +168,14 @@ def test_the_client_feeds_network_pieces_to_the_decoder_unchanged():
     body = _stream("\r\n")
     pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
 
-    def handler(request):
-        return httpx.Response(200, content=iter(pieces), headers={"content-type": "text/event-stream"})
+    async def body():
+        for piece in pieces:
+            yield piece
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        assert _merged(collect(http)) == _merged(EXPECTED)
+    def handler(request):
+        return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
+
+    assert _merged(collect(mock_client(handler))) == _merged(EXPECTED)
 
 
 def test_a_bare_data_line_is_an_empty_data_line():

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
-from chat_client import NO_RETRY, Endpoint, Params, RetryPolicy, Timeouts, errors, messages, stream_chat
+from chat_client import NO_RETRY, Endpoint, Params, RetryPolicy, Timeouts, errors, messages
 from chat_client.events import (
     Finish,
     LogprobsDelta,
@@ -24,6 +23,7 @@ from chat_client.events import (
     Usage,
 )
 from offline_model.runner import OfflineServer
+from tests.client.wire import stream
 
 MODEL = "gemini-2.5-flash"
 DEFAULT = Timeouts()
@@ -50,16 +50,10 @@ def strict():
         yield srv
 
 
-@pytest.fixture(scope="module")
-def http():
-    with httpx.Client() as client:
-        yield client
-
-
-def events(srv, http, text="Tell me about the compare page", *, retry=NO_RETRY, timeouts=DEFAULT, **params):
+def events(srv, text="Tell me about the compare page", *, retry=NO_RETRY, timeouts=DEFAULT, **params):
     p = Params(model=MODEL, **params)
     ep = Endpoint(srv.base_url, api_key=KEY)
-    return list(stream_chat(http, ep, p, [messages.user_message(text)], retry=retry, timeouts=timeouts))
+    return stream(ep, p, [messages.user_message(text)], retry=retry, timeouts=timeouts)
 
 
 def text_of(evs, index=0):
@@ -70,26 +64,25 @@ def thought_of(evs, index=0):
     return "".join(e.text for e in evs if isinstance(e, ThoughtDelta) and e.index == index)
 
 
-def test_plain_reply_is_the_same_in_both_shapes(gemini, strict, http):
-    a = events(gemini, http, temperature=0, max_tokens=40)
-    b = events(strict, http, temperature=0, max_tokens=40, stream_options={"include_usage": True})
+def test_plain_reply_is_the_same_in_both_shapes(gemini, strict):
+    a = events(gemini, temperature=0, max_tokens=40)
+    b = events(strict, temperature=0, max_tokens=40, stream_options={"include_usage": True})
     assert text_of(a) and text_of(a) == text_of(b)
     assert [e for e in a if isinstance(e, Finish)] == [e for e in b if isinstance(e, Finish)]
     assert isinstance(a[-1], Usage) and isinstance(b[-1], Usage)
     assert not any(isinstance(e, StreamError) for e in a + b)
 
 
-def test_streaming_and_non_streaming_give_the_same_reply(gemini, http):
-    a = events(gemini, http, seed=7, temperature=1, max_tokens=30)
-    b = events(gemini, http, seed=7, temperature=1, max_tokens=30, stream=False)
+def test_streaming_and_non_streaming_give_the_same_reply(gemini):
+    a = events(gemini, seed=7, temperature=1, max_tokens=30)
+    b = events(gemini, seed=7, temperature=1, max_tokens=30, stream=False)
     assert text_of(a) == text_of(b) and [type(e) for e in b] == [TextDelta, Finish, Usage]
 
 
 @pytest.mark.parametrize("tags", ["split", "whole"])
-def test_thoughts_are_separated_with_tags_stripped(gemini, http, tags):
+def test_thoughts_are_separated_with_tags_stripped(gemini, tags):
     evs = events(
         gemini,
-        http,
         f"Explain temperature [[fault:tags:{tags}]]",
         include_thoughts=True,
         thinking_budget=512,
@@ -103,15 +96,15 @@ def test_thoughts_are_separated_with_tags_stripped(gemini, http, tags):
     assert len(usage) == 1 and usage[0].reasoning_tokens > 0
 
 
-def test_thoughts_non_streaming(gemini, http):
-    evs = events(gemini, http, include_thoughts=True, reasoning_effort="low", seed=3, stream=False)
+def test_thoughts_non_streaming(gemini):
+    evs = events(gemini, include_thoughts=True, reasoning_effort="low", seed=3, stream=False)
     assert thought_of(evs) and text_of(evs) and "<thought>" not in text_of(evs) + thought_of(evs)
 
 
-def test_tool_calls_in_both_shapes(gemini, strict, http):
+def test_tool_calls_in_both_shapes(gemini, strict):
     choice = {"type": "function", "function": {"name": "get_weather"}}
     for srv in (gemini, strict):
-        evs = events(srv, http, "What is the weather in Paris?", tools=[WEATHER], tool_choice=choice, seed=1)
+        evs = events(srv, "What is the weather in Paris?", tools=[WEATHER], tool_choice=choice, seed=1)
         calls = [e.call for e in evs if isinstance(e, ToolCallDone)]
         assert len(calls) >= 1, evs
         assert calls[0].name == "get_weather" and "city" in json.loads(calls[0].arguments)
@@ -119,34 +112,34 @@ def test_tool_calls_in_both_shapes(gemini, strict, http):
         assert [e.reason for e in evs if isinstance(e, Finish)] == ["tool_calls"]
 
 
-def test_tool_result_round_trip_keeps_the_thought_signature(gemini, http):
+def test_tool_result_round_trip_keeps_the_thought_signature(gemini):
     choice = {"type": "function", "function": {"name": "get_weather"}}
     user = messages.user_message("What is the weather in Paris?")
     p = Params(model=MODEL, tools=(WEATHER,), tool_choice=choice, seed=1)
     ep = Endpoint(gemini.base_url, api_key=KEY)
-    evs = list(stream_chat(http, ep, p, [user], retry=NO_RETRY))
+    evs = stream(ep, p, [user], retry=NO_RETRY)
     calls = [e.call for e in evs if isinstance(e, ToolCallDone)]
     history = [
         user,
         messages.assistant_message("", calls),
         messages.tool_message(calls[0].id, {"temp_c": 21}),
     ]
-    evs2 = list(stream_chat(http, ep, p.replace(tool_choice="none"), history, retry=NO_RETRY))
+    evs2 = stream(ep, p.replace(tool_choice="none"), history, retry=NO_RETRY)
     assert text_of(evs2) and [e.reason for e in evs2 if isinstance(e, Finish)] == ["stop"]
     sent = gemini.received[-1]["body"]["messages"][1]["tool_calls"][0]
     if calls[0].thought_signature is not None:
         assert sent["extra_content"]["google"]["thought_signature"] == calls[0].thought_signature
 
 
-def test_n_candidates_and_logprobs(gemini, http):
-    evs = events(gemini, http, n=3, max_tokens=10, logprobs=True, top_logprobs=3, seed=5)
+def test_n_candidates_and_logprobs(gemini):
+    evs = events(gemini, n=3, max_tokens=10, logprobs=True, top_logprobs=3, seed=5)
     assert sorted(e.index for e in evs if isinstance(e, Finish)) == [0, 1, 2]
     lps = [e for e in evs if isinstance(e, LogprobsDelta)]
     assert lps and all(len(t.top) <= 3 for e in lps for t in e.tokens)
     assert all(t.logprob <= 0 for e in lps for t in e.tokens)
 
 
-def test_every_field_reaches_the_wire_as_set(gemini, http):
+def test_every_field_reaches_the_wire_as_set(gemini):
     p = Params(
         model=MODEL,
         max_completion_tokens=20,
@@ -168,22 +161,22 @@ def test_every_field_reaches_the_wire_as_set(gemini, http):
         include_thoughts=False,
     )
     ep = Endpoint(gemini.base_url, api_key=KEY)
-    evs = list(stream_chat(http, ep, p, [messages.user_message("Give me JSON")], retry=NO_RETRY))
+    evs = stream(ep, p, [messages.user_message("Give me JSON")], retry=NO_RETRY)
     assert not any(isinstance(e, StreamError) for e in evs), evs
     body = gemini.received[-1]["body"]
     assert Params.from_body(body) == p.replace(stream=True)
 
 
-def test_wrong_key_is_an_auth_error(gemini, http):
+def test_wrong_key_is_an_auth_error(gemini):
     ep = Endpoint(gemini.base_url, api_key="wrong-key-xyz")
-    (e,) = list(stream_chat(http, ep, Params(model=MODEL), [messages.user_message("hi")], retry=NO_RETRY))
+    (e,) = stream(ep, Params(model=MODEL), [messages.user_message("hi")], retry=NO_RETRY)
     assert isinstance(e.error, errors.AuthError) and "wrong-key-xyz" not in e.error.message
 
 
-def test_undecodable_image_is_a_bad_request_naming_the_field(gemini, http):
+def test_undecodable_image_is_a_bad_request_naming_the_field(gemini):
     msg = messages.user_message("look", ["data:image/png;base64,bm90IGFuIGltYWdl"])
     ep = Endpoint(gemini.base_url, api_key=KEY)
-    (e,) = list(stream_chat(http, ep, Params(model=MODEL), [msg], retry=NO_RETRY))
+    (e,) = stream(ep, Params(model=MODEL), [msg], retry=NO_RETRY)
     assert isinstance(e.error, errors.BadRequestError) and e.error.field and "messages" in e.error.field
 
 
@@ -200,78 +193,79 @@ STATUS = [
 
 @pytest.mark.parametrize(("code", "cls"), STATUS, ids=[str(c) for c, _ in STATUS])
 @pytest.mark.parametrize("shape", ["gemini", "strict"])
-def test_status_faults(gemini, strict, http, code, cls, shape):
+def test_status_faults(gemini, strict, code, cls, shape):
     srv = gemini if shape == "gemini" else strict
-    (e,) = events(srv, http, f"hi [[fault:status:{code}]]")
+    (e,) = events(srv, f"hi [[fault:status:{code}]]")
     assert type(e.error) is cls and e.error.status == code and e.error.message
 
 
 @pytest.mark.parametrize("shape", ["gemini", "strict"])
-def test_429_per_minute_is_retried_after_its_delay_then_reported(gemini, strict, http, shape):
+def test_429_per_minute_is_retried_after_its_delay_then_reported(gemini, strict, shape):
     srv = gemini if shape == "gemini" else strict
-    evs = events(srv, http, "hi [[fault:status:429,retry=0.01]]", retry=RetryPolicy(max_attempts=3))
+    evs = events(srv, "hi [[fault:status:429,retry=0.01]]", retry=RetryPolicy(max_attempts=3))
     assert [type(e) for e in evs] == [RetryWait, RetryWait, StreamError]
     assert evs[0].seconds == pytest.approx(0.01)
     assert evs[-1].error.retry_after == pytest.approx(0.01) and evs[-1].error.per_day is False
 
 
-def test_429_per_day_is_not_retried(gemini, http):
-    (e,) = events(gemini, http, "hi [[fault:status:429,per=day]]", retry=RetryPolicy())
+def test_429_per_day_is_not_retried(gemini):
+    (e,) = events(gemini, "hi [[fault:status:429,per=day]]", retry=RetryPolicy())
     assert e.error.per_day is True and e.error.retry_after == 3600
 
 
-def test_5xx_fault_is_retried(gemini, http):
-    evs = events(
-        gemini, http, "hi [[fault:status:503]]", retry=RetryPolicy(max_attempts=2, backoff_initial=0.001)
-    )
+def test_5xx_fault_is_retried(gemini):
+    evs = events(gemini, "hi [[fault:status:503]]", retry=RetryPolicy(max_attempts=2, backoff_initial=0.001))
     assert [type(e) for e in evs] == [RetryWait, StreamError]
 
 
-def test_disconnect_fault(gemini, http):
-    evs = events(gemini, http, "hi [[fault:disconnect:after=2]]", retry=RetryPolicy())
+def test_disconnect_fault(gemini):
+    evs = events(gemini, "hi [[fault:disconnect:after=2]]", retry=RetryPolicy())
     assert isinstance(evs[-1].error, errors.ConnectionFailed) and text_of(evs)
     assert not any(isinstance(e, RetryWait) for e in evs)
 
 
-def test_stall_fault(gemini, http):
-    evs = events(gemini, http, "hi [[fault:stall:after=2,seconds=30]]", timeouts=Timeouts(stall=0.2))
+def test_stall_fault(gemini):
+    evs = events(gemini, "hi [[fault:stall:after=2,seconds=30]]", timeouts=Timeouts(stall=0.2))
     assert isinstance(evs[-1].error, errors.StreamTimeout) and evs[-1].error.kind == "stall"
 
 
-def test_ttft_fault_hits_the_first_byte_timeout(gemini, http):
-    evs = events(gemini, http, "hi [[fault:ttft:ms=30000]]", timeouts=Timeouts(first_byte=0.2))
+def test_ttft_fault_hits_the_first_byte_timeout(gemini):
+    evs = events(gemini, "hi [[fault:ttft:ms=30000]]", timeouts=Timeouts(first_byte=0.2))
     assert isinstance(evs[-1].error, errors.StreamTimeout) and evs[-1].error.kind == "first_byte"
 
 
-def test_malformed_fault(gemini, http):
-    evs = events(gemini, http, "hi [[fault:malformed:after=2]]")
+def test_malformed_fault(gemini):
+    evs = events(gemini, "hi [[fault:malformed:after=2]]")
     assert isinstance(evs[-1].error, errors.ProtocolError) and text_of(evs)
 
 
 @pytest.mark.parametrize(
     ("code", "cls"), [(503, errors.ServerError), (500, errors.ServerError), (429, errors.RateLimitError)]
 )
-def test_mid_stream_error_fault(gemini, http, code, cls):
-    evs = events(gemini, http, f"hi [[fault:error:after=2,code={code}]]")
+def test_mid_stream_error_fault(gemini, code, cls):
+    evs = events(gemini, f"hi [[fault:error:after=2,code={code}]]")
     assert type(evs[-1].error) is cls and evs[-1].error.status == code
 
 
-def test_trailing_raw_error_fault(gemini, http):
-    evs = events(gemini, http, "hi [[fault:error:after=2,raw=1]]")
+def test_trailing_raw_error_fault(gemini):
+    evs = events(gemini, "hi [[fault:error:after=2,raw=1]]")
     assert isinstance(evs[-1].error, errors.ProtocolError) and evs[-1].error.status == 503
 
 
-def test_no_done_fault_is_still_a_complete_reply(gemini, http):
-    evs = events(gemini, http, "hi [[fault:no-done]]", max_tokens=10)
+def test_no_done_fault_is_still_a_complete_reply(gemini):
+    evs = events(gemini, "hi [[fault:no-done]]", max_tokens=10)
     # unseeded sampling may end the reply before 10 tokens: either reason is a complete reply
     assert [e.reason for e in evs if isinstance(e, Finish)] in (["length"], ["stop"])
     assert not any(isinstance(e, StreamError) for e in evs)
 
 
-def test_list_models(gemini, http):
+def test_list_models(gemini):
+    import httpx
+
     from chat_client import list_models
 
-    assert MODEL in list_models(http, Endpoint(gemini.base_url, api_key=KEY))
-    with pytest.raises(errors.AuthError) as info:
-        list_models(http, Endpoint(gemini.base_url, api_key="wrong-key-abc"))
+    with httpx.Client() as http:
+        assert MODEL in list_models(http, Endpoint(gemini.base_url, api_key=KEY))
+        with pytest.raises(errors.AuthError) as info:
+            list_models(http, Endpoint(gemini.base_url, api_key="wrong-key-abc"))
     assert "wrong-key-abc" not in info.value.message

@@ -1,4 +1,4 @@
-"""stream_chat and astream_chat over httpx: text, usage, finish, typed HTTP errors, the key hidden."""
+"""astream_chat over httpx: text, usage, finish, typed HTTP errors, the key hidden."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from chat_client import NO_RETRY, Endpoint, Params, astream_chat, errors
 from chat_client.events import Finish, StreamError, TextDelta, Usage
-from tests.client.wire import KEY, MODEL, chunk, collect, mock_client, sse
+from tests.client.wire import KEY, MODEL, chunk, collect, mock_client, sse, stream
 
 USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 BODY = sse(chunk("Hel"), chunk("lo"), chunk(None, finish="stop", usage=USAGE))
@@ -160,9 +160,8 @@ def test_connection_refused_is_a_connection_error():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    with httpx.Client() as http:
-        ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
-        (event,) = collect(http, endpoint=ep, retry=NO_RETRY)
+    ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
+    (event,) = stream(ep, Params(model=MODEL), [{"role": "user", "content": "hi"}], retry=NO_RETRY)
     assert isinstance(event.error, errors.ConnectionFailed)
     assert "Could not connect" in event.error.message
 

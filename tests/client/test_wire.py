@@ -14,22 +14,19 @@ import threading
 import httpx
 import pytest
 
-from chat_client import NO_RETRY, Endpoint, Params, RetryPolicy, Timeouts, astream_chat, errors, stream_chat
+from chat_client import NO_RETRY, Endpoint, Params, RetryPolicy, Timeouts, astream_chat, errors
 from chat_client.events import Finish, RetryWait, StreamError, TextDelta
 from tests.client.loopback import ScriptedServer
-from tests.client.wire import KEY, MODEL, chunk, sse
+from tests.client.wire import KEY, MODEL, chunk, sse, stream
 
 MSGS = [{"role": "user", "content": "hi"}]
 FAST = RetryPolicy(backoff_initial=0.001, backoff_max=0.002)
 OK_BODY = sse(chunk("Hello", finish="stop"))
 
 
-def run(srv: ScriptedServer, http: httpx.Client | None = None, **kw):
-    ep = Endpoint(srv.base_url, api_key=KEY)
-    if http is not None:
-        return list(stream_chat(http, ep, Params(model=MODEL), MSGS, **kw))
-    with httpx.Client() as client:
-        return list(stream_chat(client, ep, Params(model=MODEL), MSGS, **kw))
+def run(srv: ScriptedServer, **kw):
+    """Every event of one request to the scripted server, through a fresh AsyncClient."""
+    return stream(Endpoint(srv.base_url, api_key=KEY), Params(model=MODEL), MSGS, **kw)
 
 
 def ok(req, conn):
@@ -66,12 +63,16 @@ STATUS_CASES = [
 
 @pytest.mark.parametrize(("code", "body", "cls"), STATUS_CASES, ids=[str(c[0]) for c in STATUS_CASES])
 def test_every_status_error_from_a_real_server(code, body, cls):
-    with ScriptedServer(status(code, body), ok) as srv, httpx.Client() as http:
-        (event,) = run(srv, http, retry=NO_RETRY)
-        assert type(event.error) is cls and event.error.status == code
-        assert KEY not in event.error.message
-        # the connection is not stuck: the next request on the same client works
-        assert run(srv, http) == [TextDelta("Hello"), Finish("stop")]
+    async def main():
+        async with httpx.AsyncClient() as http:
+            (event,) = await _arun(srv, http, retry=NO_RETRY)
+            assert type(event.error) is cls and event.error.status == code
+            assert KEY not in event.error.message
+            # the connection is not stuck: the next request on the same client works
+            assert await _arun(srv, http) == [TextDelta("Hello"), Finish("stop")]
+
+    with ScriptedServer(status(code, body), ok) as srv:
+        asyncio.run(main())
 
 
 def test_connection_refused():
@@ -79,9 +80,8 @@ def test_connection_refused():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    with httpx.Client() as http:
-        ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
-        events = list(stream_chat(http, ep, Params(model=MODEL), MSGS, retry=FAST))
+    ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
+    events = stream(ep, Params(model=MODEL), MSGS, retry=FAST)
     # refused connections are retried (nothing was sent), then reported
     assert [type(e) for e in events] == [RetryWait, RetryWait, StreamError]
     assert isinstance(events[-1].error, errors.ConnectionFailed)
@@ -116,8 +116,8 @@ def test_stall_between_chunks_times_out_and_closes_the_connection():
         conn.chunk(sse(chunk("Hel"), done=False))
         conn.hold()
 
-    with ScriptedServer(stall) as srv, httpx.Client() as http:
-        events = run(srv, http, timeouts=Timeouts(stall=0.2))
+    with ScriptedServer(stall) as srv:
+        events = run(srv, timeouts=Timeouts(stall=0.2))
         assert events[0] == TextDelta("Hel")
         err = events[-1].error
         assert isinstance(err, errors.StreamTimeout) and err.kind == "stall" and "stalled" in err.message
@@ -130,8 +130,8 @@ def test_first_byte_timeout_when_headers_come_but_no_body():
         conn.start()
         conn.hold()
 
-    with ScriptedServer(silent) as srv, httpx.Client() as http:
-        (event,) = run(srv, http, timeouts=Timeouts(first_byte=0.2))
+    with ScriptedServer(silent) as srv:
+        (event,) = run(srv, timeouts=Timeouts(first_byte=0.2))
         assert isinstance(event.error, errors.StreamTimeout) and event.error.kind == "first_byte"
         assert srv.all_closed()
 
@@ -140,8 +140,8 @@ def test_first_byte_timeout_when_not_even_headers_come():
     def mute(req, conn):
         conn.hold()
 
-    with ScriptedServer(mute) as srv, httpx.Client() as http:
-        (event,) = run(srv, http, timeouts=Timeouts(first_byte=0.2))
+    with ScriptedServer(mute) as srv:
+        (event,) = run(srv, timeouts=Timeouts(first_byte=0.2))
         assert isinstance(event.error, errors.StreamTimeout) and event.error.kind == "first_byte"
         assert srv.all_closed()
 
@@ -162,13 +162,8 @@ def test_connect_timeout():
             except BlockingIOError:
                 pass
             fillers.append(f)
-        with httpx.Client() as http:
-            ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
-            events = list(
-                stream_chat(
-                    http, ep, Params(model=MODEL), MSGS, timeouts=Timeouts(connect=0.2), retry=NO_RETRY
-                )
-            )
+        ep = Endpoint(f"http://127.0.0.1:{port}/v1/", api_key=KEY)
+        events = stream(ep, Params(model=MODEL), MSGS, timeouts=Timeouts(connect=0.2), retry=NO_RETRY)
         err = events[-1].error
         if isinstance(err, errors.StreamTimeout):
             assert err.kind == "connect"
@@ -232,64 +227,40 @@ def test_429_asking_for_too_long_a_wait_is_reported_not_waited():
 
 
 def test_retry_wait_ends_at_once_on_cancel():
-    cancel = threading.Event()
-    with ScriptedServer(status(429, _quota("Minute", "30s")), ok) as srv, httpx.Client() as http:
-        gen = stream_chat(http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, cancel=cancel)
-        first = next(gen)
-        assert isinstance(first, RetryWait) and first.seconds == 30
-        cancel.set()
-        assert list(gen) == []  # returns at once instead of sleeping 30 s
+    async def main():
+        async with httpx.AsyncClient() as http:
+            gen = astream_chat(http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS)
+            first = await gen.__anext__()
+            assert isinstance(first, RetryWait) and first.seconds == 30
+            task = asyncio.create_task(gen.__anext__())  # now waiting out the 30 s delay
+            await asyncio.sleep(0)
+            task.cancel()  # Stop: ends the wait at once instead of sleeping 30 s
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with ScriptedServer(status(429, _quota("Minute", "30s")), ok) as srv:
+        asyncio.run(main())
         assert len(srv.requests) == 1
 
 
-def _consume(gen, got_first: threading.Event) -> list:
-    out = []
-    for event in gen:
-        out.append(event)
-        got_first.set()
-    return out
-
-
-def test_cancel_event_closes_a_silent_stream_at_once():
-    cancel, got_first = threading.Event(), threading.Event()
-
-    def script(req, conn):
-        conn.start()
-        conn.chunk(sse(chunk("Hel"), done=False))
-        got_first.wait()
-        cancel.set()  # from another thread, while the reader waits for a chunk that never comes
-        conn.hold()
-
-    with ScriptedServer(script) as srv, httpx.Client() as http:
-        ep = Endpoint(srv.base_url, KEY)
-        events = _consume(stream_chat(http, ep, Params(model=MODEL), MSGS, cancel=cancel), got_first)
-        assert events == [TextDelta("Hel")]
-        assert srv.all_closed()
-
-
 def test_cancel_before_any_answer_closes_the_connection():
-    cancel = threading.Event()
+    arrived = threading.Event()
 
     def script(req, conn):
-        cancel.set()
+        arrived.set()
         conn.hold()
 
-    with ScriptedServer(script) as srv, httpx.Client() as http:
-        assert run(srv, http, cancel=cancel) == []
-        assert srv.all_closed()
+    async def main():
+        async with httpx.AsyncClient() as http:
+            task = asyncio.create_task(_arun(srv, http))
+            await asyncio.to_thread(arrived.wait)  # the request is at the server, no answer yet
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await asyncio.to_thread(srv.all_closed)
 
-
-def test_closing_the_generator_closes_the_connection():
-    def script(req, conn):
-        conn.start()
-        conn.chunk(sse(chunk("Hel"), done=False))
-        conn.hold()
-
-    with ScriptedServer(script) as srv, httpx.Client() as http:
-        gen = stream_chat(http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS)
-        assert next(gen) == TextDelta("Hel")
-        gen.close()
-        assert srv.all_closed()
+    with ScriptedServer(script) as srv:
+        asyncio.run(main())
 
 
 def test_malformed_chunk_closes_the_connection():
@@ -298,8 +269,8 @@ def test_malformed_chunk_closes_the_connection():
         conn.chunk(sse(chunk("Hel"), "{oops", done=False))
         conn.hold()
 
-    with ScriptedServer(script) as srv, httpx.Client() as http:
-        events = run(srv, http)
+    with ScriptedServer(script) as srv:
+        events = run(srv)
         assert isinstance(events[-1].error, errors.ProtocolError)
         assert srv.all_closed()
 
@@ -329,8 +300,12 @@ def test_no_finish_reason_from_a_real_server():
 
 
 def test_connection_is_reused_after_done():
-    with ScriptedServer(ok) as srv, httpx.Client() as http:
-        assert run(srv, http) == run(srv, http) == [TextDelta("Hello"), Finish("stop")]
+    async def main():
+        async with httpx.AsyncClient() as http:
+            assert await _arun(srv, http) == await _arun(srv, http) == [TextDelta("Hello"), Finish("stop")]
+
+    with ScriptedServer(ok) as srv:
+        asyncio.run(main())
         assert len(srv.conns) == 1  # the body was read to its end, so the connection went back to the pool
 
 
@@ -360,30 +335,6 @@ def test_async_errors_timeouts_and_retries():
         assert srv.all_closed()
 
 
-def test_async_cancel_event_closes_the_connection():
-    cancel, got_first = threading.Event(), threading.Event()
-
-    def script(req, conn):
-        conn.start()
-        conn.chunk(sse(chunk("Hel"), done=False))
-        got_first.wait()
-        cancel.set()
-        conn.hold()
-
-    async def main():
-        async with httpx.AsyncClient() as http:
-            ep = Endpoint(srv.base_url, api_key=KEY)
-            out = []
-            async for event in astream_chat(http, ep, Params(model=MODEL), MSGS, cancel=cancel):
-                out.append(event)
-                got_first.set()
-            assert out == [TextDelta("Hel")]
-            assert await asyncio.to_thread(srv.all_closed)
-
-    with ScriptedServer(script) as srv:
-        asyncio.run(main())
-
-
 def test_async_generator_close_closes_the_connection():
     def script(req, conn):
         conn.start()
@@ -401,24 +352,8 @@ def test_async_generator_close_closes_the_connection():
         asyncio.run(main())
 
 
-def test_async_cancel_with_an_asyncio_event_during_retry_wait():
-    async def main():
-        cancel = asyncio.Event()
-        async with httpx.AsyncClient() as http:
-            gen = astream_chat(http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, cancel=cancel)
-            first = await gen.__anext__()
-            assert isinstance(first, RetryWait)
-            cancel.set()
-            assert [e async for e in gen] == []
-
-    with ScriptedServer(status(429, _quota("Minute", "30s"))) as srv:
-        asyncio.run(main())
-
-
 def test_a_slow_consumer_is_not_a_stalled_server():
     # The stall clock runs only while the client waits for the network, not while the caller works.
-    import time
-
     got_first = threading.Event()
 
     def script(req, conn):
@@ -428,16 +363,23 @@ def test_a_slow_consumer_is_not_a_stalled_server():
         conn.chunk(sse(chunk("b", finish="stop")))
         conn.end()
 
-    with ScriptedServer(script) as srv, httpx.Client() as http:
+    async def main():
         out = []
-        for event in stream_chat(
-            http, Endpoint(srv.base_url, KEY), Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.2)
-        ):
-            out.append(event)
-            if len(out) == 1:
-                got_first.set()
-                time.sleep(0.4)  # the behaviour under test: a consumer slower than the stall limit
-        assert [type(e) for e in out] == [TextDelta, TextDelta, Finish]
+        async with httpx.AsyncClient() as http:
+            ep = Endpoint(srv.base_url, KEY)
+            async for event in astream_chat(
+                http, ep, Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.2)
+            ):
+                out.append(event)
+                if len(out) == 1:
+                    got_first.set()
+                    await asyncio.sleep(
+                        0.4
+                    )  # the behaviour under test: a consumer slower than the stall limit
+        return out
+
+    with ScriptedServer(script) as srv:
+        assert [type(e) for e in asyncio.run(main())] == [TextDelta, TextDelta, Finish]
 
 
 def test_unknown_chunk_shapes_end_in_a_protocol_error_not_an_exception():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 
-from chat_client import Endpoint, Params, stream_chat
+from chat_client import Endpoint, Params, astream_chat
 from chat_client.decoder import StreamDecoder
 
 KEY = "sk-test-SECRET-0123456789"
@@ -59,23 +60,49 @@ def decode(*pieces: bytes, sse_mode=True):
     return out
 
 
-def mock_client(handler_or_body, status=200, content_type="text/event-stream", headers=None) -> httpx.Client:
-    """An httpx.Client whose every request gets the given body (or whatever handler returns)."""
+class MockServer:
+    """A `httpx.MockTransport` that answers every request with the given body (or what the handler
+    returns); `collect` sends through it. A context manager, like the clients it stands in for."""
+
+    def __init__(self, handler) -> None:
+        self.transport = httpx.MockTransport(handler)
+
+    def __enter__(self) -> MockServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def mock_client(handler_or_body, status=200, content_type="text/event-stream", headers=None) -> MockServer:
+    """A stand-in server whose every request gets the given body (or whatever handler returns)."""
     if callable(handler_or_body):
-        return httpx.Client(transport=httpx.MockTransport(handler_or_body))
+        return MockServer(handler_or_body)
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             status, content=handler_or_body, headers={"content-type": content_type, **(headers or {})}
         )
 
-    return httpx.Client(transport=httpx.MockTransport(handler))
+    return MockServer(handler)
 
 
-def collect(http, params=None, messages=None, endpoint=None, **kw):
+def stream(endpoint, params, messages, *, transport=None, **kw) -> list:
+    """Every event of one request, through a fresh `httpx.AsyncClient` (over `transport` if given)."""
+
+    async def run():
+        async with httpx.AsyncClient(transport=transport) as http:
+            return [e async for e in astream_chat(http, endpoint, params, messages, **kw)]
+
+    return asyncio.run(run())
+
+
+def collect(server: MockServer, params=None, messages=None, endpoint=None, **kw):
     ep = endpoint or Endpoint("http://test.invalid/v1/", api_key=KEY)
-    return list(
-        stream_chat(
-            http, ep, params or Params(model=MODEL), messages or [{"role": "user", "content": "hi"}], **kw
-        )
+    return stream(
+        ep,
+        params or Params(model=MODEL),
+        messages or [{"role": "user", "content": "hi"}],
+        transport=server.transport,
+        **kw,
     )

@@ -197,3 +197,9 @@ def test_a_compressed_chunk_bomb_is_refused_as_a_bomb(kind, after_pixels):
 def test_many_text_chunks_adding_up_past_the_limit_are_refused_as_a_bomb():
     with pytest.raises(ImageTooLarge, match="decompression bomb"):
         images.normalise(small_chunks_png(copies=80), "many.png")
+
+
+def test_an_image_becomes_the_data_url_the_api_takes():
+    assert images.data_url(b"\x89PNG", "image/png") == "data:image/png;base64,iVBORw=="
+    out = images.normalise(png_bytes(), "a.png")
+    assert out.data_url() == images.data_url(out.data, out.mime)
