@@ -23,6 +23,7 @@ from typing import Any
 
 from components.metrics import cost_usd
 from components.reply_views import check_json, escape_markdown, schema_of
+from storage import compare as compare_store
 
 _WORDS = re.compile(r"\S+|\s+")
 
@@ -156,41 +157,9 @@ CSV_FIELDS = [
 ]
 
 
-def run_as_dict(run: Any, prices_for=lambda column: None) -> dict[str, Any]:
-    """The whole run as JSON-ready data: its prompt, history, columns and every result."""
-    return {
-        "id": run.id,
-        "title": run.title,
-        "prompt": run.prompt,
-        "history": run.history or [],
-        "repeats": run.repeats,
-        "columns": run.columns or [],
-        "images": len(run.attachments or []),
-        "created_at": run.created_at.isoformat() if run.created_at else None,
-        "results": [
-            {
-                "turn": r.turn_index,
-                "column": r.column_index,
-                "repeat": r.repeat_index,
-                "prompt": r.prompt,
-                "status": r.status,
-                "content": r.content,
-                "thought": r.thought,
-                "finish_reason": r.finish_reason,
-                "usage": r.usage,
-                "timings": r.timings,
-                "error": r.error,
-                "tool_calls": r.tool_calls,
-                "request_body": r.request_body,
-            }
-            for r in run.results
-        ],
-    }
-
-
 def run_as_json(run: Any) -> str:
-    """The JSON export."""
-    return json.dumps(run_as_dict(run), ensure_ascii=False, indent=2)
+    """The JSON export: the run in its one JSON shape, the same as a share link's snapshot."""
+    return json.dumps(compare_store.run_to_dict(run), ensure_ascii=False, indent=2)
 
 
 def run_as_csv(run: Any, prices_for=lambda column: None) -> str:

@@ -219,3 +219,45 @@ def _require_result(session: Session, user: User, result_id: int) -> CompareResu
     if result is None:
         raise NotFound(f"No compare result {result_id}.")
     return result
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def run_to_dict(run: CompareRun) -> dict[str, Any]:
+    """A compare run as JSON-ready data: the one shape of a run outside the database.
+
+    The JSON export and a share link's snapshot are both this: the prompt, history, columns, the
+    prompt's images as `data:` URLs, and every result (turn x column x repeat) with its metrics."""
+    return {
+        "title": run.title,
+        "prompt": run.prompt,
+        "history": run.history or [],
+        "columns": run.columns or [],
+        "repeats": run.repeats,
+        "images": [a.data_url() for a in run.attachments or []],
+        "created_at": _iso(run.created_at),
+        "updated_at": _iso(run.updated_at),
+        "results": [
+            {
+                "turn_index": r.turn_index,
+                "column_index": r.column_index,
+                "repeat_index": r.repeat_index,
+                "candidate_index": r.candidate_index,
+                "prompt": r.prompt,
+                "content": r.content,
+                "thought": r.thought,
+                "status": r.status,
+                "error": r.error,
+                "finish_reason": r.finish_reason,
+                "usage": r.usage,
+                "timings": r.timings,
+                "request_body": r.request_body,
+                "tool_calls": r.tool_calls,
+                "logprobs": r.logprobs,
+                "created_at": _iso(r.created_at),
+            }
+            for r in run.results
+        ],
+    }

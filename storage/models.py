@@ -145,6 +145,31 @@ class Conversation(Base):
         return f"Conversation(id={self.id!r}, title={self.title!r})"
 
 
+class ReplyColumns:
+    """What a model reply holds, wherever it is stored: a chat message and a compare result share it.
+
+    A mixin of mapped columns, so both tables keep their own columns (the schema is unchanged) and a
+    column added here is added to both, with one migration. `status` stays with each table: a chat
+    message starts `complete` (a user's message is whole at once), a compare result `streaming`.
+    """
+
+    content: Mapped[str] = mapped_column(StorableText, default="")
+    thought: Mapped[str | None] = mapped_column(StorableText, default=None)
+    error: Mapped[str | None] = mapped_column(StorableText, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(StorableString(50), default=None)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
+    logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
+    candidate_index: Mapped[int] = mapped_column(Integer, default=0)
+    # Which process is writing a "streaming" reply ("host:pid:process start"), so a reader can tell a
+    # reply whose writer died from one still growing in another process. None once finished.
+    stream_owner: Mapped[str | None] = mapped_column(StorableString(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MessageAttachment(Base):
     """Links a message to an image; one image may serve several messages (deduplicated by hash)."""
 
@@ -157,7 +182,9 @@ class MessageAttachment(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Message(Base):
+class Message(ReplyColumns, Base):
+    """One message of a conversation: the user's, a tool result, or a reply (with its columns below)."""
+
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),)
 
@@ -167,23 +194,8 @@ class Message(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), index=True, default=None
     )
     role: Mapped[str] = mapped_column(StorableString(20))
-    content: Mapped[str] = mapped_column(StorableText, default="")
-    thought: Mapped[str | None] = mapped_column(StorableText, default=None)
     status: Mapped[str] = mapped_column(StorableString(20), default="complete")
-    error: Mapped[str | None] = mapped_column(StorableText, default=None)
-    finish_reason: Mapped[str | None] = mapped_column(StorableString(50), default=None)
-    usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
     tool_call_id: Mapped[str | None] = mapped_column(StorableString(200), default=None)
-    logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
-    candidate_index: Mapped[int] = mapped_column(Integer, default=0)
-    # Which process is writing a "streaming" reply ("host:pid:process start"), so a reader can tell a
-    # reply whose writer died from one still growing in another process. None once finished.
-    stream_owner: Mapped[str | None] = mapped_column(StorableString(300), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     # Loaded in one query for a whole list of messages by the repository functions that return
@@ -311,7 +323,7 @@ class CompareRunAttachment(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class CompareResult(Base):
+class CompareResult(ReplyColumns, Base):
     """One reply in a compare run: column x repeat, for one turn (turn 0 is the run's prompt)."""
 
     __tablename__ = "compare_results"
@@ -323,20 +335,7 @@ class CompareResult(Base):
     repeat_index: Mapped[int] = mapped_column(Integer, default=0)
     turn_index: Mapped[int] = mapped_column(Integer, default=0)
     prompt: Mapped[str] = mapped_column(StorableText, default="")
-    content: Mapped[str] = mapped_column(StorableText, default="")
-    thought: Mapped[str | None] = mapped_column(StorableText, default=None)
     status: Mapped[str] = mapped_column(StorableString(20), default="streaming")
-    error: Mapped[str | None] = mapped_column(StorableText, default=None)
-    finish_reason: Mapped[str | None] = mapped_column(StorableString(50), default=None)
-    usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    timings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    request_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    tool_calls: Mapped[list[Any] | None] = mapped_column(default=None)
-    logprobs: Mapped[list[Any] | None] = mapped_column(default=None)
-    candidate_index: Mapped[int] = mapped_column(Integer, default=0)
-    stream_owner: Mapped[str | None] = mapped_column(StorableString(300), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     run: Mapped[CompareRun] = relationship(back_populates="results")
 

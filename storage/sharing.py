@@ -1,6 +1,6 @@
 """Share links: a read-only snapshot of a conversation or compare run behind an unguessable token.
 
-What must stay true (design.md section 7):
+What must stay true:
 - The token carries 192 bits from `secrets` (URL-safe base64, 32 characters): unguessable.
 - The snapshot is taken when the link is made; later edits to the conversation do not leak into it.
 - A revoked or expired link opens nothing, and says nothing about what it was.
@@ -101,38 +101,6 @@ def list_all_share_links(session: Session, admin: User) -> list[ShareLink]:
 
 
 def compare_run_to_dict(session: Session, user: User, run_id: int) -> dict[str, Any] | None:
-    """A compare run with its results and prompt images (data URLs) as JSON-ready data; None if not theirs."""
+    """A compare run in its one JSON shape (storage.compare.run_to_dict); None if not theirs."""
     run: CompareRun | None = compare.get_compare_run(session, user, run_id)
-    if run is None:
-        return None
-    return {
-        "title": run.title,
-        "prompt": run.prompt,
-        "history": run.history,
-        "columns": run.columns,
-        "repeats": run.repeats,
-        "images": [a.data_url() for a in run.attachments],
-        "created_at": run.created_at.isoformat(),
-        "updated_at": run.updated_at.isoformat(),
-        "results": [
-            {
-                "column_index": r.column_index,
-                "repeat_index": r.repeat_index,
-                "turn_index": r.turn_index,
-                "prompt": r.prompt,
-                "content": r.content,
-                "thought": r.thought,
-                "status": r.status,
-                "error": r.error,
-                "finish_reason": r.finish_reason,
-                "usage": r.usage,
-                "timings": r.timings,
-                "request_body": r.request_body,
-                "tool_calls": r.tool_calls,
-                "logprobs": r.logprobs,
-                "candidate_index": r.candidate_index,
-                "created_at": r.created_at.isoformat(),
-            }
-            for r in run.results
-        ],
-    }
+    return compare.run_to_dict(run) if run is not None else None

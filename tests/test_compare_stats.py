@@ -34,7 +34,9 @@ class Result:
     timings: dict | None = None
     error: str | None = None
     tool_calls: list | None = None
+    logprobs: list | None = None
     candidate_index: int = 0
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Run:
     repeats: int = 1
     attachments: list = field(default_factory=list)
     created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    updated_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +144,7 @@ def test_json_export_holds_the_run_and_every_result():
     data = json.loads(compare_stats.run_as_json(run_with_two_columns()))
     assert data["prompt"] == "hi"
     assert [c["label"] for c in data["columns"]] == ["cold", "hot"]
-    assert [(r["column"], r["status"], r["content"]) for r in data["results"]] == [
+    assert [(r["column_index"], r["status"], r["content"]) for r in data["results"]] == [
         (0, "complete", "first, with a comma\nand a line"),
         (1, "length", "second"),
     ]

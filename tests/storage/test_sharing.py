@@ -93,3 +93,17 @@ def test_deleting_the_conversation_removes_its_links(session, alice, conv):
     r.delete_conversation(session, alice, conv.id)
     session.commit()
     assert sharing.open_share_link(session, link.token) is None
+
+
+def test_a_shared_run_and_the_json_export_are_one_shape(session, alice):
+    import json
+
+    from components import compare_stats
+
+    run = compare.create_compare_run(session, alice, prompt="p", columns=[{"label": "a"}])
+    res = compare.start_result(session, alice, run.id, column_index=0)
+    compare.finish_result(session, alice, res.id, status="length", content="cut", finish_reason="length")
+    link = sharing.create_share_link(session, alice, compare_run_id=run.id)
+    exported = json.loads(compare_stats.run_as_json(compare.get_compare_run(session, alice, run.id)))
+    assert sharing.open_share_link(session, link.token).snapshot == exported
+    assert exported["results"][0]["finish_reason"] == "length"
