@@ -2,8 +2,9 @@
 
 The offline model is paced at 50 tokens per second, so one reply of N tokens takes about N/50 s; if
 the columns really stream concurrently, 4 columns take about as long as 1. Both are measured in the
-same run, through the real path (turns.compare.CompareTurn: one asyncio loop, one AsyncClient, rows
-saved to a SQLite database as they grow), with temperature 0 so every column writes the same reply.
+same run, through the real path (turns.compare.CompareTurn on the turn engine: one asyncio loop, one
+AsyncClient kept across turns, rows saved to a SQLite database as they grow), with temperature 0 so
+every column writes the same reply.
 
     .venv/bin/python bench/compare.py [--rounds 3] [--tokens 200] [--columns 4]
 """
@@ -17,12 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chat_client import Endpoint, Params
 from offline_model.runner import OfflineServer
 from storage import open_database, repository, session_factory
 from turns import compare
+from turns.engine import Engine
 
 # A prompt the offline model answers at length (about 100 tokens, 2 s at 50 tokens/s: a short reply
 # rather than a long one, so fixed costs weigh more here than they would in real use). The seed makes
@@ -30,12 +34,15 @@ from turns import compare
 PROMPT = "Tell me about temperature"
 
 
-def one_run(make_session, user_id: int, endpoint: Endpoint, columns: int, tokens: int) -> tuple[float, int]:
+def one_run(
+    engine: Engine, make_session, user_id: int, endpoint: Endpoint, columns: int, tokens: int
+) -> tuple[float, int]:
     """Wall time of one comparison with `columns` columns, and the tokens it streamed."""
     params = Params(model="gemini-2.5-flash", temperature=1.0, seed=1, max_completion_tokens=tokens)
     cols = [compare.Column(label=f"c{i}", endpoint=endpoint, params=params) for i in range(columns)]
     run_id = compare.create_run(make_session, user_id, prompt=PROMPT, columns=cols)
     turn = compare.CompareTurn(
+        engine=engine,
         make_session=make_session,
         user_id=user_id,
         run_id=run_id,
@@ -63,17 +70,18 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
         OfflineServer.start(tokens_per_second=args.tokens_per_second) as server,
+        Engine(httpx.AsyncClient(timeout=None)) as engine,
     ):
         make_session = session_factory(open_database(f"sqlite:///{folder}/bench.db"))
         with make_session() as session:
             user_id = repository.ensure_user(session, "bench").id
             session.commit()
         endpoint = Endpoint(base_url=server.base_url, name="offline")
-        one_run(make_session, user_id, endpoint, 1, 5)  # warm up: connections, imports, the database
+        one_run(engine, make_session, user_id, endpoint, 1, 5)  # warm up: connections, imports, the database
         singles, multis = [], []
         for _ in range(args.rounds):
-            t1, n1 = one_run(make_session, user_id, endpoint, 1, args.tokens)
-            tn, nn = one_run(make_session, user_id, endpoint, args.columns, args.tokens)
+            t1, n1 = one_run(engine, make_session, user_id, endpoint, 1, args.tokens)
+            tn, nn = one_run(engine, make_session, user_id, endpoint, args.columns, args.tokens)
             singles.append(t1)
             multis.append(tn)
         one, many = statistics.median(singles), statistics.median(multis)

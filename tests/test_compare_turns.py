@@ -172,6 +172,38 @@ def test_a_callback_that_raises_stops_every_stream_and_keeps_the_partial_replies
     assert any(content for _, _, _, content, *_ in rows), "the text that arrived is kept"
 
 
+def test_stop_while_every_column_is_silent_ends_the_run_and_keeps_the_text(db, fast_model, engine):
+    """The page notices Stop only when it touches the screen: the run must call back on ticks while
+    no column sends anything, so a stalled comparison can be stopped at once (not after the stall)."""
+    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=0.0))
+    make_session, user_id = db
+    prompt = "Tell me about seeds [[fault:stall:after=3,seconds=60]]"
+    run_id = compare.create_run(make_session, user_id, prompt=prompt, columns=cols)
+    turn = compare.CompareTurn(
+        engine=engine,
+        make_session=make_session,
+        user_id=user_id,
+        run_id=run_id,
+        columns=cols,
+        messages=[compare.first_messages("", [], prompt) for _ in cols],
+        prompt=prompt,
+    )
+    ticks = []
+
+    def on_event(sample, event):
+        if sample is None:
+            ticks.append(event)
+            if all(s.content for s in turn.samples) and len(ticks) >= 3:
+                raise PressedStop()  # what Streamlit does at the next screen update after Stop
+
+    with pytest.raises(PressedStop):
+        turn.run(on_event, poll=0.05)
+    assert turn.finished
+    _, rows = stored_run(db, run_id)
+    assert [status for _, _, status, *_ in rows] == ["stopped", "stopped"]
+    assert all(content.strip() for _, _, _, content, *_ in rows), "the text before the stall is kept"
+
+
 def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model, engine):
     cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=0.0))
     make_session, user_id = db

@@ -353,33 +353,33 @@ def test_async_generator_close_closes_the_connection():
 
 
 def test_a_slow_consumer_is_not_a_stalled_server():
-    # The stall clock runs only while the client waits for the network, not while the caller works.
-    got_first = threading.Event()
+    # The stall clock runs only while the client waits for the network, not while the caller works,
+    # whether the caller is slow after the first chunk (still the first-byte clock) or a later one.
+    got = [threading.Event(), threading.Event()]
 
     def script(req, conn):
         conn.start()
         conn.chunk(sse(chunk("a"), done=False))
-        got_first.wait()  # so "b" is surely a later network read than "a"
-        conn.chunk(sse(chunk("b", finish="stop")))
+        got[0].wait()  # so each chunk is surely a later network read than the one before
+        conn.chunk(sse(chunk("b"), done=False))
+        got[1].wait()
+        conn.chunk(sse(chunk("c", finish="stop")))
         conn.end()
 
     async def main():
         out = []
         async with httpx.AsyncClient() as http:
             ep = Endpoint(srv.base_url, KEY)
-            async for event in astream_chat(
-                http, ep, Params(model=MODEL), MSGS, timeouts=Timeouts(stall=0.2)
-            ):
+            quick = Timeouts(stall=0.2)
+            async for event in astream_chat(http, ep, Params(model=MODEL), MSGS, timeouts=quick):
                 out.append(event)
-                if len(out) == 1:
-                    got_first.set()
-                    await asyncio.sleep(
-                        0.4
-                    )  # the behaviour under test: a consumer slower than the stall limit
+                if len(out) <= 2:
+                    got[len(out) - 1].set()
+                    await asyncio.sleep(0.4)  # the behaviour under test: a consumer slower than the stall
         return out
 
     with ScriptedServer(script) as srv:
-        assert [type(e) for e in asyncio.run(main())] == [TextDelta, TextDelta, Finish]
+        assert [type(e) for e in asyncio.run(main())] == [TextDelta, TextDelta, TextDelta, Finish]
 
 
 def test_unknown_chunk_shapes_end_in_a_protocol_error_not_an_exception():
