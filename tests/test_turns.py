@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 import httpx
 import pytest
@@ -177,3 +179,20 @@ def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_tex
     assert seen, "some text arrived before the stall"
     assert turn.status == "stopped"
     assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")
+
+
+def test_stop_the_moment_the_reply_starts_still_saves_it_stopped(db, fast_model, engine):
+    # Stop pressed before the engine's loop has begun the request (its task is cancelled before its
+    # first step): the reply is still kept, marked stopped, and close() returns.
+    turn = new_turn(db, fast_model.base_url, "stop me at once", engine)
+    busy = threading.Event()
+    engine.call_soon(busy.wait)  # hold the loop, so starting and stopping queue up behind it
+    turn.start()
+    closer = threading.Thread(target=turn.close)
+    closer.start()
+    while not turn.stopped:  # close() has said stop; the loop has not begun anything yet
+        time.sleep(0.001)
+    busy.set()
+    closer.join()
+    assert turn.finished and turn.status == "stopped"
+    assert saved_path(db)[-1][::2] == ("assistant", "stopped")

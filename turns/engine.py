@@ -210,6 +210,8 @@ class Run:
 
     def _spawn(self) -> None:
         self._task = self.engine.loop.create_task(self._main())
+        # A task cancelled before its first step never enters _main's `finally`: wind up here then.
+        self._task.add_done_callback(lambda _: self._wind_up())
         if self.stopped:  # stop() came before the task existed
             self._task.cancel()
 
@@ -234,15 +236,20 @@ class Run:
         except BaseException as failure:
             self._failure = failure
         finally:
-            # Whatever happened, nothing stays "streaming": what did not end is kept as stopped.
-            try:
-                for request in self.requests:
-                    if not request.done:
-                        self._finish(request, stopped=True)
-            except BaseException as failure:
-                self._failure = self._failure or failure
-            self._ended.set()
-            self._mailbox.put(_DONE)
+            self._wind_up()
+
+    def _wind_up(self) -> None:
+        """Whatever happened, nothing stays "streaming": what did not end is kept as stopped."""
+        if self._ended.is_set():
+            return
+        try:
+            for request in self.requests:
+                if not request.done:
+                    self._finish(request, stopped=True)
+        except BaseException as failure:
+            self._failure = self._failure or failure
+        self._ended.set()
+        self._mailbox.put(_DONE)
 
     async def _admit(self) -> bool:
         """Check the quota and record the requests; False (every row says why) when refused."""
