@@ -1,7 +1,8 @@
-"""Running turns: the one place where a request is sent and its reply saved (design.md section 1).
+"""Running turns: the one place where a request is sent and its reply saved.
 
-`turns.chat` runs one chat turn (the chat page); `turns.compare` runs several parameter sets at once
-(the compare page). Neither imports streamlit, so tests drive them directly.
+`turns.engine` runs every turn (one asyncio loop, the HTTP client handed in); `turns.chat` is a chat
+reply on it (the chat page), `turns.compare` several parameter sets at once (the compare page). None
+imports streamlit, so tests drive them directly.
 """
 
 from turns.chat import (
