@@ -305,6 +305,8 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                 elif now - last_event > 2:
                     notice_slot.caption(f"No new text for {now - last_event:.0f} s...")
                 else:
+                    # A short silence: nothing to say yet, but touch the screen, so Stop acts now.
+                    notice_slot.empty()
                     continue
                 notice_shown = True
                 continue
