@@ -91,6 +91,19 @@ def test_multi_line_data_joins_with_newline():
     assert decode(body.encode()) == [TextDelta("x\ny"), Finish("stop")]
 
 
+@pytest.mark.parametrize("eol", EOLS.values(), ids=EOLS.keys())
+def test_multi_line_data_split_anywhere_is_one_event(eol):
+    # A CRLF cut between its CR and its LF is one line end, not two: read as two, the blank line
+    # between would end the event after its first data line.
+    obj = chunk("x", finish="stop")
+    text = json.dumps(obj, indent=1)
+    body = (
+        "".join(f"data: {line}{eol}" for line in text.split("\n")) + eol + f"data: [DONE]{eol}{eol}"
+    ).encode()
+    for i in range(1, len(body)):
+        assert decode(body[:i], body[i:]) == [TextDelta("x"), Finish("stop")], (eol, i)
+
+
 def test_one_space_after_the_colon_is_dropped_and_no_space_works():
     body = b'data:{"choices":[{"index":0,"delta":{"content":" a"},"finish_reason":"stop"}]}\n\n'
     assert decode(body) == [TextDelta(" a"), Finish("stop")]
