@@ -53,3 +53,51 @@ def test_the_checker_sees_a_forbidden_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import streamlit as st\nfrom storage.models import User\n")
     assert imported_roots(sample) == {"streamlit", "storage"}
+
+
+APP_PARTS = ["app.py", "chat_client", "components", "storage", "turns", "views"]
+
+
+def reaches_below_httpx(path: Path) -> list[str]:
+    """httpcore imports, a library's private module (`x._y`), or httpx's `extensions` (trace hooks,
+    the raw network stream): what the network layer keeps behind `httpx`'s public API."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            root, *rest = name.split(".")
+            if root == "httpcore" or (root not in APP_PARTS and any(p.startswith("_") for p in rest)):
+                found.append(f"import {name}")
+        if isinstance(node, ast.keyword) and node.arg == "extensions":
+            found.append("extensions=")
+        if isinstance(node, ast.Attribute) and node.attr == "extensions":
+            found.append(".extensions")
+    return found
+
+
+def test_nothing_reaches_below_httpx_public_api():
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for part in APP_PARTS
+        for path in files_of(part)
+        if (found := reaches_below_httpx(path))
+    }
+    assert offenders == {}
+
+
+def test_the_checker_sees_a_reach_below_httpx(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from httpx_sse._decoders import SSELineDecoder\nimport httpcore\n"
+        "r = http.stream('GET', u, extensions={'trace': t})\ns = r.extensions['network_stream']\n"
+    )
+    assert reaches_below_httpx(sample) == [
+        "import httpx_sse._decoders",
+        "import httpcore",
+        "extensions=",
+        ".extensions",
+    ]
