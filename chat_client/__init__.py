@@ -8,8 +8,8 @@ events out. See /work/shared/design.md section 5 and reference/gemini-openai-com
 from chat_client import errors, events, messages, snippets
 from chat_client.endpoint import Endpoint
 from chat_client.models import alist_models, list_models
-from chat_client.params import ParamError, Params, validate
-from chat_client.request import build_body, wire_fields
+from chat_client.params import ParamError, Params, Spec, summary, validate
+from chat_client.request import build_body
 from chat_client.stream import NO_RETRY, RetryPolicy, Timeouts, astream_chat
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ParamError",
     "Params",
     "RetryPolicy",
+    "Spec",
     "Timeouts",
     "alist_models",
     "astream_chat",
@@ -27,6 +28,6 @@ __all__ = [
     "list_models",
     "messages",
     "snippets",
+    "summary",
     "validate",
-    "wire_fields",
 ]

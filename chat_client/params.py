@@ -1,21 +1,32 @@
-"""The parameter set of a chat request: every request field of the API reference, and its validation.
+"""The parameter set of a chat request: the one description of every request field, and its validation.
 
 A `Params` is what a person set, nothing more: every field is None until set, and only set fields
-reach the wire (the provider answers an unknown or null field with a 400). It round-trips through
-JSON so presets and stored conversations keep it. `validate` explains each problem in plain words
-naming the field and the allowed range, before anything is sent.
+reach the wire (the provider answers an unknown or null field with a 400). Each field carries a `Spec`
+(its dataclass metadata): the label, help text, range, form group and widget a person sees, the values a
+sweep offers, how a summary names it, and where it goes in the request body. Everything that shows,
+edits, sweeps, summarises or sends a parameter is generated from these specs (the chat form and the
+compare column editor in `components/param_form.py`, the sweep axes in `components/compare_sweep.py`,
+`summary` below, `Params.to_wire` for the body), so adding a parameter means adding a field here, the
+offline model's validation of it, and a test.
 
-The Gemini extension `extra_body.google` (thinking_config, cached_content) is flattened into
-`thinking_budget`, `include_thoughts` and `cached_content`, so a form can show one control per field;
-`request.build_body` nests them back. `from_dict` also accepts the nested wire shape.
-Ranges follow reference/gemini-2.5-flash-openai-api.txt and reference/gemini-openai-compat-notes.md.
+What must stay true:
+- `validate` is the one place that decides whether a parameter set can be sent; it explains each
+  problem in plain words naming the field and, for numbers, the allowed range.
+- `to_dict`/`to_json` is the stored form (presets, conversations, compare runs): flat, one key per set
+  field. `from_dict` also reads the request-body shape older rows kept, with Gemini's extras nested
+  under `extra_body.google` (`thinking_config`, `cached_content`).
+- `to_wire` is the one mapping to the request-body shape; a field's `Spec.wire` path says where it goes,
+  so the `extra_body.google` nesting is written down once, here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,15 +36,74 @@ from chat_client.schemas import schema_problem
 
 MAX_OUTPUT_TOKENS = 65_535
 REASONING_EFFORTS = ("none", "low", "medium", "high")
-TOOL_CHOICES = ("none", "auto", "required")
+TOOL_CHOICES = ("auto", "none", "required")
 RESPONSE_FORMAT_TYPES = ("text", "json_object", "json_schema")
 SEED_MIN, SEED_MAX = -(2**31), 2**31 - 1
 THINKING_BUDGET_MIN, THINKING_BUDGET_MAX = -1, 24_576
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+# The form's tabs, in order; every field's `Spec.group` is one of them.
+GROUPS = ("Basics", "Sampling", "Thinking", "Output format", "Tools", "Advanced")
+# Gemini's extensions live in the body under this key (a top-level key of the JSON body, which is
+# where Gemini's OpenAI-compatibility layer reads them).
+_GOOGLE = ("extra_body", "google")
+_THINKING = (*_GOOGLE, "thinking_config")
 
 
-def _spec(label: str, help: str, **limits: Any) -> dict[str, Any]:
-    return {"label": label, "help": help, **limits}
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else f"{x:,}"
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _named(name: str, value: Any) -> str:
+    return f"{name} {_shown(value)}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything about one request field except its value: how it is shown, checked, swept and sent.
+
+    `widget` names how the form edits it (see `components/param_form.py`): `text`, `number`, `lines`
+    (one string per line), `choice` (one of `choices`, or not set), `toggle` (on sends true), `switch`
+    (always sent, on by default), `off_toggle` (on sends false), `json` (a JSON list typed in),
+    and the composite `usage`, `format` and `tool_choice`.
+    """
+
+    label: str
+    help: str
+    group: str
+    widget: str
+    wire: tuple[str, ...] = ()  # where it sits in the body, the last part its key; () = top level, own name
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    fmt: str | None = None  # printf format of a number widget
+    choices: tuple[str, ...] = ()
+    max_items: int | None = None
+    default: str = ""  # the provider's default, shown as a placeholder
+    placeholder: str = ""
+    sweep: str = ""  # the values a sweep offers first; "" = not sweepable
+    replaces: tuple[str, ...] = ()  # fields a swept value unsets (the API refuses the pair)
+    # How a summary names a set value; None leaves it out of summaries.
+    summary: Callable[[str, Any], str] | None = _named
+
+    def range_text(self) -> str:
+        """The allowed range in words (`0 to 2`), or "" for a field without one."""
+        if self.min is None or self.max is None:
+            return ""
+        return f"{_fmt(self.min)} to {_fmt(self.max)}"
+
+    def placeholder_text(self) -> str:
+        """What an empty input shows: the provider's default, or the field's own hint."""
+        if self.placeholder:
+            return self.placeholder
+        return f"default: {self.default or 'not set'}"
+
+
+def _spec(label: str, help: str, group: str, widget: str, **more: Any) -> dict[str, Spec]:
+    return {"spec": Spec(label, help, group, widget, **more)}
 
 
 @dataclass(frozen=True)
@@ -46,89 +116,277 @@ class ParamError:
 
 @dataclass(frozen=True)
 class Params:
-    """Every request field of the API reference; None means "not set" and is never sent."""
+    """Every request field of the API reference; None means "not set" and is never sent.
 
-    model: str | None = field(default=None, metadata=_spec("Model", "Model name, e.g. gemini-2.5-flash."))
-    stream: bool | None = field(
-        default=None, metadata=_spec("Stream", "Send the reply as it is written (default on).")
+    Fields are in form order within each group (`GROUPS`); the sweep offers them in this order too.
+    """
+
+    model: str | None = field(
+        default=None,
+        metadata=_spec("Model", "Model name, e.g. gemini-2.5-flash.", "Basics", "text", summary=None),
+    )
+    temperature: float | None = field(
+        default=None,
+        metadata=_spec(
+            "Temperature",
+            "Lower is more focused and repeatable; 0 always picks the likeliest word.",
+            "Sampling",
+            "number",
+            min=0.0,
+            max=2.0,
+            step=0.1,
+            fmt="%.2f",
+            default="1.0",
+            sweep="0, 0.5, 1, 1.5, 2",
+        ),
+    )
+    top_p: float | None = field(
+        default=None,
+        metadata=_spec(
+            "Top P",
+            "Sample only from the likeliest words whose probabilities add up to this.",
+            "Sampling",
+            "number",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            fmt="%.2f",
+            default="0.95",
+            sweep="0.1, 0.5, 0.9, 1",
+        ),
+    )
+    seed: int | None = field(
+        default=None,
+        metadata=_spec(
+            "Seed",
+            "Same seed and parameters give the same reply where possible.",
+            "Sampling",
+            "number",
+            min=SEED_MIN,
+            max=SEED_MAX,
+            step=1,
+            default="random",
+            sweep="1, 2, 3, 4, 5",
+        ),
+    )
+    frequency_penalty: float | None = field(
+        default=None,
+        metadata=_spec(
+            "Frequency penalty",
+            "Positive values make repeated words less likely, more so the more they repeat.",
+            "Sampling",
+            "number",
+            min=-2.0,
+            max=2.0,
+            step=0.1,
+            fmt="%.2f",
+            default="0",
+            sweep="0, 1, 2",
+        ),
+    )
+    presence_penalty: float | None = field(
+        default=None,
+        metadata=_spec(
+            "Presence penalty",
+            "Positive values make any word already used less likely.",
+            "Sampling",
+            "number",
+            min=-2.0,
+            max=2.0,
+            step=0.1,
+            fmt="%.2f",
+            default="0",
+            sweep="0, 1, 2",
+        ),
+    )
+    stop: str | tuple[str, ...] | None = field(
+        default=None,
+        metadata=_spec(
+            "Stop sequences (one per line, at most 5)",
+            "The reply ends where one of these strings would begin.",
+            "Sampling",
+            "lines",
+            max_items=5,
+        ),
     )
     max_completion_tokens: int | None = field(
         default=None,
         metadata=_spec(
-            "Max completion tokens", "Longest reply, thinking included.", min=1, max=MAX_OUTPUT_TOKENS
+            "Max completion tokens",
+            "Longest reply, in tokens, thinking included (Gemini's maxOutputTokens). The reply ends "
+            "with finish reason `length` when it is reached.",
+            "Basics",
+            "number",
+            min=1,
+            max=MAX_OUTPUT_TOKENS,
+            step=1,
+            default="model limit (65,535)",
+            sweep="16, 64, 256",
+            replaces=("max_tokens",),
         ),
     )
-    max_tokens: int | None = field(
-        default=None,
-        metadata=_spec("Max tokens", "Legacy name of the reply limit.", min=1, max=MAX_OUTPUT_TOKENS),
-    )
-    temperature: float | None = field(
-        default=None,
-        metadata=_spec("Temperature", "0 is repeatable; higher is more varied.", min=0.0, max=2.0),
-    )
-    top_p: float | None = field(
-        default=None, metadata=_spec("Top p", "Sample only from the most likely tokens.", min=0.0, max=1.0)
-    )
-    frequency_penalty: float | None = field(
-        default=None,
-        metadata=_spec("Frequency penalty", "Discourage repeating the same tokens.", min=-2.0, max=2.0),
-    )
-    presence_penalty: float | None = field(
-        default=None, metadata=_spec("Presence penalty", "Encourage new topics.", min=-2.0, max=2.0)
-    )
-    stop: str | tuple[str, ...] | None = field(
-        default=None, metadata=_spec("Stop sequences", "Up to 5 strings that end the reply.", max_items=5)
-    )
     n: int | None = field(
-        default=None, metadata=_spec("Candidates", "How many replies to write.", min=1, max=8)
+        default=None,
+        metadata=_spec(
+            "Candidates (n)",
+            "How many replies to sample at once.",
+            "Basics",
+            "number",
+            min=1,
+            max=8,
+            step=1,
+            default="1",
+        ),
     )
     reasoning_effort: str | None = field(
-        default=None, metadata=_spec("Reasoning effort", "How hard to think.", choices=REASONING_EFFORTS)
-    )
-    seed: int | None = field(
         default=None,
-        metadata=_spec("Seed", "Makes a sampled reply repeatable.", min=SEED_MIN, max=SEED_MAX),
-    )
-    logprobs: bool | None = field(
-        default=None, metadata=_spec("Log-probabilities", "Report how likely each token was.")
-    )
-    top_logprobs: int | None = field(
-        default=None, metadata=_spec("Top log-probabilities", "Alternatives per token.", min=0, max=20)
-    )
-    response_format: dict[str, Any] | None = field(
-        default=None,
-        metadata=_spec("Response format", "text, json_object or json_schema.", choices=RESPONSE_FORMAT_TYPES),
-    )
-    stream_options: dict[str, Any] | None = field(
-        default=None, metadata=_spec("Stream options", '{"include_usage": true} asks for token counts.')
-    )
-    tools: tuple[dict[str, Any], ...] | None = field(
-        default=None, metadata=_spec("Tools", "Functions the model may call.")
-    )
-    tool_choice: str | dict[str, Any] | None = field(
-        default=None,
-        metadata=_spec("Tool choice", "none, auto, required, or a named function.", choices=TOOL_CHOICES),
-    )
-    parallel_tool_calls: bool | None = field(
-        default=None, metadata=_spec("Parallel tool calls", "Only false is supported by Gemini.")
+        metadata=_spec(
+            "Reasoning effort",
+            "none turns thinking off; low, medium and high allow 1,024, 8,192 and 24,576 "
+            "thinking tokens. Set this or a thinking budget, not both.",
+            "Thinking",
+            "choice",
+            choices=REASONING_EFFORTS,
+            sweep="none, low, medium, high",
+            replaces=("thinking_budget",),
+        ),
     )
     thinking_budget: int | None = field(
         default=None,
         metadata=_spec(
             "Thinking budget",
-            "Tokens to think with: 0 off, -1 dynamic.",
+            "-1 lets the model decide, 0 turns thinking off. The API refuses a budget together with "
+            "reasoning effort.",
+            "Thinking",
+            "number",
+            wire=(*_THINKING, "thinking_budget"),
             min=THINKING_BUDGET_MIN,
             max=THINKING_BUDGET_MAX,
+            step=256,
+            default="dynamic",
+            sweep="0, 1024, 8192",
+            replaces=("reasoning_effort",),
         ),
     )
     include_thoughts: bool | None = field(
-        default=None, metadata=_spec("Include thoughts", "Stream a summary of the model's thinking.")
+        default=None,
+        metadata=_spec(
+            "Show thought summary",
+            "Stream a summary of the model's thinking above the answer.",
+            "Thinking",
+            "toggle",
+            wire=(*_THINKING, "include_thoughts"),
+        ),
     )
     cached_content: str | None = field(
-        default=None, metadata=_spec("Cached content", "A cachedContents/... name to reuse.")
+        default=None,
+        metadata=_spec(
+            "Cached content",
+            "The name of a context cache made with Gemini's caching API.",
+            "Thinking",
+            "text",
+            wire=(*_GOOGLE, "cached_content"),
+            placeholder="cachedContents/...",
+            summary=lambda name, value: "cached content",
+        ),
+    )
+    response_format: dict[str, Any] | None = field(
+        default=None,
+        metadata=_spec(
+            "Response format",
+            "text, json_object, or json_schema with a schema the reply must follow.",
+            "Output format",
+            "format",
+            choices=RESPONSE_FORMAT_TYPES,
+            summary=lambda name, value: f"format {value.get('type')}",
+        ),
+    )
+    logprobs: bool | None = field(
+        default=None,
+        metadata=_spec(
+            "Log-probabilities",
+            "Ask for the probability of each token (some routes of the API refuse it).",
+            "Output format",
+            "toggle",
+        ),
+    )
+    top_logprobs: int | None = field(
+        default=None,
+        metadata=_spec(
+            "Top logprobs",
+            "Alternatives per token; needs logprobs.",
+            "Output format",
+            "number",
+            min=0,
+            max=20,
+            step=1,
+            default="0",
+        ),
+    )
+    tools: tuple[dict[str, Any], ...] | None = field(
+        default=None,
+        metadata=_spec(
+            "Tools (JSON list of functions)",
+            "Functions the model may call, as a JSON list.",
+            "Tools",
+            "json",
+            summary=lambda name, value: f"{len(value)} tool(s)",
+        ),
+    )
+    tool_choice: str | dict[str, Any] | None = field(
+        default=None,
+        metadata=_spec(
+            "Tool choice",
+            "none, auto, required, or a named function.",
+            "Tools",
+            "tool_choice",
+            choices=TOOL_CHOICES,
+        ),
+    )
+    parallel_tool_calls: bool | None = field(
+        default=None,
+        metadata=_spec(
+            "Parallel tool calls off",
+            "Sends parallel_tool_calls: false (the only value Gemini supports).",
+            "Tools",
+            "off_toggle",
+        ),
+    )
+    stream: bool | None = field(
+        default=None,
+        metadata=_spec(
+            "Stream the reply",
+            "Off sends stream: false and shows the reply when it is complete.",
+            "Advanced",
+            "switch",
+            summary=None,
+        ),
+    )
+    stream_options: dict[str, Any] | None = field(
+        default=None,
+        metadata=_spec(
+            "Include usage in the stream",
+            'Sends stream_options {"include_usage": true}: the last chunk counts the tokens.',
+            "Advanced",
+            "usage",
+            summary=None,
+        ),
+    )
+    max_tokens: int | None = field(
+        default=None,
+        metadata=_spec(
+            "Max tokens (legacy)",
+            "The older name of max completion tokens; set one of the two.",
+            "Advanced",
+            "number",
+            min=1,
+            max=MAX_OUTPUT_TOKENS,
+            step=1,
+            default="legacy name of the above",
+        ),
     )
 
-    # --- construction and JSON ---------------------------------------------------------------------
+    # --- the description ---------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
         # Lists become tuples so a Params never shares a mutable list with its caller.
@@ -143,43 +401,81 @@ class Params:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def spec(cls, name: str) -> dict[str, Any]:
-        """Label, help text and limits of one field, for forms."""
-        return dict(cls.__dataclass_fields__[name].metadata)
+    def spec(cls, name: str) -> Spec:
+        """How field `name` is shown, checked, swept and sent."""
+        return cls.__dataclass_fields__[name].metadata["spec"]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Params:
+    def value_type(cls, name: str) -> type:
+        """The plain type of field `name`'s value (`int` for `int | None`; the first of a union)."""
+        return _value_types()[name]
+
+    @classmethod
+    def wire_path(cls, name: str) -> tuple[str, ...]:
+        """Where field `name` sits in the request body, its own key last."""
+        return cls.spec(name).wire or (name,)
+
+    # --- construction, the stored form and the wire ------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Params:
         """Build from `to_dict()` output or from request-body keys (nested `extra_body` accepted)."""
         data = dict(data)
-        extra = data.pop("extra_body", None)
-        if extra is not None:
-            google = (extra or {}).get("google") or {}
-            thinking = google.get("thinking_config") or {}
-            for key, value in (
-                ("thinking_budget", thinking.get("thinking_budget")),
-                ("include_thoughts", thinking.get("include_thoughts")),
-                ("cached_content", google.get("cached_content")),
-            ):
-                if value is not None:
-                    data.setdefault(key, value)
-        known = set(cls.field_names())
-        unknown = sorted(set(data) - known)
+        nested = [name for name in cls.field_names() if len(cls.wire_path(name)) > 1]
+        for name in nested:
+            value: Any = data
+            for key in cls.wire_path(name):
+                value = value.get(key) if isinstance(value, Mapping) else None
+            if value is not None:
+                data.setdefault(name, value)
+        for top in {cls.wire_path(name)[0] for name in nested}:
+            data.pop(top, None)
+        unknown = sorted(set(data) - set(cls.field_names()))
         if unknown:
             raise ValueError(f"Unknown parameter(s): {', '.join(unknown)}.")
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Params:
+    def from_body(cls, body: Mapping[str, Any]) -> Params:
         """Read the parameters back out of a request body (messages are ignored)."""
         return cls.from_dict({k: v for k, v in body.items() if k != "messages"})
 
+    @classmethod
+    def from_stored(cls, data: Params | Mapping[str, Any] | None) -> Params:
+        """What a row, preset or session kept (either JSON shape, or a Params already) as a Params.
+
+        A stored set that no longer reads (a field since removed) starts again from the defaults rather
+        than stopping the page.
+        """
+        if isinstance(data, Params):
+            return data
+        try:
+            return cls.from_dict(data or {})
+        except (TypeError, ValueError):
+            return cls()
+
     def to_dict(self) -> dict[str, Any]:
-        """Only the set fields, JSON-ready (tuples become lists)."""
+        """Only the set fields, JSON-ready (tuples become lists): the stored form."""
         out: dict[str, Any] = {}
         for name in self.field_names():
             value = getattr(self, name)
             if value is not None:
                 out[name] = _jsonable(value)
+        return out
+
+    def to_wire(self) -> dict[str, Any]:
+        """The set fields in request-body shape: each at its `Spec.wire` path, JSON-ready.
+
+        The one mapping to the wire. It adds nothing (no messages, no default for `stream`);
+        `request.build_body` does that. `from_dict` reads it back.
+        """
+        out: dict[str, Any] = {}
+        for name, value in self.to_dict().items():
+            *parents, key = self.wire_path(name)
+            place = out
+            for parent in parents:
+                place = place.setdefault(parent, {})
+            place[key] = value
         return out
 
     def to_json(self) -> str:
@@ -198,6 +494,10 @@ class Params:
         """A copy with some fields changed (None unsets a field)."""
         return dataclasses.replace(self, **changes)
 
+    def merged(self, other: Params) -> Params:
+        """A copy with every field `other` sets taken from `other` (a preset applied over a form)."""
+        return self.replace(**{k: getattr(other, k) for k in other.to_dict()})
+
     def is_streaming(self) -> bool:
         """Whether the request streams (stream defaults to true when unset)."""
         return self.stream is not False
@@ -211,6 +511,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_TYPES: dict[str, type] = {}
+
+
+def _value_types() -> dict[str, type]:
+    if not _TYPES:
+        for name, hint in typing.get_type_hints(Params).items():
+            args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+            _TYPES[name] = typing.get_origin(args[0]) or args[0]
+    return _TYPES
+
+
+def summary(params: Params) -> str:
+    """The set parameters in a few words (`temperature 0.5 · seed 3`), as each field's spec names them."""
+    parts = []
+    for name, value in params.to_dict().items():
+        describe = Params.spec(name).summary
+        if describe is not None:
+            parts.append(describe(name, value))
+    return " · ".join(parts) or "provider defaults"
+
+
 # --- validation ------------------------------------------------------------------------------------
 
 
@@ -222,18 +543,13 @@ def _is_number(v: Any) -> bool:
     return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}" if isinstance(x, float) else f"{x:,}"
-
-
-def _check_range(errors: list[ParamError], name: str, value: Any, integer: bool) -> None:
+def _check_range(errors: list[ParamError], name: str, value: Any) -> None:
     spec = Params.spec(name)
-    lo, hi = spec["min"], spec["max"]
+    integer = Params.value_type(name) is int
     kind = "a whole number" if integer else "a number"
     ok_type = _is_int(value) if integer else _is_number(value)
-    if not ok_type or not (lo <= value <= hi):
-        got = f"got {value!r}"
-        errors.append(ParamError(name, f"{name} must be {kind} from {_fmt(lo)} to {_fmt(hi)} ({got})."))
+    if not ok_type or not (spec.min <= value <= spec.max):
+        errors.append(ParamError(name, f"{name} must be {kind} from {spec.range_text()} (got {value!r})."))
 
 
 def _check_bool(errors: list[ParamError], name: str, value: Any) -> None:
@@ -247,15 +563,14 @@ def validate(params: Params) -> list[ParamError]:
     p = params
     if p.model is not None and (not isinstance(p.model, str) or not p.model.strip()):
         errors.append(ParamError("model", "model must be a model name such as gemini-2.5-flash."))
-    for name in ("stream", "logprobs", "include_thoughts", "parallel_tool_calls"):
-        if getattr(p, name) is not None:
-            _check_bool(errors, name, getattr(p, name))
-    for name in ("max_completion_tokens", "max_tokens", "n", "seed", "top_logprobs", "thinking_budget"):
-        if getattr(p, name) is not None:
-            _check_range(errors, name, getattr(p, name), integer=True)
-    for name in ("temperature", "top_p", "frequency_penalty", "presence_penalty"):
-        if getattr(p, name) is not None:
-            _check_range(errors, name, getattr(p, name), integer=False)
+    for name in Params.field_names():
+        value = getattr(p, name)
+        if value is None:
+            continue
+        if Params.value_type(name) is bool:
+            _check_bool(errors, name, value)
+        elif Params.spec(name).range_text():
+            _check_range(errors, name, value)
     _validate_stop(errors, p.stop)
     if p.reasoning_effort is not None and p.reasoning_effort not in REASONING_EFFORTS:
         hint = " (the live API rejects 'minimal')" if p.reasoning_effort == "minimal" else ""
@@ -305,8 +620,9 @@ def _validate_stop(errors: list[ParamError], stop: Any) -> None:
     if not isinstance(items, tuple | list) or not all(isinstance(s, str) for s in items):
         errors.append(ParamError("stop", "stop must be a string or a list of strings."))
         return
-    if len(items) > 5:
-        errors.append(ParamError("stop", f"stop takes at most 5 sequences (got {len(items)})."))
+    most = Params.spec("stop").max_items or 0
+    if len(items) > most:
+        errors.append(ParamError("stop", f"stop takes at most {most} sequences (got {len(items)})."))
     if any(s == "" for s in items):
         errors.append(ParamError("stop", "stop sequences cannot be empty."))
 

@@ -2,9 +2,10 @@
 and presets, the sweep that fills the columns, and the list of saved runs.
 
 Each column's widgets carry the prefix `compare.p.N.` (its parameter form) or `compare.sys.N`,
-`compare.label.N`, `compare.ep.N`; `compare.cols` holds the settings each column starts from. Loading
-new settings into a column (a sweep, a copy, a preset, a reopened run) happens in widget callbacks,
-before the widgets are drawn: the column's widget state is dropped and the form seeds itself again.
+`compare.label.N`, `compare.ep.N`; `compare.cols` holds the settings each column starts from (its
+parameters a `Params`, never a wire dict) and `compare.params.N` what its form holds now. Loading new
+settings into a column (a sweep, a copy, a preset, a reopened run) happens in widget callbacks, before
+the widgets are drawn: the column's widget state is dropped and the form seeds itself again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def form_prefix(index: int) -> str:
 
 
 def _blank() -> dict[str, Any]:
-    return {"label": "", "system_prompt": "", "endpoint": None, "params": {}}
+    return {"label": "", "system_prompt": "", "endpoint": None, "params": Params()}
 
 
 def init_state() -> None:
@@ -70,19 +71,25 @@ def set_open_run(run_id: int | None) -> None:
 
 
 def reset_column(index: int, stored: Mapping[str, Any]) -> None:
-    """Make column `index` start from `stored` ({label, system_prompt, endpoint, params})."""
-    own = (f"compare.sys.{index}", f"compare.label.{index}", f"compare.ep.{index}", f"compare.fields.{index}")
+    """Make column `index` start from `stored` ({label, system_prompt, endpoint, params}).
+
+    `params` may be a `Params` or what a run stored; the column keeps a `Params`."""
+    own = (f"compare.sys.{index}", f"compare.label.{index}", f"compare.ep.{index}", f"compare.params.{index}")
     for key in list(st.session_state):
         if isinstance(key, str) and (key.startswith(form_prefix(index)) or key in own):
             del st.session_state[key]
-    st.session_state["compare.cols"][index] = {**_blank(), **copy.deepcopy(dict(stored))}
+    column = {**_blank(), **copy.deepcopy(dict(stored))}
+    column["params"] = Params.from_stored(column["params"])
+    st.session_state["compare.cols"][index] = column
 
 
 def load_columns(columns: Sequence[Mapping[str, Any]]) -> None:
     """Put a list of column settings into the editors (sweeps and reopened runs)."""
     grid = [c for c in columns if c.get("grid")]
     if grid:
-        st.session_state["compare.grid"] = [dict(c) for c in columns]
+        st.session_state["compare.grid"] = [
+            {**c, "params": Params.from_stored(c.get("params"))} for c in columns
+        ]
         return
     st.session_state["compare.grid"] = None
     for index, column in enumerate(columns[: compare_turns.MAX_COLUMNS]):
@@ -97,7 +104,7 @@ def current_column(index: int) -> dict[str, Any]:
         "label": st.session_state.get(f"compare.label.{index}", stored.get("label", "")),
         "system_prompt": st.session_state.get(f"compare.sys.{index}", stored.get("system_prompt", "")),
         "endpoint": st.session_state.get(f"compare.ep.{index}", stored.get("endpoint")),
-        "params": copy.deepcopy(st.session_state.get(f"compare.fields.{index}", stored.get("params", {}))),
+        "params": st.session_state.get(f"compare.params.{index}", stored["params"]),
     }
 
 
@@ -110,7 +117,7 @@ def _apply_preset(index: int, preset: Mapping[str, Any]) -> None:
     if preset["kind"] == "system":
         column["system_prompt"] = preset["system_prompt"]
     else:
-        column["params"] = {**column["params"], **copy.deepcopy(preset["params"])}
+        column["params"] = column["params"].merged(Params.from_stored(preset["params"]))
     reset_column(index, column)
 
 
@@ -236,9 +243,13 @@ def _target_named(targets: Sequence[Target], name: str | None) -> Target:
 
 
 def column_from(stored: Mapping[str, Any], targets: Sequence[Target]) -> compare_turns.Column:
-    """A runnable column from stored settings (the endpoint found by name; the default if gone)."""
+    """A runnable column from stored settings (the endpoint found by name; the default if gone).
+
+    `params` may be a `Params` or what a run stored (either JSON shape)."""
     target = _target_named(targets, stored.get("endpoint"))
-    params = Params.from_dict({"model": target.model, **(stored.get("params") or {})})
+    params = Params.from_stored(stored.get("params"))
+    if params.model is None:
+        params = params.replace(model=target.model)
     extra = {
         k: v for k, v in stored.items() if k not in ("label", "endpoint", "model", "system_prompt", "params")
     }
@@ -294,11 +305,9 @@ def column_editors(
                 placeholder="How the model should behave (optional).",
             )
             with st.expander("Parameters", icon=":material/tune:"):
-                form = parameter_form(
-                    form_prefix(index), stored.get("params") or {}, default_model=target.model
-                )
-            st.session_state[f"compare.fields.{index}"] = form.fields
-            st.caption(rendering.label(params_summary(form.fields)))
+                form = parameter_form(form_prefix(index), stored["params"], default_model=target.model)
+            st.session_state[f"compare.params.{index}"] = form.params
+            st.caption(rendering.label(params_summary(form.params)))
             with st.popover("Copy or preset", icon=":material/content_copy:"):
                 for other in range(count):
                     if other != index:
@@ -323,7 +332,7 @@ def column_editors(
                 "label": st.session_state[f"compare.label.{index}"],
                 "system_prompt": st.session_state[f"compare.sys.{index}"],
                 "endpoint": target.endpoint.name,
-                "params": form.fields,
+                "params": form.params,
             }
             columns.append(column_from(stored_now, targets))
     return columns, problems

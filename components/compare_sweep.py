@@ -1,30 +1,26 @@
 """Parameter sweeps for the compare page: which fields can be swept, their usual values, and how one
 value is written into a column's parameters.
 
-Plain Python (no Streamlit) so it is tested directly. Values are parsed from what a person types
-("0, 0.5, 1") and checked with the client's own `validate`, so a sweep never sends a value the API
-would refuse. Fields are the parameter form's wire-shaped dicts (`FormResult.fields`).
+Plain Python (no Streamlit) so it is tested directly. The axes come from `Params`: a field whose spec
+offers `sweep` values is sweepable, its type says how typed values are read, and its `replaces` says
+which fields a swept value unsets (the API refuses the pair). Values are parsed from what a person
+types ("0, 0.5, 1") and checked with the client's own `validate`, so a sweep never sends a value the
+API would refuse.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from chat_client import Params, validate
 
-# name -> (values offered by default, type)
+# name -> (values offered by default, type), in `Params` field order
 SWEEPS: dict[str, tuple[str, type]] = {
-    "temperature": ("0, 0.5, 1, 1.5, 2", float),
-    "seed": ("1, 2, 3, 4, 5", int),
-    "reasoning_effort": ("none, low, medium, high", str),
-    "top_p": ("0.1, 0.5, 0.9, 1", float),
-    "max_completion_tokens": ("16, 64, 256", int),
-    "frequency_penalty": ("0, 1, 2", float),
-    "presence_penalty": ("0, 1, 2", float),
-    "thinking_budget": ("0, 1024, 8192", int),
+    name: (Params.spec(name).sweep, Params.value_type(name))
+    for name in Params.field_names()
+    if Params.spec(name).sweep
 }
 
 
@@ -41,7 +37,7 @@ def parse_values(name: str, text: str) -> tuple[list[Any], str | None]:
             return [], f"“{raw}” is not a {'number' if kind is not str else 'value'} for {name}."
         if value in values:
             continue
-        problems = validate(Params.from_dict(apply({"model": "m"}, name, value)))
+        problems = validate(apply(Params(model="m"), name, value))
         if problems:
             return [], problems[0].message
         values.append(value)
@@ -50,25 +46,9 @@ def parse_values(name: str, text: str) -> tuple[list[Any], str | None]:
     return values, None
 
 
-def apply(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
-    """A copy of wire-shaped `fields` with `name` set to `value` (and what it conflicts with unset)."""
-    out = copy.deepcopy(dict(fields))
-    if name == "thinking_budget":
-        out.pop("reasoning_effort", None)
-        google = out.setdefault("extra_body", {}).setdefault("google", {})
-        google.setdefault("thinking_config", {})["thinking_budget"] = value
-        return out
-    if name == "reasoning_effort":
-        google = (out.get("extra_body") or {}).get("google") or {}
-        (google.get("thinking_config") or {}).pop("thinking_budget", None)
-        if google.get("thinking_config") == {}:
-            del google["thinking_config"]
-        if out.get("extra_body") == {"google": {}}:
-            del out["extra_body"]
-    if name == "max_completion_tokens":
-        out.pop("max_tokens", None)
-    out[name] = value
-    return out
+def apply(params: Params, name: str, value: Any) -> Params:
+    """`params` with `name` set to `value`, and what the API refuses alongside it unset."""
+    return params.replace(**{other: None for other in Params.spec(name).replaces}, **{name: value})
 
 
 def format_value(value: Any) -> str:

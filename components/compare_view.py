@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from chat_client import events
+from chat_client import Params, events, summary
 from components import compare_stats, error_view, metrics, rendering
 from components.compare_sweep import format_value
 from components.reply_views import check_json, schema_of
@@ -25,7 +25,6 @@ from turns import compare as compare_turns
 
 # A column (its endpoint and model) -> the price table of its replies.
 PricesFor = Callable[[Mapping[str, Any]], Mapping[str, float] | None]
-HIDDEN_IN_SUMMARY = {"model", "stream", "stream_options"}
 STATUS_NOTES = {
     "stopped": ":orange[Stopped: the part that arrived before Stop.]",
     "interrupted": ":orange[Interrupted: the app stopped while this reply was streaming.]",
@@ -44,28 +43,11 @@ CHART_METRICS = {
 }
 
 
-def params_summary(params: Mapping[str, Any] | None) -> str:
-    """The set parameters of a column in a few words (`temperature 0.5 · seed 3`)."""
-    parts = []
-    for name, value in (params or {}).items():
-        if name in HIDDEN_IN_SUMMARY:
-            continue
-        if name == "extra_body":
-            google = (value or {}).get("google") or {}
-            for key, inner in (google.get("thinking_config") or {}).items():
-                parts.append(f"{key} {inner}")
-            if google.get("cached_content"):
-                parts.append("cached content")
-            continue
-        if name == "response_format":
-            parts.append(f"format {value.get('type')}")
-            continue
-        if name == "tools":
-            parts.append(f"{len(value)} tool(s)")
-            continue
-        shown = json.dumps(value) if isinstance(value, dict | list) else str(value)
-        parts.append(f"{name} {shown}")
-    return " · ".join(parts) or "provider defaults"
+def params_summary(params: Params | Mapping[str, Any] | None) -> str:
+    """The set parameters of a column in a few words (`temperature 0.5 · seed 3`).
+
+    Takes a `Params` or what a run stored (either JSON shape)."""
+    return summary(Params.from_stored(params))
 
 
 def column_title(index: int, column: Mapping[str, Any]) -> str:

@@ -6,12 +6,13 @@ which is the only moment Streamlit allows it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from chat_client import Params
 from components import rendering
 from storage import presets
 from storage.models import User
@@ -86,10 +87,10 @@ def params_picker(
     make_session: sessionmaker[Session],
     user_id: int,
     key: str,
-    current: Mapping[str, Any],
-    apply: Callable[[dict[str, Any]], None],
+    current: Params,
+    apply: Callable[[Params], None],
 ) -> None:
-    """Apply a parameter preset (merged over the current fields) or save the current fields as one."""
+    """Apply a parameter preset (merged over the current parameters) or save the current ones as one."""
     options = _load(make_session, user_id, "params")
     by_id = {p["id"]: p for p in options}
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -97,7 +98,7 @@ def params_picker(
     def on_pick() -> None:
         chosen = by_id.get(st.session_state.get(key + ".pick"))
         if chosen is not None:
-            apply({**current, **chosen["params"]})
+            apply(current.merged(Params.from_stored(chosen["params"])))
 
     left.selectbox(
         "Parameter preset",
@@ -115,7 +116,7 @@ def params_picker(
     with right.popover("Save", icon=":material/bookmark_add:"):
         name = st.text_input("Preset name", key=key + ".name", max_chars=80)
         if st.button("Save parameters", key=key + ".save"):
-            keep = {k: v for k, v in current.items() if k not in ("model", "stream", "stream_options")}
+            keep = current.replace(model=None, stream=None, stream_options=None).to_dict()
             problem = _save(make_session, user_id, kind="params", name=name, params=keep)
             if problem:
                 st.error(rendering.outside(problem))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chat_client import Params
 from components import compare_stats, compare_sweep
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
@@ -173,9 +174,11 @@ def test_sweep_values_the_api_would_refuse_are_explained(name, text):
 
 
 def test_a_sweep_value_replaces_what_it_conflicts_with():
-    base = {"model": "m", "extra_body": {"google": {"thinking_config": {"thinking_budget": 512}}}}
-    assert compare_sweep.apply(base, "reasoning_effort", "low") == {"model": "m", "reasoning_effort": "low"}
-    assert base["extra_body"]["google"]["thinking_config"] == {"thinking_budget": 512}, "base untouched"
-    assert compare_sweep.apply({"reasoning_effort": "high"}, "thinking_budget", 0) == {
-        "extra_body": {"google": {"thinking_config": {"thinking_budget": 0}}}
-    }
+    base = Params(model="m", thinking_budget=512)
+    assert compare_sweep.apply(base, "reasoning_effort", "low") == Params(model="m", reasoning_effort="low")
+    assert compare_sweep.apply(Params(reasoning_effort="high"), "thinking_budget", 0) == Params(
+        thinking_budget=0
+    )
+    assert compare_sweep.apply(Params(max_tokens=9), "max_completion_tokens", 16) == Params(
+        max_completion_tokens=16
+    )

@@ -69,22 +69,9 @@ class Column:
             "endpoint": self.endpoint.name,
             "model": self.params.model or "",
             "system_prompt": self.system_prompt,
-            "params": wire_fields(self.params),
+            "params": self.params.to_dict(),
             **self.extra,
         }
-
-
-def wire_fields(params: Params) -> dict[str, Any]:
-    """The set fields in their request-body shape (Gemini's extras nested under `extra_body`), which
-    is what the parameter form seeds from and what `Params.from_dict` reads back."""
-    fields = params.to_dict()
-    thinking = {k: fields.pop(k) for k in ("thinking_budget", "include_thoughts") if k in fields}
-    google: dict[str, Any] = {"thinking_config": thinking} if thinking else {}
-    if "cached_content" in fields:
-        google["cached_content"] = fields.pop("cached_content")
-    if google:
-        fields["extra_body"] = {"google": google}
-    return fields
 
 
 def first_messages(

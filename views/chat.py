@@ -11,6 +11,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 import turns
+from chat_client import Params
 from components import (
     conversation_list,
     message_view,
@@ -101,7 +102,7 @@ system_key = f"chat.system.{key}"
 if system_key not in st.session_state:
     st.session_state[system_key] = conversation.system_prompt if conversation else ""
 prefix = f"chat.p.{key}."
-stored_params = dict(conversation.params or {}) if conversation else {}
+stored_params = Params.from_stored(conversation.params if conversation else None)
 with st.expander("System prompt and parameters", icon=":material/tune:", expanded=False):
     presets_picker.system_prompt_picker(make_session, user_id, system_key)
     system_prompt = st.text_area(
@@ -118,19 +119,19 @@ with st.expander("System prompt and parameters", icon=":material/tune:", expande
             make_session,
             user_id,
             f"chat.pp.{key}",
-            form.fields,
+            form.params,
             lambda merged: param_form.reseed(prefix, merged),
         )
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
-prices = resources.prices_for(target, form.fields.get("model"), config)
-if conversation and (system_prompt != conversation.system_prompt or form.fields != stored_params):
+prices = resources.prices_for(target, form.params.model, config)
+if conversation and (system_prompt != conversation.system_prompt or form.params != stored_params):
     with make_session() as session:
         repository.update_conversation(
             session,
             session.get(User, user_id),
             conversation.id,
             system_prompt=system_prompt,
-            params=form.fields,
+            params=form.params.to_dict(),
         )
         session.commit()
 
@@ -191,7 +192,7 @@ if prompt is not None or action is not None:
                     user,
                     title=(text.strip().splitlines() or ["Images"])[0][:60],
                     system_prompt=system_prompt,
-                    params=form.fields,
+                    params=form.params.to_dict(),
                     endpoint=target.endpoint.name,
                     model=target.model,
                 )

@@ -91,9 +91,7 @@ def test_image_problem_names_type_and_size():
     assert "data: URL" in messages.image_problem("https://example.com/cat.png")
 
 
-def test_wire_fields_is_the_body_without_messages_and_defaults():
-    from chat_client import wire_fields
-
+def test_to_wire_is_the_body_without_messages_and_defaults():
     p = Params(
         model="m",
         temperature=1.0,
@@ -101,7 +99,7 @@ def test_wire_fields_is_the_body_without_messages_and_defaults():
         include_thoughts=True,
         cached_content="cachedContents/x",
     )
-    fields = wire_fields(p)
+    fields = p.to_wire()
     assert fields == {
         "model": "m",
         "temperature": 1.0,
@@ -113,4 +111,4 @@ def test_wire_fields_is_the_body_without_messages_and_defaults():
         },
     }
     assert Params.from_dict(fields) == p
-    assert wire_fields(Params()) == {}
+    assert Params().to_wire() == {}

@@ -229,10 +229,13 @@ def test_lists_become_tuples_so_params_are_not_shared():
     assert p.stop == ("a",)
 
 
-def test_every_field_has_a_label_and_help():
+def test_every_field_has_a_label_help_and_a_form_group():
+    from chat_client.params import GROUPS
+
     for name in Params.field_names():
         spec = Params.spec(name)
-        assert spec["label"] and spec["help"], name
+        assert spec.label and spec.help and spec.widget, name
+        assert spec.group in GROUPS, name
 
 
 # -- schemas Prism cannot check are refused before sending ------------------------------------------------
@@ -288,3 +291,16 @@ def test_tool_parameters_with_a_ref_cycle_are_refused_at_the_tools_field():
     problems = validate(Params(tools=[tool]))
     assert [p.field for p in problems] == ["tools"]
     assert problems[0].message.startswith("tools[0].function.parameters: The schema's $ref at #")
+
+
+def test_every_number_field_states_its_range_and_validation_holds_to_it():
+    numbers = [n for n in Params.field_names() if Params.value_type(n) in (int, float)]
+    assert "temperature" in numbers and "thinking_budget" in numbers
+    for name in numbers:
+        spec = Params.spec(name)
+        assert spec.range_text(), name
+        step = 1 if Params.value_type(name) is int else 0.5
+        needs = {"logprobs": True} if name == "top_logprobs" else {}
+        assert validate(Params(**{name: spec.min}, **needs)) == [], name
+        [problem] = validate(Params(**{name: spec.max + step}, **needs))
+        assert problem.field == name and spec.range_text() in problem.message, name
