@@ -182,3 +182,13 @@ def test_a_sweep_value_replaces_what_it_conflicts_with():
     assert compare_sweep.apply(Params(max_tokens=9), "max_completion_tokens", 16) == Params(
         max_completion_tokens=16
     )
+
+
+def test_a_column_summary_reads_either_stored_shape():
+    from components.compare_view import params_summary
+
+    older = {"temperature": 0.5, "extra_body": {"google": {"thinking_config": {"thinking_budget": 512}}}}
+    flat = {"temperature": 0.5, "thinking_budget": 512}
+    assert params_summary(older) == params_summary(flat) == "temperature 0.5 · thinking_budget 512"
+    assert params_summary(Params(temperature=0.5)) == "temperature 0.5"
+    assert params_summary(None) == "provider defaults"

@@ -304,3 +304,36 @@ def test_every_number_field_states_its_range_and_validation_holds_to_it():
         assert validate(Params(**{name: spec.min}, **needs)) == [], name
         [problem] = validate(Params(**{name: spec.max + step}, **needs))
         assert problem.field == name and spec.range_text() in problem.message, name
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        (Params(), "provider defaults"),
+        (Params(model="m", stream=True, stream_options={"include_usage": True}), "provider defaults"),
+        (Params(temperature=0.5, seed=3), "temperature 0.5 · seed 3"),
+        (
+            Params(thinking_budget=1024, cached_content="cachedContents/x"),
+            "thinking_budget 1024 · cached content",
+        ),
+        (Params(response_format={"type": "json_object"}, tools=(TOOL,)), "format json_object · 1 tool(s)"),
+        (Params(stop=("a", "b")), 'stop ["a", "b"]'),
+    ],
+)
+def test_a_summary_names_each_set_field_as_its_spec_says(params, said):
+    from chat_client import summary
+
+    assert summary(params) == said
+
+
+def test_every_nested_field_goes_where_its_wire_path_says_and_reads_back():
+    nested = [n for n in Params.field_names() if len(Params.wire_path(n)) > 1]
+    assert set(nested) == {"thinking_budget", "include_thoughts", "cached_content"}
+    for name in nested:
+        value = FULL.replace(reasoning_effort=None, thinking_budget=-1).to_dict()[name]
+        wire = Params(**{name: value}).to_wire()
+        place = wire
+        for key in Params.wire_path(name):
+            place = place[key]
+        assert place == value and name not in wire, name
+        assert Params.from_dict(wire) == Params(**{name: value}), name
