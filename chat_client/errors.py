@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import orjson
 
+from chat_client.params import Params
+
 
 class ChatError(Exception):
     """Base of every chat_client error: `message` for people, `status` when HTTP gave one."""
@@ -204,26 +206,14 @@ _FIELD_PATTERNS = (
 # Request fields a refusal may mention in passing ("Logprobs is not enabled for models/..."). Only
 # names unlikely to be ordinary words (not "stop", "model", "seed"); longest first so top_logprobs is
 # not read as logprobs.
-_KNOWN_FIELDS = (
-    "max_completion_tokens",
-    "parallel_tool_calls",
-    "frequency_penalty",
-    "presence_penalty",
-    "reasoning_effort",
-    "include_thoughts",
-    "response_format",
-    "thinking_budget",
-    "thinking_config",
-    "cached_content",
-    "stream_options",
-    "top_logprobs",
-    "temperature",
-    "tool_choice",
-    "extra_body",
-    "max_tokens",
-    "logprobs",
-    "messages",
-    "top_p",
+# Every field of `Params` and every key on its wire paths, so a new parameter is known here too.
+_ORDINARY_WORDS = frozenset({"model", "stop", "seed", "n", "stream", "tools", "google"})
+_KNOWN_FIELDS = tuple(
+    sorted(
+        {"messages", *Params.field_names(), *(k for f in Params.field_names() for k in Params.wire_path(f))}
+        - _ORDINARY_WORDS,
+        key=lambda name: (-len(name), name),
+    )
 )
 _KNOWN_FIELD_RE = re.compile(r"(?<![\w.])(" + "|".join(_KNOWN_FIELDS) + r")(?!\w)", re.IGNORECASE)
 

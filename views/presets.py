@@ -49,12 +49,13 @@ def _params_problem(text: str) -> tuple[dict | None, str | None]:
     if not isinstance(fields, dict):
         return None, 'A parameter preset is a JSON object, such as {"temperature": 0}.'
     try:
-        problems = validate(Params.from_dict(fields))
+        params = Params.from_dict(fields)
+        problems = validate(params)
     except (TypeError, ValueError) as problem:
         return None, str(problem)
     if problems:
         return None, " ".join(p.message for p in problems)
-    return fields, None
+    return params.to_dict(), None  # kept in Params' JSON form, whichever shape was typed
 
 
 def _save(preset_id: int | None, **fields) -> None:
