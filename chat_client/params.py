@@ -444,15 +444,15 @@ class Params:
     def from_stored(cls, data: Params | Mapping[str, Any] | None) -> Params:
         """What a row, preset or session kept (either JSON shape, or a Params already) as a Params.
 
-        A stored set that no longer reads (a field since removed) starts again from the defaults rather
-        than stopping the page.
+        A key that is no longer a field (one since removed) is passed over rather than stopping the
+        page; the fields that still read are kept.
         """
         if isinstance(data, Params):
             return data
-        try:
-            return cls.from_dict(data or {})
-        except (TypeError, ValueError):
+        if not isinstance(data, Mapping):
             return cls()
+        known = {*cls.field_names(), *(cls.wire_path(name)[0] for name in cls.field_names())}
+        return cls.from_dict({k: v for k, v in data.items() if k in known})
 
     def to_dict(self) -> dict[str, Any]:
         """Only the set fields, JSON-ready (tuples become lists): the stored form."""
