@@ -102,8 +102,22 @@ class Spec:
         return f"default: {self.default or 'not set'}"
 
 
-def _spec(label: str, help: str, group: str, widget: str, **more: Any) -> dict[str, Spec]:
-    return {"spec": Spec(label, help, group, widget, **more)}
+def _field(label: str, help: str, group: str, widget: str, **more: Any) -> Any:
+    """A `Params` field: unset (None) by default, its `Spec` in the metadata."""
+    return field(default=None, metadata={"spec": Spec(label, help, group, widget, **more)})
+
+
+# The two penalties share their range, step, provider default and sweep values.
+_PENALTY: dict[str, Any] = {
+    "group": "Sampling",
+    "widget": "number",
+    "min": -2.0,
+    "max": 2.0,
+    "step": 0.1,
+    "fmt": "%.2f",
+    "default": "0",
+    "sweep": "0, 1, 2",
+}
 
 
 @dataclass(frozen=True)
@@ -121,269 +135,189 @@ class Params:
     Fields are in form order within each group (`GROUPS`); the sweep offers them in this order too.
     """
 
-    model: str | None = field(
-        default=None,
-        metadata=_spec("Model", "Model name, e.g. gemini-2.5-flash.", "Basics", "text", summary=None),
+    model: str | None = _field("Model", "Model name, e.g. gemini-2.5-flash.", "Basics", "text", summary=None)
+    temperature: float | None = _field(
+        "Temperature",
+        "Lower is more focused and repeatable; 0 always picks the likeliest word.",
+        "Sampling",
+        "number",
+        min=0.0,
+        max=2.0,
+        step=0.1,
+        fmt="%.2f",
+        default="1.0",
+        sweep="0, 0.5, 1, 1.5, 2",
     )
-    temperature: float | None = field(
-        default=None,
-        metadata=_spec(
-            "Temperature",
-            "Lower is more focused and repeatable; 0 always picks the likeliest word.",
-            "Sampling",
-            "number",
-            min=0.0,
-            max=2.0,
-            step=0.1,
-            fmt="%.2f",
-            default="1.0",
-            sweep="0, 0.5, 1, 1.5, 2",
-        ),
+    top_p: float | None = _field(
+        "Top P",
+        "Sample only from the likeliest words whose probabilities add up to this.",
+        "Sampling",
+        "number",
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        fmt="%.2f",
+        default="0.95",
+        sweep="0.1, 0.5, 0.9, 1",
     )
-    top_p: float | None = field(
-        default=None,
-        metadata=_spec(
-            "Top P",
-            "Sample only from the likeliest words whose probabilities add up to this.",
-            "Sampling",
-            "number",
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            fmt="%.2f",
-            default="0.95",
-            sweep="0.1, 0.5, 0.9, 1",
-        ),
+    seed: int | None = _field(
+        "Seed",
+        "Same seed and parameters give the same reply where possible.",
+        "Sampling",
+        "number",
+        min=SEED_MIN,
+        max=SEED_MAX,
+        step=1,
+        default="random",
+        sweep="1, 2, 3, 4, 5",
     )
-    seed: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Seed",
-            "Same seed and parameters give the same reply where possible.",
-            "Sampling",
-            "number",
-            min=SEED_MIN,
-            max=SEED_MAX,
-            step=1,
-            default="random",
-            sweep="1, 2, 3, 4, 5",
-        ),
+    frequency_penalty: float | None = _field(
+        "Frequency penalty",
+        "Positive values make repeated words less likely, more so the more they repeat.",
+        **_PENALTY,
     )
-    frequency_penalty: float | None = field(
-        default=None,
-        metadata=_spec(
-            "Frequency penalty",
-            "Positive values make repeated words less likely, more so the more they repeat.",
-            "Sampling",
-            "number",
-            min=-2.0,
-            max=2.0,
-            step=0.1,
-            fmt="%.2f",
-            default="0",
-            sweep="0, 1, 2",
-        ),
+    presence_penalty: float | None = _field(
+        "Presence penalty",
+        "Positive values make any word already used less likely.",
+        **_PENALTY,
     )
-    presence_penalty: float | None = field(
-        default=None,
-        metadata=_spec(
-            "Presence penalty",
-            "Positive values make any word already used less likely.",
-            "Sampling",
-            "number",
-            min=-2.0,
-            max=2.0,
-            step=0.1,
-            fmt="%.2f",
-            default="0",
-            sweep="0, 1, 2",
-        ),
+    stop: str | tuple[str, ...] | None = _field(
+        "Stop sequences (one per line, at most 5)",
+        "The reply ends where one of these strings would begin.",
+        "Sampling",
+        "lines",
+        max_items=5,
     )
-    stop: str | tuple[str, ...] | None = field(
-        default=None,
-        metadata=_spec(
-            "Stop sequences (one per line, at most 5)",
-            "The reply ends where one of these strings would begin.",
-            "Sampling",
-            "lines",
-            max_items=5,
-        ),
+    max_completion_tokens: int | None = _field(
+        "Max completion tokens",
+        "Longest reply, in tokens, thinking included (Gemini's maxOutputTokens). The reply ends "
+        "with finish reason `length` when it is reached.",
+        "Basics",
+        "number",
+        min=1,
+        max=MAX_OUTPUT_TOKENS,
+        step=1,
+        default="model limit (65,535)",
+        sweep="16, 64, 256",
+        replaces=("max_tokens",),
     )
-    max_completion_tokens: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Max completion tokens",
-            "Longest reply, in tokens, thinking included (Gemini's maxOutputTokens). The reply ends "
-            "with finish reason `length` when it is reached.",
-            "Basics",
-            "number",
-            min=1,
-            max=MAX_OUTPUT_TOKENS,
-            step=1,
-            default="model limit (65,535)",
-            sweep="16, 64, 256",
-            replaces=("max_tokens",),
-        ),
+    n: int | None = _field(
+        "Candidates (n)",
+        "How many replies to sample at once.",
+        "Basics",
+        "number",
+        min=1,
+        max=8,
+        step=1,
+        default="1",
     )
-    n: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Candidates (n)",
-            "How many replies to sample at once.",
-            "Basics",
-            "number",
-            min=1,
-            max=8,
-            step=1,
-            default="1",
-        ),
+    reasoning_effort: str | None = _field(
+        "Reasoning effort",
+        "none turns thinking off; low, medium and high allow 1,024, 8,192 and 24,576 "
+        "thinking tokens. Set this or a thinking budget, not both.",
+        "Thinking",
+        "choice",
+        choices=REASONING_EFFORTS,
+        sweep="none, low, medium, high",
+        replaces=("thinking_budget",),
     )
-    reasoning_effort: str | None = field(
-        default=None,
-        metadata=_spec(
-            "Reasoning effort",
-            "none turns thinking off; low, medium and high allow 1,024, 8,192 and 24,576 "
-            "thinking tokens. Set this or a thinking budget, not both.",
-            "Thinking",
-            "choice",
-            choices=REASONING_EFFORTS,
-            sweep="none, low, medium, high",
-            replaces=("thinking_budget",),
-        ),
+    thinking_budget: int | None = _field(
+        "Thinking budget",
+        "-1 lets the model decide, 0 turns thinking off. The API refuses a budget together with "
+        "reasoning effort.",
+        "Thinking",
+        "number",
+        wire=(*_THINKING, "thinking_budget"),
+        min=THINKING_BUDGET_MIN,
+        max=THINKING_BUDGET_MAX,
+        step=256,
+        default="dynamic",
+        sweep="0, 1024, 8192",
+        replaces=("reasoning_effort",),
     )
-    thinking_budget: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Thinking budget",
-            "-1 lets the model decide, 0 turns thinking off. The API refuses a budget together with "
-            "reasoning effort.",
-            "Thinking",
-            "number",
-            wire=(*_THINKING, "thinking_budget"),
-            min=THINKING_BUDGET_MIN,
-            max=THINKING_BUDGET_MAX,
-            step=256,
-            default="dynamic",
-            sweep="0, 1024, 8192",
-            replaces=("reasoning_effort",),
-        ),
+    include_thoughts: bool | None = _field(
+        "Show thought summary",
+        "Stream a summary of the model's thinking above the answer.",
+        "Thinking",
+        "toggle",
+        wire=(*_THINKING, "include_thoughts"),
     )
-    include_thoughts: bool | None = field(
-        default=None,
-        metadata=_spec(
-            "Show thought summary",
-            "Stream a summary of the model's thinking above the answer.",
-            "Thinking",
-            "toggle",
-            wire=(*_THINKING, "include_thoughts"),
-        ),
+    cached_content: str | None = _field(
+        "Cached content",
+        "The name of a context cache made with Gemini's caching API.",
+        "Thinking",
+        "text",
+        wire=(*_GOOGLE, "cached_content"),
+        placeholder="cachedContents/...",
+        summary=lambda name, value: "cached content",
     )
-    cached_content: str | None = field(
-        default=None,
-        metadata=_spec(
-            "Cached content",
-            "The name of a context cache made with Gemini's caching API.",
-            "Thinking",
-            "text",
-            wire=(*_GOOGLE, "cached_content"),
-            placeholder="cachedContents/...",
-            summary=lambda name, value: "cached content",
-        ),
+    response_format: dict[str, Any] | None = _field(
+        "Response format",
+        "text, json_object, or json_schema with a schema the reply must follow.",
+        "Output format",
+        "format",
+        choices=RESPONSE_FORMAT_TYPES,
+        summary=lambda name, value: f"format {value.get('type')}",
     )
-    response_format: dict[str, Any] | None = field(
-        default=None,
-        metadata=_spec(
-            "Response format",
-            "text, json_object, or json_schema with a schema the reply must follow.",
-            "Output format",
-            "format",
-            choices=RESPONSE_FORMAT_TYPES,
-            summary=lambda name, value: f"format {value.get('type')}",
-        ),
+    logprobs: bool | None = _field(
+        "Log-probabilities",
+        "Ask for the probability of each token (some routes of the API refuse it).",
+        "Output format",
+        "toggle",
     )
-    logprobs: bool | None = field(
-        default=None,
-        metadata=_spec(
-            "Log-probabilities",
-            "Ask for the probability of each token (some routes of the API refuse it).",
-            "Output format",
-            "toggle",
-        ),
+    top_logprobs: int | None = _field(
+        "Top logprobs",
+        "Alternatives per token; needs logprobs.",
+        "Output format",
+        "number",
+        min=0,
+        max=20,
+        step=1,
+        default="0",
     )
-    top_logprobs: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Top logprobs",
-            "Alternatives per token; needs logprobs.",
-            "Output format",
-            "number",
-            min=0,
-            max=20,
-            step=1,
-            default="0",
-        ),
+    tools: tuple[dict[str, Any], ...] | None = _field(
+        "Tools (JSON list of functions)",
+        "Functions the model may call, as a JSON list.",
+        "Tools",
+        "json",
+        summary=lambda name, value: f"{len(value)} tool(s)",
     )
-    tools: tuple[dict[str, Any], ...] | None = field(
-        default=None,
-        metadata=_spec(
-            "Tools (JSON list of functions)",
-            "Functions the model may call, as a JSON list.",
-            "Tools",
-            "json",
-            summary=lambda name, value: f"{len(value)} tool(s)",
-        ),
+    tool_choice: str | dict[str, Any] | None = _field(
+        "Tool choice",
+        "none, auto, required, or a named function.",
+        "Tools",
+        "tool_choice",
+        choices=TOOL_CHOICES,
     )
-    tool_choice: str | dict[str, Any] | None = field(
-        default=None,
-        metadata=_spec(
-            "Tool choice",
-            "none, auto, required, or a named function.",
-            "Tools",
-            "tool_choice",
-            choices=TOOL_CHOICES,
-        ),
+    parallel_tool_calls: bool | None = _field(
+        "Parallel tool calls off",
+        "Sends parallel_tool_calls: false (the only value Gemini supports).",
+        "Tools",
+        "off_toggle",
     )
-    parallel_tool_calls: bool | None = field(
-        default=None,
-        metadata=_spec(
-            "Parallel tool calls off",
-            "Sends parallel_tool_calls: false (the only value Gemini supports).",
-            "Tools",
-            "off_toggle",
-        ),
+    stream: bool | None = _field(
+        "Stream the reply",
+        "Off sends stream: false and shows the reply when it is complete.",
+        "Advanced",
+        "switch",
+        summary=None,
     )
-    stream: bool | None = field(
-        default=None,
-        metadata=_spec(
-            "Stream the reply",
-            "Off sends stream: false and shows the reply when it is complete.",
-            "Advanced",
-            "switch",
-            summary=None,
-        ),
+    stream_options: dict[str, Any] | None = _field(
+        "Include usage in the stream",
+        'Sends stream_options {"include_usage": true}: the last chunk counts the tokens.',
+        "Advanced",
+        "usage",
+        summary=None,
     )
-    stream_options: dict[str, Any] | None = field(
-        default=None,
-        metadata=_spec(
-            "Include usage in the stream",
-            'Sends stream_options {"include_usage": true}: the last chunk counts the tokens.',
-            "Advanced",
-            "usage",
-            summary=None,
-        ),
-    )
-    max_tokens: int | None = field(
-        default=None,
-        metadata=_spec(
-            "Max tokens (legacy)",
-            "The older name of max completion tokens; set one of the two.",
-            "Advanced",
-            "number",
-            min=1,
-            max=MAX_OUTPUT_TOKENS,
-            step=1,
-            default="legacy name of the above",
-        ),
+    max_tokens: int | None = _field(
+        "Max tokens (legacy)",
+        "The older name of max completion tokens; set one of the two.",
+        "Advanced",
+        "number",
+        min=1,
+        max=MAX_OUTPUT_TOKENS,
+        step=1,
+        default="legacy name of the above",
     )
 
     # --- the description ---------------------------------------------------------------------------
