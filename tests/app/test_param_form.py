@@ -116,3 +116,25 @@ def test_a_conversation_stored_in_the_older_nested_shape_still_fills_the_form(ap
     assert at.number_input(key=prefix + "thinking_budget").value == 2048
     assert at.toggle(key=prefix + "include_thoughts").value is True
     assert at.number_input(key=prefix + "temperature").value == 0.3
+
+
+def test_a_preset_sets_only_its_own_fields_even_beside_another_nested_one(app_env, new_app):
+    # A preset kept in the older nested shape once replaced the whole of extra_body, so applying
+    # "show thoughts" dropped the thinking budget already in the form.
+    import os
+
+    from storage import open_database, presets, repository, session_factory
+
+    make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        nested = {"extra_body": {"google": {"thinking_config": {"include_thoughts": True}}}}
+        presets.create_preset(session, user, kind="params", name="Show thoughts", params=nested)
+        session.commit()
+    at, prefix = chat_form(new_app)
+    at.number_input(key=prefix + "thinking_budget").set_value(1024).run()
+    picker = at.selectbox(key="chat.pp.new.pick")
+    picker.select(next(o for o in picker.options if o.startswith("Show thoughts"))).run()
+    assert not at.exception, at.exception
+    assert at.number_input(key=prefix + "thinking_budget").value == 1024
+    assert at.toggle(key=prefix + "include_thoughts").value is True
