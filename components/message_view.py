@@ -3,9 +3,10 @@
 Model output, titles and prompts go through components/rendering.py (no remote image, no unsafe link,
 raw HTML left as text); nothing here passes `unsafe_allow_html=True`.
 
-Buttons never act in place: their callbacks put a request in `st.session_state["chat.action"]` (or a
-branch choice in `st.session_state["chat.choice"]`), and the page acts on it at the top of the next run,
-where it can save first and then stream, and store the choice with the conversation (nothing lost).
+Buttons never act in place: their callbacks put a typed request of `turns.conversation` (`Edit`,
+`Regenerate`, `ToolResults`) in `st.session_state["chat.action"]` (or a branch choice in
+`st.session_state["chat.choice"]`), and the page hands it to `turns` at the top of the next run, which
+saves first and then streams, and stores the choice with the conversation (nothing lost).
 
 A person's own messages are shown as they typed them: line breaks kept, nothing read as markdown.
 """
@@ -21,6 +22,7 @@ import streamlit as st
 
 from chat_client import Endpoint, events, snippets
 from components import error_view, metrics, rendering, reply_views
+from turns import conversation
 from turns.chat import Turn
 
 ACTION_KEY = "chat.action"
@@ -35,9 +37,9 @@ STATUS_NOTES = {
 FINISH_NOTES = {"content_filter": "The provider's safety filter stopped this reply."}
 
 
-def request_action(**action: Any) -> None:
-    """Ask the page to act on the next run (a button callback)."""
-    st.session_state[ACTION_KEY] = action
+def ask(request: conversation.Request) -> None:
+    """Ask the page to hand `request` to turns on the next run (a button callback)."""
+    st.session_state[ACTION_KEY] = request
 
 
 def _choose(parent_id: int | None, child_id: int) -> None:
@@ -140,8 +142,10 @@ def tool_result_form(message: Any) -> None:
                 placeholder='e.g. {"temperature_c": 21}',
             )
         if st.form_submit_button("Send results", icon=":material/send:"):
-            results = [(c.get("id"), st.session_state.get(f"chat.tool.{c.get('id')}", "")) for c in calls]
-            request_action(kind="tool_results", assistant_id=message.id, results=results)
+            results = tuple(
+                (c.get("id"), st.session_state.get(f"chat.tool.{c.get('id')}", "")) for c in calls
+            )
+            ask(conversation.ToolResults(assistant_id=message.id, results=results))
             st.rerun()
 
 
@@ -180,7 +184,7 @@ def _user(message: Any, number: int, count: int, group_leaders: Sequence[int]) -
         send, cancel = st.columns(2, width=260)
         if send.button("Send edited", key=f"chat.edit_send.{message.id}", type="primary"):
             st.session_state.pop("chat.editing", None)
-            request_action(kind="edit", message_id=message.id, text=text)
+            ask(conversation.Edit(message_id=message.id, text=text))
             st.rerun()
         cancel.button(
             "Cancel",
@@ -221,8 +225,8 @@ def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
         key=f"chat.regen.{message.id}",
         type="tertiary",
         icon=":material/refresh:",
-        on_click=request_action,
-        kwargs={"kind": "regenerate", "parent_id": message.parent_id},
+        on_click=ask,
+        args=(conversation.Regenerate(parent_id=message.parent_id),),
     )
     with cols[1].popover("Copy", icon=":material/content_copy:", type="tertiary"):
         st.code(message.content or "", language=None, wrap_lines=True)
@@ -263,8 +267,8 @@ def _candidates(message: Any, candidates: Sequence[Any]) -> None:
         key=f"chat.regen.{message.id}",
         type="tertiary",
         icon=":material/refresh:",
-        on_click=request_action,
-        kwargs={"kind": "regenerate", "parent_id": message.parent_id},
+        on_click=ask,
+        args=(conversation.Regenerate(parent_id=message.parent_id),),
     )
 
 

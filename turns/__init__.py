@@ -1,8 +1,11 @@
 """Running turns: the one place where a request is sent and its reply saved.
 
-`turns.engine` runs every turn (one asyncio loop, the HTTP client handed in); `turns.chat` is a chat
-reply on it (the chat page), `turns.compare` several parameter sets at once (the compare page). None
-imports streamlit, so tests drive them directly.
+`turns.engine` runs every turn (one asyncio loop, the HTTP client handed in). `turns.conversation`
+writes what a person asks of a conversation (a message, an edit, a regenerate, tool results) before
+anything is sent; `turns.chat` is a chat reply on the engine (the chat page), `turns.compare` several
+parameter sets at once (the compare page). Pages ask these modules for a turn and draw its events;
+none of them imports streamlit, so tests drive them directly. docs/architecture.md shows where they
+sit among the other parts.
 """
 
 from turns.chat import (
@@ -12,7 +15,6 @@ from turns.chat import (
     STOPPED,
     Candidate,
     Turn,
-    save_user_message,
     to_wire_messages,
 )
 
@@ -23,6 +25,5 @@ __all__ = [
     "STOPPED",
     "Candidate",
     "Turn",
-    "save_user_message",
     "to_wire_messages",
 ]

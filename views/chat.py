@@ -1,8 +1,11 @@
 """The chat page: replay the conversation, take a message or an action, stream the reply, keep it all.
 
-A straight script, top to bottom (house style): load the conversation, draw its settings, take the
-chat input or a button's request, save what the user gave, replay the branch, stream the reply. The
-turn itself (saving and streaming) is `turns.Turn`; this page only decides what to send and shows it.
+A straight script, top to bottom: load the conversation, draw its settings, take the chat input or a
+button's request, hand it to `turns.conversation.write` (which saves it before anything is sent),
+replay the branch, stream the reply. Every write a turn makes is done in `turns`: the message, the
+edit, the tool results (`turns.conversation`) and the reply (`turns.Turn`); this page decides what to
+ask for and shows what comes back. The writes left here are not turns: which version a person
+follows at a branching point, and the conversation's system prompt and parameters.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from components import (
 )
 from storage import branches, database, images, repository
 from storage.models import User
+from turns import conversation as conversation_turns
 from turns import quota
 
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
@@ -41,7 +45,8 @@ with make_session() as session:
     session.commit()  # conversation_messages may have marked a dead stream as interrupted
 if conversation_id and conversation is None:
     st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
-key = str(conversation.id) if conversation else "new"
+conversation_id = conversation.id if conversation else None
+key = str(conversation_id or "new")
 # The version shown at each branching point is stored with the conversation (every tab and server agrees).
 choose = branches.choices(conversation.branch_choices) if conversation else {}
 action = st.session_state.pop(message_view.ACTION_KEY, None)
@@ -182,86 +187,41 @@ if prompt is not None or action is not None:
     for note in refused:
         st.warning(rendering.outside(note), icon=":material/hide_image:")
 
-    existing = conversation
-    try:
-        with make_session() as session:
-            user = session.get(User, user_id)
-            if conversation is None and prompt is not None and (text.strip() or accepted):
-                conversation = repository.create_conversation(
-                    session,
-                    user,
-                    title=(text.strip().splitlines() or ["Images"])[0][:60],
-                    system_prompt=system_prompt,
-                    params=form.params.to_dict(),
-                    endpoint=target.endpoint.name,
-                    model=target.model,
-                )
-                session.flush()
-            if conversation is not None:
-                leaf = branches.follow(messages, choose)
-                if prompt is not None and (text.strip() or accepted):
-                    saved = repository.add_message(
-                        session,
-                        user,
-                        conversation.id,
-                        role="user",
-                        content=text,
-                        parent_id=leaf[-1].id if leaf else None,
-                        images=accepted,
-                    )
-                    reply_parent = saved.id
-                elif action and action["kind"] == "regenerate":
-                    reply_parent = action["parent_id"]
-                elif action and action["kind"] == "edit":
-                    original = repository.get_message(session, user, action["message_id"])
-                    if original is not None:
-                        saved = repository.add_message(
-                            session,
-                            user,
-                            conversation.id,
-                            role="user",
-                            content=action["text"],
-                            parent_id=original.parent_id,
-                            images=list(original.attachments),
-                        )
-                        repository.choose_branch(session, user, conversation.id, original.parent_id, saved.id)
-                        reply_parent = saved.id
-                elif action and action["kind"] == "tool_results":
-                    reply_parent = action["assistant_id"]
-                    for call_id, result in action["results"]:
-                        saved = repository.add_message(
-                            session,
-                            user,
-                            conversation.id,
-                            role="tool",
-                            content=result,
-                            tool_call_id=call_id,
-                            parent_id=reply_parent,
-                        )
-                        reply_parent = saved.id
-                if reply_parent is not None:
-                    # The new reply is the version to follow there, on every tab and server.
-                    choose = (
-                        repository.choose_branch(session, user, conversation.id, reply_parent, None) or {}
-                    )
-                session.commit()  # committed before the request: nothing the user typed is lost
-                messages = repository.conversation_messages(session, user, conversation.id)
-    except SQLAlchemyError as problem:
+    if prompt is not None:
+        leaf = branches.follow(messages, choose)
+        request = conversation_turns.Send(
+            text=text, images=tuple(accepted), parent_id=leaf[-1].id if leaf else None
+        )
+    else:
+        request = action
+    written = conversation_turns.write(
+        make_session,
+        user_id,
+        conversation_id,
+        request,
+        new=conversation_turns.NewConversation(
+            system_prompt=system_prompt,
+            params=form.params.to_dict(),
+            endpoint=target.endpoint.name,
+            model=target.model,
+        ),
+        choices=choose,
+    )
+    if isinstance(written, conversation_turns.NotSaved):
         # Nothing is sent; the words and images go back to the person (shown at the top of the next run).
-        if action and action["kind"] == "edit":
-            st.session_state["chat.editing"] = action["message_id"]
-            st.session_state[f"chat.edit.{action['message_id']}"] = action["text"]
-        st.session_state["chat.unsent"] = {
-            "text": text,
-            "images": accepted,
-            "why": database.describe_write_failure(problem),
-        }
+        if isinstance(request, conversation_turns.Edit):
+            st.session_state["chat.editing"] = request.message_id
+            st.session_state[f"chat.edit.{request.message_id}"] = request.text
+        st.session_state["chat.unsent"] = {"text": text, "images": accepted, "why": written.why}
         st.session_state["chat.notices"] = refused
         st.rerun()
     st.session_state.pop("chat.carried_images", None)  # they went with this message
-    if conversation is not None and existing is None:
-        conversation_list.select(conversation.id)
-        title_slot.title(rendering.label(conversation.title), anchor=False)
+    if written.conversation_id is not None:
+        conversation_id, reply_parent = written.conversation_id, written.reply_parent
+        messages, choose = list(written.messages), dict(written.choices)
+    if written.created:
+        conversation_list.select(conversation_id)
+        title_slot.title(rendering.label(written.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
 path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
@@ -287,8 +247,8 @@ for message in path[-window:]:
 
 # The sidebar comes before the reply, so Stop (which ends this run mid-stream) cannot leave it undrawn;
 # after the save above, so a conversation created by this run is already in the list.
-if conversation is not None:
-    share.share_button(make_session, user_id, conversation_id=conversation.id)
+if conversation_id is not None:
+    share.share_button(make_session, user_id, conversation_id=conversation_id)
 conversation_list.sidebar(make_session, user_id)
 
 
@@ -309,11 +269,11 @@ if reply_parent is not None and form.ok:
     turn = turns.Turn(
         make_session=make_session,
         user_id=user_id,
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         parent_id=reply_parent,
         endpoint=target.endpoint,
         params=form.params,
-        messages=turns.to_wire_messages(system_prompt, path),
+        messages=written.wire_messages(system_prompt),
         engine=resources.engine(),
         limits=quota.Limits.from_settings(config),
     )
