@@ -9,7 +9,7 @@ import pytest
 from chat_client import Endpoint, Params, events
 from offline_model.runner import OfflineServer
 from storage import compare as compare_store
-from storage import open_database, repository, session_factory
+from storage import repository
 from storage.models import User
 from turns import compare
 from turns.engine import Engine
@@ -22,18 +22,12 @@ def engine():
 
 
 @pytest.fixture
-def db(tmp_path):
-    make_session = session_factory(open_database(f"sqlite:///{tmp_path / 'prism.db'}"))
+def db(session_maker):
+    make_session = session_maker  # a fresh database on each engine (the root conftest.py)
     with make_session() as session:
         user = repository.ensure_user(session, "local", display_name="You")
         session.commit()
         return make_session, user.id
-
-
-@pytest.fixture(scope="module")
-def fast_model():
-    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -85,19 +79,19 @@ def stored_run(db, run_id):
         return run.columns, rows
 
 
-def test_each_column_sends_its_own_parameters_and_system_prompt(db, fast_model, engine):
-    fast_model.received.clear()
+def test_each_column_sends_its_own_parameters_and_system_prompt(db, offline, engine):
+    offline.received.clear()
     cols = columns_for(
-        fast_model,
+        offline,
         Params(temperature=0.0),
         Params(temperature=1.5, seed=7),
         Params(top_p=0.5),
         system_prompts=["Be brief.", "", "Be long."],
     )
-    turn = start(engine, db, fast_model, "What does temperature do?", cols)
+    turn = start(engine, db, offline, "What does temperature do?", cols)
     turn.run()
     bodies = sorted(
-        (r["body"] for r in fast_model.received), key=lambda b: (b.get("temperature", -1), b.get("top_p", 0))
+        (r["body"] for r in offline.received), key=lambda b: (b.get("temperature", -1), b.get("top_p", 0))
     )
     assert [(b.get("temperature"), b.get("seed"), b.get("top_p")) for b in bodies] == [
         (None, None, 0.5),
@@ -124,9 +118,9 @@ def test_columns_stream_at_the_same_time(db, paced_model, engine):
     assert seen_at_finish == [4, 4, 4, 4]
 
 
-def test_results_are_saved_with_status_usage_and_timings(db, fast_model, engine):
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(max_completion_tokens=3))
-    turn = start(engine, db, fast_model, "Tell me about seeds", cols)
+def test_results_are_saved_with_status_usage_and_timings(db, offline, engine):
+    cols = columns_for(offline, Params(temperature=0.0), Params(max_completion_tokens=3))
+    turn = start(engine, db, offline, "Tell me about seeds", cols)
     turn.run()
     columns, rows = stored_run(db, turn.run_id)
     assert [c["params"] for c in columns] == [
@@ -141,12 +135,12 @@ def test_results_are_saved_with_status_usage_and_timings(db, fast_model, engine)
         assert usage["completion_tokens"] > 0
 
 
-def test_repeats_run_every_column_k_times(db, fast_model, engine):
-    fast_model.received.clear()
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0))
-    turn = start(engine, db, fast_model, "Tell me about seeds", cols, repeats=3)
+def test_repeats_run_every_column_k_times(db, offline, engine):
+    offline.received.clear()
+    cols = columns_for(offline, Params(temperature=0.0), Params(temperature=2.0))
+    turn = start(engine, db, offline, "Tell me about seeds", cols, repeats=3)
     turn.run()
-    assert len(fast_model.received) == 6
+    assert len(offline.received) == 6
     _, rows = stored_run(db, turn.run_id)
     assert sorted((c, r) for c, r, *_ in rows) == [(c, r) for c in (0, 1) for r in range(3)]
     greedy = {content for c, _, _, content, *_ in rows if c == 0}
@@ -172,10 +166,10 @@ def test_a_callback_that_raises_stops_every_stream_and_keeps_the_partial_replies
     assert any(content for _, _, _, content, *_ in rows), "the text that arrived is kept"
 
 
-def test_stop_while_every_column_is_silent_ends_the_run_and_keeps_the_text(db, fast_model, engine):
+def test_stop_while_every_column_is_silent_ends_the_run_and_keeps_the_text(db, offline, engine):
     """The page notices Stop only when it touches the screen: the run must call back on ticks while
     no column sends anything, so a stalled comparison can be stopped at once (not after the stall)."""
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=0.0))
+    cols = columns_for(offline, Params(temperature=0.0), Params(temperature=0.0))
     make_session, user_id = db
     prompt = "Tell me about seeds [[fault:stall:after=3,seconds=60]]"
     run_id = compare.create_run(make_session, user_id, prompt=prompt, columns=cols)
@@ -204,8 +198,8 @@ def test_stop_while_every_column_is_silent_ends_the_run_and_keeps_the_text(db, f
     assert all(content.strip() for _, _, _, content, *_ in rows), "the text before the stall is kept"
 
 
-def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model, engine):
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=0.0))
+def test_an_error_in_one_column_leaves_the_others_complete(db, offline, engine):
+    cols = columns_for(offline, Params(temperature=0.0), Params(temperature=0.0))
     make_session, user_id = db
     run_id = compare.create_run(make_session, user_id, prompt="hi", columns=cols)
     wire = [
@@ -226,9 +220,9 @@ def test_an_error_in_one_column_leaves_the_others_complete(db, fast_model, engin
     assert [status for _, _, status, *_ in rows] == ["complete", "error"]
 
 
-def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, fast_model, engine):
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0, seed=3))
-    first = start(engine, db, fast_model, "Tell me about seeds", cols)
+def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, offline, engine):
+    cols = columns_for(offline, Params(temperature=0.0), Params(temperature=2.0, seed=3))
+    first = start(engine, db, offline, "Tell me about seeds", cols)
     first.run()
     replies = [s.content for s in first.samples]
     make_session, user_id = db
@@ -242,9 +236,9 @@ def test_continuing_keeps_each_columns_history_or_adopts_one_reply(db, fast_mode
     assert [w[1]["content"] for w in adopted] == [replies[1], replies[1]]
 
 
-def test_fork_makes_a_chat_with_the_columns_history(db, fast_model, engine):
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(seed=4), system_prompts=["", "Be kind."])
-    turn = start(engine, db, fast_model, "Tell me about seeds", cols)
+def test_fork_makes_a_chat_with_the_columns_history(db, offline, engine):
+    cols = columns_for(offline, Params(temperature=0.0), Params(seed=4), system_prompts=["", "Be kind."])
+    turn = start(engine, db, offline, "Tell me about seeds", cols)
     turn.run()
     make_session, user_id = db
     conversation_id = compare.fork_to_conversation(make_session, user_id, turn.run_id, 1)
@@ -260,9 +254,9 @@ def test_fork_makes_a_chat_with_the_columns_history(db, fast_model, engine):
         ]
 
 
-def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, fast_model, engine):
-    cols = columns_for(fast_model, Params(temperature=0.0), Params(temperature=2.0, seed=8))
-    first = start(engine, db, fast_model, "Tell me about seeds", cols)
+def test_fork_after_several_turns_keeps_every_turn_of_that_column(db, offline, engine):
+    cols = columns_for(offline, Params(temperature=0.0), Params(temperature=2.0, seed=8))
+    first = start(engine, db, offline, "Tell me about seeds", cols)
     first.run()
     make_session, user_id = db
     with make_session() as session:

@@ -1,4 +1,4 @@
-"""The direction of dependencies (design.md section 1) is checked, not hoped for.
+"""The direction of dependencies is checked, not hoped for (docs/architecture.md draws it).
 
 chat_client, storage, turns and offline_model never import streamlit; chat_client and storage do not
 import each other; offline_model does not import chat_client (two independent implementations of the
@@ -101,3 +101,10 @@ def test_the_checker_sees_a_reach_below_httpx(tmp_path):
         "extensions=",
         ".extensions",
     ]
+
+
+def test_there_is_no_pages_folder_beside_app_py():
+    # Streamlit reads a `pages/` folder beside the entry script as the old folder-based navigation and,
+    # in any run that starts before st.navigation is called, runs the page alone: without app.py's
+    # sign-in gate. The pages live in views/ and app.py lists them with st.navigation.
+    assert not (ROOT / "pages").exists()

@@ -10,19 +10,18 @@ import pytest
 
 import turns
 from chat_client import Endpoint, Params, events
-from offline_model.runner import OfflineServer
-from storage import open_database, repository, session_factory, usage
+from storage import repository, usage
 from storage.models import User
-from tests.storage.conftest import make_database_url
 from turns import quota
+from turns.conversation import Send, save
 
 NOON = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def make_session(request, tmp_path):
-    for url in make_database_url(request.param, tmp_path):
-        yield session_factory(open_database(url))
+@pytest.fixture
+def make_session(session_maker):
+    """A fresh database on each engine (the root conftest.py's `session_maker`)."""
+    return session_maker
 
 
 def new_user(make_session, identity="ann", role="user") -> int:
@@ -148,10 +147,10 @@ def engine():
         yield running
 
 
-@pytest.fixture(scope="module")
-def model():
-    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
-        yield server
+@pytest.fixture
+def model(offline):
+    """The session's offline model (the root conftest.py)."""
+    return offline
 
 
 def chat_turn(make_session, user_id, server, limits, engine):
@@ -159,7 +158,7 @@ def chat_turn(make_session, user_id, server, limits, engine):
         conversation = repository.create_conversation(session, session.get(User, user_id))
         session.commit()
         conversation_id = conversation.id
-    parent = turns.save_user_message(make_session, user_id, conversation_id, text="hello")
+    parent = save(make_session, user_id, conversation_id, Send("hello")).reply_parent
     return turns.Turn(
         make_session=make_session,
         user_id=user_id,

@@ -12,8 +12,9 @@ import pytest
 import turns
 from chat_client import Endpoint, Params, events
 from offline_model.runner import OfflineServer
-from storage import open_database, repository, session_factory
+from storage import repository
 from storage.models import User
+from turns.conversation import Send, save
 from turns.engine import Engine
 
 
@@ -24,19 +25,13 @@ def engine():
 
 
 @pytest.fixture
-def db(tmp_path):
-    make_session = session_factory(open_database(f"sqlite:///{tmp_path / 'prism.db'}"))
+def db(session_maker):
+    make_session = session_maker  # a fresh database on each engine (the root conftest.py)
     with make_session() as session:
         user = repository.ensure_user(session, "local", display_name="You")
         conversation = repository.create_conversation(session, user, title="t")
         session.commit()
         return make_session, user.id, conversation.id
-
-
-@pytest.fixture(scope="module")
-def fast_model():
-    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +43,7 @@ def slow_model():
 
 def new_turn(db, server_url: str, text: str, engine: Engine, params=None, **options) -> turns.Turn:
     make_session, user_id, conversation_id = db
-    user_message_id = turns.save_user_message(make_session, user_id, conversation_id, text=text)
+    user_message_id = save(make_session, user_id, conversation_id, Send(text)).reply_parent
     return turns.Turn(
         conversation_id=conversation_id,
         parent_id=user_message_id,
@@ -74,8 +69,8 @@ def saved_path(db):
         return [(m.role, m.content, m.status) for m in path]
 
 
-def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, fast_model, engine):
-    turn = new_turn(db, fast_model.base_url, "explain top_p please", engine)
+def test_a_finished_reply_is_saved_complete_with_usage_and_timings(db, offline, engine):
+    turn = new_turn(db, offline.base_url, "explain top_p please", engine)
     text = reply_text(turn)
     assert text.strip()
     assert turn.status == "complete"
@@ -121,10 +116,10 @@ def test_the_reply_row_exists_and_grows_while_streaming(db, slow_model, engine):
     turn.close()
 
 
-def test_n_candidates_rows_are_made_at_once_in_index_order(db, fast_model, engine):
+def test_n_candidates_rows_are_made_at_once_in_index_order(db, offline, engine):
     make_session, user_id, conversation_id = db
     params = Params(model="gemini-2.5-flash", n=3)
-    turn = new_turn(db, fast_model.base_url, "three takes on seeds", engine, params=params)
+    turn = new_turn(db, offline.base_url, "three takes on seeds", engine, params=params)
     list(turn.events())
     with make_session() as session:
         rows = [
@@ -149,8 +144,8 @@ def test_the_users_message_is_kept_when_the_server_is_dead(db, engine):
     assert path[1][0] == "assistant" and path[1][2] == "error"
 
 
-def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_model, engine):
-    turn = new_turn(db, fast_model.base_url, "first", engine)
+def test_history_becomes_openai_messages_with_the_system_prompt_first(db, offline, engine):
+    turn = new_turn(db, offline.base_url, "first", engine)
     reply = reply_text(turn)
     make_session, user_id, conversation_id = db
     with make_session() as session:
@@ -161,10 +156,10 @@ def test_history_becomes_openai_messages_with_the_system_prompt_first(db, fast_m
     assert wire[2]["content"] == reply
 
 
-def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_text(db, fast_model, engine):
+def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_text(db, offline, engine):
     # The page can only notice Stop when it touches the screen, so the turn must keep yielding
     # ticks (None) while the network is silent, and close() must end a request blocked in a read.
-    turn = new_turn(db, fast_model.base_url, "talk about top_p [[fault:stall:after=4,seconds=60]]", engine)
+    turn = new_turn(db, offline.base_url, "talk about top_p [[fault:stall:after=4,seconds=60]]", engine)
     seen, ticks = [], 0
     for event in turn.events_in_background(poll=0.05):
         if event is None:
@@ -181,10 +176,10 @@ def test_stop_during_a_stalled_stream_ends_the_request_at_once_and_keeps_the_tex
     assert saved_path(db)[-1] == ("assistant", "".join(seen), "stopped")
 
 
-def test_stop_the_moment_the_reply_starts_still_saves_it_stopped(db, fast_model, engine):
+def test_stop_the_moment_the_reply_starts_still_saves_it_stopped(db, offline, engine):
     # Stop pressed before the engine's loop has begun the request (its task is cancelled before its
     # first step): the reply is still kept, marked stopped, and close() returns.
-    turn = new_turn(db, fast_model.base_url, "stop me at once", engine)
+    turn = new_turn(db, offline.base_url, "stop me at once", engine)
     busy = threading.Event()
     engine.call_soon(busy.wait)  # hold the loop, so starting and stopping queue up behind it
     turn.start()

@@ -1,4 +1,5 @@
-"""Fixtures for driving the real app with Streamlit's AppTest against a real offline model on loopback."""
+"""Fixtures for driving the real app with Streamlit's AppTest against the real offline model on loopback
+(`offline`, one per session, comes from the root conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from offline_model.runner import OfflineServer
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def offline():
-    """One offline model for the app tests, as fast as it can go."""
-    with OfflineServer.start(host="127.0.0.1", port=0, tokens_per_second=0, ttft_ms=0) as server:
-        yield server
 
 
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, offline):
-    """Point the app at a fresh SQLite file and at the test's offline model."""
+    """Point the app at a fresh SQLite file and at the session's offline model (the root conftest.py
+    has already cleared every other PRISM_* variable and the secrets)."""
     monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{tmp_path / 'prism.db'}")
     monkeypatch.setenv("PRISM_API_BASE_URL", offline.base_url)
-    monkeypatch.delenv("PRISM_API_KEY", raising=False)
-    monkeypatch.delenv("PRISM_AUTH_MODE", raising=False)
     offline.received.clear()
     return offline
 

@@ -1,33 +1,10 @@
-"""Helpers for the hosted-demo AppTests (sign-in, share links, admin): signing people in.
-
-`entry_script_every_run` guards against a Streamlit detail (the page scripts now live in views/ so it no
-longer bites, and this keeps it from coming back unnoticed): a `pages/` folder beside app.py makes
-Streamlit's PagesManager fall back to the old folder-based navigation for any run that starts before
-st.navigation has been called in the process. A real server calls st.navigation on its first run and
-stays on it; AppTest makes a fresh PagesManager for every run, so from the second run on it would run
-the page script alone, skipping app.py (and with it the sign-in gate and the account sidebar). The
-fixture keeps AppTest on st.navigation, as the real server is, so these tests see what a browser sees.
-"""
+"""Helpers for the hosted-demo AppTests (sign-in, share links, admin): signing people in."""
 
 from __future__ import annotations
-
-import pytest
-from streamlit.runtime.pages_manager import PagesManager
 
 import passwords
 
 ANN, BOB = "correct horse battery", "bob's own secret"
-
-
-@pytest.fixture
-def entry_script_every_run(monkeypatch):
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 _USERS: dict[str, str] = {}

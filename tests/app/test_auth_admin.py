@@ -7,13 +7,11 @@ import re
 
 import pytest
 
-from tests.app.hosting_support import ANN, BOB, entry_script_every_run, password_secrets, sign_in
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+from tests.app.hosting_support import ANN, BOB, password_secrets, sign_in
 
 
 @pytest.fixture
-def hosted(app_env, new_app, monkeypatch, entry_script_every_run):
+def hosted(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
     monkeypatch.setenv("PRISM_TOKENS_PER_DAY", "50000")
 

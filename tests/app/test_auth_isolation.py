@@ -9,14 +9,12 @@ import pytest
 
 from chat_client import Endpoint, Params
 from storage import open_database, repository, session_factory
-from tests.app.hosting_support import BOB, entry_script_every_run, password_secrets, sign_in
+from tests.app.hosting_support import BOB, password_secrets, sign_in
 from turns import compare
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
 
 
 @pytest.fixture
-def bob(app_env, new_app, monkeypatch, entry_script_every_run):
+def bob(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
     at = new_app()
     at.secrets.update(password_secrets())

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.hosting_support import entry_script_every_run, signed_in
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+from tests.app.hosting_support import signed_in
 
 AUTH_SECRETS = {
     "auth": {
@@ -25,7 +23,7 @@ AUTH_SECRETS = {
 
 
 @pytest.fixture
-def oidc_app(app_env, new_app, monkeypatch, entry_script_every_run):
+def oidc_app(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "oidc")
     monkeypatch.setenv("PRISM_ADMINS", "ann@example.com")
 

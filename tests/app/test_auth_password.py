@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.hosting_support import ANN, BOB, entry_script_every_run, password_secrets, sign_in, signed_in
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+from tests.app.hosting_support import ANN, BOB, password_secrets, sign_in, signed_in
 
 
 @pytest.fixture
-def password_app(app_env, new_app, monkeypatch, entry_script_every_run):
+def password_app(app_env, new_app, monkeypatch):
     """Make AppTests in password mode, with ann as the configured admin."""
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
 

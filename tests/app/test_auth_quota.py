@@ -3,14 +3,10 @@ resets, and nothing reaches the model."""
 
 from __future__ import annotations
 
-from tests.app.hosting_support import BOB, entry_script_every_run, password_secrets, sign_in
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+from tests.app.hosting_support import BOB, password_secrets, sign_in
 
 
-def test_over_the_requests_per_minute_limit_the_page_says_so_and_sends_nothing(
-    app_env, new_app, monkeypatch, entry_script_every_run
-):
+def test_over_the_requests_per_minute_limit_the_page_says_so_and_sends_nothing(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
     monkeypatch.setenv("PRISM_REQUESTS_PER_MINUTE", "1")
     at = new_app()
@@ -26,7 +22,7 @@ def test_over_the_requests_per_minute_limit_the_page_says_so_and_sends_nothing(
     assert "limit of 1 request per minute" in errors and "UTC" in errors, errors
 
 
-def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch, entry_script_every_run):
+def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
     monkeypatch.setenv("PRISM_GUEST_ACCESS", "1")
     monkeypatch.setenv("PRISM_GUEST_MESSAGES", "1")
@@ -42,7 +38,7 @@ def test_guests_are_capped_in_messages(app_env, new_app, monkeypatch, entry_scri
     assert any("guest session may send 1 message," in e.value for e in at.error)
 
 
-def test_guest_access_is_off_by_default(app_env, new_app, monkeypatch, entry_script_every_run):
+def test_guest_access_is_off_by_default(app_env, new_app, monkeypatch):
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
     at = new_app()
     at.secrets.update(password_secrets())

@@ -23,9 +23,9 @@ import turns
 from chat_client import Endpoint, Params, RetryPolicy, Timeouts
 from chat_client.messages import user_message
 from components import error_view
-from offline_model.runner import OfflineServer
 from storage import open_database, repository, session_factory
 from storage.models import User
+from turns.conversation import Send, save
 from turns.engine import Engine
 
 QUICK_RETRY = ",retry=0.2"  # a per-minute 429 asking for a short wait, so its retries fit in a test
@@ -139,7 +139,7 @@ def database(tmp_path):
 
 def run_turn(database, server, text: str, timeouts: Timeouts) -> turns.Turn:
     make_session, user_id, conversation_id = database
-    parent = turns.save_user_message(make_session, user_id, conversation_id, text=text)
+    parent = save(make_session, user_id, conversation_id, Send(text)).reply_parent
     with Engine(httpx.AsyncClient()) as engine:
         turn = turns.Turn(
             make_session=make_session,
@@ -164,23 +164,16 @@ def stored(database, turn) -> tuple[str, str, str | None]:
         return message.status, message.content or "", message.error
 
 
-@pytest.fixture(scope="module")
-def quick_model():
-    """An offline model for the turn-level rows (not conftest's `offline`, which app_env uses)."""
-    with OfflineServer.start(tokens_per_second=0, ttft_ms=0) as server:
-        yield server
-
-
-def test_time_to_first_token_timeout_is_explained_and_kept(database, quick_model):
-    turn = run_turn(database, quick_model, "Hello [[fault:ttft:ms=3000]]", Timeouts(first_byte=0.5))
+def test_time_to_first_token_timeout_is_explained_and_kept(database, offline):
+    turn = run_turn(database, offline, "Hello [[fault:ttft:ms=3000]]", Timeouts(first_byte=0.5))
     assert error_view.headline(turn.error) == "The model took too long"
     status, content, error = stored(database, turn)
     assert (status, content) == ("error", "")
     assert error.startswith("No reply from 127.0.0.1") and "within 0.5 s" in error
 
 
-def test_stall_mid_stream_times_out_and_keeps_the_text_so_far(database, quick_model):
-    turn = run_turn(database, quick_model, "Hello [[fault:stall:after=4,seconds=5]]", Timeouts(stall=0.5))
+def test_stall_mid_stream_times_out_and_keeps_the_text_so_far(database, offline):
+    turn = run_turn(database, offline, "Hello [[fault:stall:after=4,seconds=5]]", Timeouts(stall=0.5))
     assert error_view.headline(turn.error) == "The model took too long"
     status, content, error = stored(database, turn)
     assert status == "error"

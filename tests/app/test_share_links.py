@@ -10,15 +10,13 @@ import pytest
 
 from storage import open_database, repository, session_factory, sharing
 from storage.models import ShareLink, User, utcnow
-from tests.app.hosting_support import ANN, BOB, entry_script_every_run, password_secrets, sign_in
-
-__all__ = ["entry_script_every_run"]  # a fixture, used by name below
+from tests.app.hosting_support import ANN, BOB, password_secrets, sign_in
 
 GONE = "This link is no longer available."
 
 
 @pytest.fixture
-def hosted(app_env, new_app, monkeypatch, entry_script_every_run):
+def hosted(app_env, new_app, monkeypatch):
     """AppTests in password mode (ann is admin, bob is not)."""
     monkeypatch.setenv("PRISM_AUTH_MODE", "password")
 

@@ -3,17 +3,16 @@
 Every test here is marked `browser` and is skipped, with the reason, when /usr/bin/chromium or Playwright
 is missing. App servers are shared where a journey does not care what else ran on them (each test still
 gets its own browser context, so its own Streamlit session and a new conversation); a journey that kills
-or reconfigures its server starts its own. See tests/browser/support.py for the machinery.
+or reconfigures its server starts its own. See tests/browser/support.py for the machinery; `browser`
+(one chromium per file) comes from the root conftest.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from offline_model.runner import OfflineServer
-from tests.browser.support import CHROMIUM, AppServer, launch_chromium, sqlite_url
+from tests.browser.support import AppServer, missing_browser, sqlite_url
 
 API_KEY = "sk-prism-browser-test-7f3a9c2e5b1d4068a2c4e6f8"
 # The in-app offline model's pace for journeys that must see a reply grow (tokens per second).
@@ -28,39 +27,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium); the browser journeys need it"
-    if importlib.util.find_spec("playwright") is None:
-        return "python playwright is not installed (pip install -r requirements-dev.txt)"
-    return None
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _needs_chromium():
     """Skip before any server starts: autouse session fixtures are set up first."""
-    reason = _missing()
+    reason = missing_browser()
     if reason:
         pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One chromium per test file; each test opens its own context (cookies, session, tabs).
-
-    Not per session: Playwright's sync API keeps an asyncio loop running on the main thread while it
-    is open, and every later test that runs a loop of its own (the async client, the compare turns,
-    the hosting tests' own Playwright) would fail with "another loop is running".
-    """
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -135,10 +107,3 @@ def slow_app(tmp_path_factory, slow_offline):
     )
     yield server.start()
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def fast_offline():
-    """An unpaced offline model, to learn in advance what a seeded request will answer."""
-    with OfflineServer.start(tokens_per_second=0, ttft_ms=0) as server:
-        yield server

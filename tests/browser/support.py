@@ -18,6 +18,7 @@ What must stay true:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Debian's chromium; PRISM_TEST_CHROMIUM points elsewhere (or at nothing, to see the suite skip).
 CHROMIUM = Path(os.environ.get("PRISM_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
-# Debian's chromium, quiet on a closed network (reference/streamlit-notes.md).
+# Debian's chromium, quiet on a closed network: no update checks, sync or first-run pages.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -201,6 +202,15 @@ def running_app(workdir: Path, **kwargs) -> Iterator[AppServer]:
         yield server.start()
     finally:
         server.stop()
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here (chromium or Playwright is missing), or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium); the browser journeys need it"
+    if importlib.util.find_spec("playwright") is None:
+        return "python playwright is not installed (pip install -r requirements-dev.txt)"
+    return None
 
 
 def launch_chromium(playwright):

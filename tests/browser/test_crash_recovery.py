@@ -27,10 +27,10 @@ from playwright.sync_api import expect
 PROMPT = "Tell me everything about how Prism saves a reply while it streams."
 
 
-def test_sigkill_mid_reply_keeps_the_message_and_the_saved_part(tmp_path, slow_offline, fast_offline, page):
+def test_sigkill_mid_reply_keeps_the_message_and_the_saved_part(tmp_path, slow_offline, offline, page):
     database = sqlite_url(tmp_path / "prism.db")
     env = {"PRISM_API_BASE_URL": slow_offline.base_url, "PRISM_DATABASE_URL": database}
-    seed, whole = seed_for_long_reply(fast_offline.base_url, PROMPT, min_tokens=60)
+    seed, whole = seed_for_long_reply(offline.base_url, PROMPT, min_tokens=60)
     conversation_id = make_conversation(database, params={"seed": seed}, title="Crash me")
 
     first = AppServer(tmp_path, env=env).start()

@@ -27,9 +27,9 @@ from playwright.sync_api import expect
 PROMPT = "Explain how the offline model samples a reply, in detail."
 
 
-def test_stop_mid_reply_keeps_the_partial_reply_marked_stopped(slow_app, fast_offline, page):
+def test_stop_mid_reply_keeps_the_partial_reply_marked_stopped(slow_app, offline, page):
     database = slow_app.extra_env["PRISM_DATABASE_URL"]
-    seed, whole = seed_for_long_reply(fast_offline.base_url, PROMPT, min_tokens=60)
+    seed, whole = seed_for_long_reply(offline.base_url, PROMPT, min_tokens=60)
     conversation_id = make_conversation(database, params={"seed": seed}, title="Stop me")
 
     chat = ChatPage(page, slow_app.url).open(conversation_id)
