@@ -1,8 +1,10 @@
 """Prism's configuration, read from the environment and then from `.streamlit/secrets.toml`.
 
-Environment wins over secrets (design.md section 2), so a deployment can override a checked-in
-secrets file without editing it. This module never imports streamlit: app.py hands it the secrets as a
-plain mapping, and tests build a Settings directly. The API key is kept out of every repr, so that a
+Environment wins over secrets, so a deployment can override a checked-in secrets file without editing
+it; the README's configuration table lists every variable, its secrets key and its default. Nothing
+else in the app reads the environment for configuration (tests/test_settings.py checks). This module
+never imports streamlit: components/resources.py hands it the secrets as a plain mapping, and tests
+build a Settings directly. The API key is kept out of every repr, so that a
 settings object printed in a log or an error page cannot leak it.
 """
 
@@ -42,7 +44,7 @@ class Settings:
     prices: Mapping[str, Mapping[str, float]] = field(
         default_factory=lambda: {DEFAULT_MODEL: {"input": 0.30, "output": 2.50, "cached": 0.03}}
     )
-    # Hosting a shared demo (design.md section 7). Identities listed here get the admin role.
+    # Hosting a shared demo (sign-in, quotas, share links). Identities listed here get the admin role.
     admins: tuple[str, ...] = ()
     # Password mode: user name -> password hash (`python -m passwords hash`); never plain text.
     password_users: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -63,6 +65,10 @@ class Settings:
     import_max_messages: int | None = 20_000
     # Hosts whose images replies may show (exact host names). Empty: no remote image is ever fetched.
     image_hosts: tuple[str, ...] = ()
+    # The built-in offline model's pace: a realistic one by default, so a person sees a reply stream
+    # (tests set 0: as fast as it can go).
+    offline_tokens_per_second: float = 40.0
+    offline_ttft_ms: int = 250
 
     @property
     def uses_offline_model(self) -> bool:
@@ -94,6 +100,17 @@ def _limit(name: str, value: Any) -> int | None:
     return number
 
 
+def _pace(name: str, value: Any, kind: type[int] | type[float]) -> Any:
+    """A pace of the offline model: a number, 0 or more."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number (0 or more), not {value!r}.") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative.")
+    return number
+
+
 def _names(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
@@ -103,7 +120,7 @@ def _names(value: Any) -> tuple[str, ...]:
 def load_settings(
     environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Read the settings: environment first, then secrets, then the defaults of design.md section 2."""
+    """Read the settings: environment first, then secrets, then the defaults above."""
     env = os.environ if environ is None else environ
     secrets = secrets or {}
     api = _section(secrets, "api")
@@ -176,4 +193,8 @@ def load_settings(
             "PRISM_IMPORT_MAX_MESSAGES", pick("PRISM_IMPORT_MAX_MESSAGES", importing, "max_messages", 20_000)
         ),
         image_hosts=tuple(h.lower() for h in _names(pick("PRISM_IMAGE_HOSTS", rendering, "image_hosts", ()))),
+        offline_tokens_per_second=_pace(
+            "PRISM_OFFLINE_TOKENS_PER_SECOND", env.get("PRISM_OFFLINE_TOKENS_PER_SECOND") or 40, float
+        ),
+        offline_ttft_ms=_pace("PRISM_OFFLINE_TTFT_MS", env.get("PRISM_OFFLINE_TTFT_MS") or 250, int),
     )

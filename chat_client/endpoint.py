@@ -34,11 +34,6 @@ class Endpoint:
         """URL of POST /chat/completions."""
         return self.base_url.rstrip("/") + "/chat/completions"
 
-    @property
-    def models_url(self) -> str:
-        """URL of GET /models."""
-        return self.base_url.rstrip("/") + "/models"
-
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header, or nothing when no key is set."""
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}

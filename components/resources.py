@@ -9,7 +9,6 @@ through a widget.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ def _secrets() -> dict:
 
 def settings() -> Settings:
     """The settings for this run: environment first, then secrets (cheap; read on every rerun)."""
-    return load_settings(os.environ, _secrets())
+    return load_settings(secrets=_secrets())
 
 
 @st.cache_resource(show_spinner=False)
@@ -56,13 +55,6 @@ def engine() -> Engine:
         timeout=None, limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
     )
     return Engine(http)
-
-
-def _offline_pacing() -> tuple[float, int]:
-    # A realistic pace by default, so a person sees a reply stream; tests set 0 for speed.
-    tps = float(os.environ.get("PRISM_OFFLINE_TOKENS_PER_SECOND", "40"))
-    ttft = int(os.environ.get("PRISM_OFFLINE_TTFT_MS", "250"))
-    return tps, ttft
 
 
 @st.cache_resource(show_spinner="Starting the offline model...")
@@ -98,7 +90,7 @@ def targets(config: Settings | None = None) -> list[Target]:
     config = config or settings()
     found: list[Target] = []
     if config.uses_offline_model:
-        server = _offline_server(*_offline_pacing())
+        server = _offline_server(config.offline_tokens_per_second, config.offline_ttft_ms)
         endpoint = Endpoint(base_url=server.base_url, api_key=None, name=OFFLINE_ENDPOINT_NAME)
         found.append(Target(endpoint, config.model, offline=True))
     else:
@@ -118,11 +110,6 @@ def prices_for(target: Target, model: str | None, config: Settings) -> Mapping[s
     if target.offline:
         return OFFLINE_PRICES
     return config.prices.get(model or target.model)
-
-
-def default_target() -> Target:
-    """The endpoint used unless the user picks another."""
-    return targets()[0]
 
 
 def current_user_id() -> int:

@@ -481,24 +481,6 @@ def choose_branch(
     return branches.choices(picked)
 
 
-def siblings(session: Session, user: User, message_id: int) -> list[Message]:
-    """The message and the others under the same parent (its alternatives), oldest first; [] if not theirs."""
-    message = _own_message(session, user, message_id)
-    if message is None:
-        return []
-    parent_clause = (
-        Message.parent_id.is_(None) if message.parent_id is None else Message.parent_id == message.parent_id
-    )
-    stmt = (
-        select(Message)
-        .where(Message.conversation_id == message.conversation_id, parent_clause)
-        .order_by(Message.id)
-    )
-    found = list(session.scalars(stmt))
-    _load_attachments(session, found)
-    return found
-
-
 # --------------------------------------------------------------------------------------- attachments
 
 

@@ -1,4 +1,5 @@
-"""Configuration (design.md section 2): environment wins over secrets, defaults apply, the key hides."""
+"""Configuration (settings.py): environment wins over secrets, defaults apply, bad values get plain words,
+the key hides, and nothing else reads the environment."""
 
 import pytest
 
@@ -72,3 +73,48 @@ def test_trusted_image_hosts_are_empty_by_default_and_read_from_env_or_secrets()
     env = {"PRISM_IMAGE_HOSTS": "a.example, b.example"}
     from_env = load_settings(env, {"rendering": {"image_hosts": ["c"]}})
     assert from_env.image_hosts == ("a.example", "b.example")
+
+
+def test_the_offline_models_pace_is_read_from_the_environment():
+    assert (load_settings({}, {}).offline_tokens_per_second, load_settings({}, {}).offline_ttft_ms) == (
+        40.0,
+        250,
+    )
+    config = load_settings({"PRISM_OFFLINE_TOKENS_PER_SECOND": "0", "PRISM_OFFLINE_TTFT_MS": "0"}, {})
+    assert (config.offline_tokens_per_second, config.offline_ttft_ms) == (0.0, 0)
+    assert load_settings({"PRISM_OFFLINE_TOKENS_PER_SECOND": "12.5"}, {}).offline_tokens_per_second == 12.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("PRISM_OFFLINE_TOKENS_PER_SECOND", "fast", "PRISM_OFFLINE_TOKENS_PER_SECOND must be a number"),
+        ("PRISM_OFFLINE_TTFT_MS", "0.5s", "PRISM_OFFLINE_TTFT_MS must be a number"),
+        ("PRISM_OFFLINE_TTFT_MS", "-1", "PRISM_OFFLINE_TTFT_MS must not be negative"),
+    ],
+)
+def test_a_bad_offline_pace_is_refused_in_plain_words(name, value, words):
+    with pytest.raises(ValueError, match=words):
+        load_settings({name: value}, {})
+
+
+def test_only_settings_py_reads_the_environment():
+    # Configuration has one home: a module that read os.environ itself would bypass the README's table,
+    # the secrets fallback and the plain-words checks above.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    parts = ["app.py", "passwords.py", "views", "components", "turns", "chat_client", "storage"]
+    files = [
+        p for part in parts for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))
+    ]
+    readers = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = (
+                node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else ""
+            )
+            if name == "os" and node.attr in ("environ", "getenv"):
+                readers.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert readers == []

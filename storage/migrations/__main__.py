@@ -1,17 +1,17 @@
 """Alembic's command line over Prism's database: `python -m storage.migrations COMMAND [args] URL`.
 
 Commands: upgrade [REV], downgrade REV, current, history, revision -m MSG [--autogenerate].
-The URL defaults to PRISM_DATABASE_URL, then sqlite:///data/prism.db.
+The URL defaults to the app's (settings.py: PRISM_DATABASE_URL, then sqlite:///data/prism.db).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 
 from alembic import command
 from sqlalchemy import create_engine
 
+from settings import load_settings
 from storage import migrations
 
 
@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m storage.migrations")
     parser.add_argument("command", choices=["upgrade", "downgrade", "current", "history", "revision"])
     parser.add_argument("revision", nargs="?", default="head")
-    parser.add_argument("--url", default=os.environ.get("PRISM_DATABASE_URL", "sqlite:///data/prism.db"))
+    parser.add_argument("--url", default=load_settings().database_url)
     parser.add_argument("-m", "--message", default="")
     parser.add_argument("--autogenerate", action="store_true")
     args = parser.parse_args()

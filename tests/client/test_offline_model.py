@@ -257,15 +257,3 @@ def test_no_done_fault_is_still_a_complete_reply(gemini):
     # unseeded sampling may end the reply before 10 tokens: either reason is a complete reply
     assert [e.reason for e in evs if isinstance(e, Finish)] in (["length"], ["stop"])
     assert not any(isinstance(e, StreamError) for e in evs)
-
-
-def test_list_models(gemini):
-    import httpx
-
-    from chat_client import list_models
-
-    with httpx.Client() as http:
-        assert MODEL in list_models(http, Endpoint(gemini.base_url, api_key=KEY))
-        with pytest.raises(errors.AuthError) as info:
-            list_models(http, Endpoint(gemini.base_url, api_key="wrong-key-abc"))
-    assert "wrong-key-abc" not in info.value.message
