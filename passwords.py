@@ -1,7 +1,7 @@
 """Password hashes for `password` sign-in mode, and the throttle on failed attempts.
 
-Why it exists: a hosted demo keeps its users and their password hashes in secrets (design.md section 7),
-so an operator needs a way to make a hash (`python -m passwords hash`) and the app a way to check one.
+Why it exists: a hosted demo keeps its users and their password hashes in secrets, so an operator needs
+a way to make a hash (`python -m passwords hash`) and the app a way to check one.
 Standard-library scrypt only: no new dependency, memory-hard, and the parameters travel in the hash.
 
 What must stay true:

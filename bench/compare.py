@@ -1,4 +1,4 @@
-"""Benchmark: does a 4-column comparison take about as long as one column? (issue 7; goal <= 1.3x)
+"""Benchmark: does a 4-column comparison take about as long as one column? (goal <= 1.3x)
 
 The offline model is paced at 50 tokens per second, so one reply of N tokens takes about N/50 s; if
 the columns really stream concurrently, 4 columns take about as long as 1. Both are measured in the

@@ -1,6 +1,6 @@
 """Benchmark: how fast the offline model streams, and how fast it starts.
 
-Goal (issue 4): the offline model is never the bottleneck of a test or benchmark: at least 20,000
+Goal: the offline model is never the bottleneck of a test or benchmark: at least 20,000
 tokens per second streamed at full speed on one core, and start-up under 0.5 s.
 
 The server runs in its own process (``python -m offline_model``, one event loop, so one core); this

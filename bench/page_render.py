@@ -2,7 +2,7 @@
 
 Builds a fresh SQLite database with one conversation of 1,000 messages and one of 10, then opens each
 with Streamlit's AppTest (the real page script, no browser) several times and prints the medians and
-their ratio. Goal (issue 6): at most 2x, i.e. the cost is flat in history length, because the page
+their ratio. Goal: at most 2x, i.e. the cost is flat in history length, because the page
 draws only the latest messages and loads the branch with one query.
 
     .venv/bin/python bench/page_render.py [--runs 7]

@@ -1,4 +1,4 @@
-"""Benchmark: storage at the size of a busy team's history (issue 5).
+"""Benchmark: storage at the size of a busy team's history.
 
 Builds a database of 10,000 conversations and 200,000 messages (one user owns 9,000 of the
 conversations, another the rest, so every query has someone else's rows to skip), with one

@@ -1,7 +1,7 @@
 """Bytes of a response body -> typed events, with no I/O of its own.
 
 The stream functions (stream.py) pump network bytes into a `StreamDecoder`; tests and benchmarks feed
-it recorded bytes directly. It copes with every shape in reference/gemini-openai-compat-notes.md:
+it recorded bytes directly. It copes with every shape docs/architecture.md lists under "Gemini's wire":
 
 - SSE framing per the WHATWG spec ("event stream interpretation",
   https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):

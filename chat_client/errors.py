@@ -4,7 +4,7 @@ One small hierarchy, one module. Every error carries `message`: plain words a pe
 never the API key (messages built from server text are scrubbed of it by the stream before they are
 raised or yielded), and `status`: the HTTP status when there was one.
 
-Server error bodies come in two shapes and both must work (reference/gemini-openai-compat-notes.md):
+Server error bodies come in two shapes and both must work (docs/architecture.md, "Gemini's wire"):
 OpenAI's object `{"error": {"message", "type", "code", "param"}}` and Gemini's list
 `[{"error": {"code", "message", "status", "details": [...]}}]`. A 429 carries its delay in
 `details[].retryDelay` (google.rpc.RetryInfo) or in the message ("Please retry in 28.9s."), not in a

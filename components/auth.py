@@ -1,6 +1,6 @@
 """The sign-in gate: who is using this browser session, in each auth mode, and signing out.
 
-Modes (design.md sections 2 and 7): `none` is the one local user (an admin: it is your own machine);
+Modes (PRISM_AUTH_MODE, see settings.py): `none` is the one local user (an admin: it is your own machine);
 `password` checks a name and password against the hashes in secrets, throttling repeated failures;
 `oidc` is Streamlit's `st.login` with the company's identity provider. Guest access, when the operator
 turns it on, gives a visitor a private, capped session under a fresh identity.

@@ -2,7 +2,7 @@
 
 A request carries faults in the header ``X-Offline-Fault: SPEC`` or as ``[[fault:SPEC]]`` in the last user
 message (the marker is removed before the model reads the message). Several specs may be joined with
-``;`` or given as several markers. SPEC is one of (design.md section 3):
+``;`` or given as several markers. SPEC is one of:
 
 - ``status:CODE``  answer CODE at once (400, 401, 403, 404, 429, 500, 503) in the provider's error shape.
   For 429: ``status:429,per=day`` (quotaId ...PerDay...) or the default ``per=minute``, and

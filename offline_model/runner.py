@@ -1,9 +1,9 @@
 """Runs the offline model in-process: a uvicorn server in a background thread on a loopback port.
 
 Why it exists: the app starts it when no key is configured, and every test and benchmark starts one
-(contracts.md). What must stay true: ``start`` returns only once the server answers HTTP; ``received``
-holds every chat request in arrival order; ``stop`` ends the server and its thread even when a stream is
-still open (a stalled one, say).
+(the tests share one per session: conftest.py). What must stay true: ``start`` returns only once the
+server answers HTTP; ``received`` holds every chat request in arrival order; ``stop`` ends the server
+and its thread even when a stream is still open (a stalled one, say).
 """
 
 from __future__ import annotations

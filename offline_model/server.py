@@ -1,7 +1,7 @@
 """The offline model's HTTP server: Starlette routes that speak the Chat Completions protocol.
 
 Why it exists: the app's default when no key is set, the server every test and benchmark talks to, and a
-way to show what each parameter does (design.md section 3).
+way to show what each parameter does (docs/architecture.md).
 
 What must stay true:
 - Gemini's dialect by default (compat notes): ``delta.role`` on every chunk, usage on the final content

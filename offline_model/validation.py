@@ -5,7 +5,7 @@ refusal is a 400 ``ProviderError`` whose ``field`` is a JSON path into the body 
 ``messages[2].content[1].image_url``), the way Gemini names the field in its message.
 
 What must stay true: an unknown top-level field is refused (``Unknown name "x": Cannot find field.``);
-ranges follow design.md section 3 (temperature 0..2, top_p 0..1, penalties -2..2, n 1..8, top_logprobs
+ranges are the provider's (temperature 0..2, top_p 0..1, penalties -2..2, n 1..8, top_logprobs
 0..20 and only with logprobs, at most 5 stop strings, max tokens >= 1); ``reasoning_effort`` and
 ``thinking_config.thinking_budget`` together are refused; an unknown model is a 404.
 """

@@ -1,5 +1,5 @@
 """Compare runs: one prompt sent to 2-6 columns (each its own parameters, system prompt and model),
-each repeated k times, and every reply kept (design.md section 6).
+each repeated k times, and every reply kept.
 
 What must stay true: the same guarantees as chat replies. A result row exists from its first token,
 grows as it streams (grow_result is the heartbeat), records how it ended, and a result left "streaming"

@@ -5,8 +5,8 @@ What must stay true:
   owner. Another user's id behaves exactly like an id that does not exist: None, False, [] or NotFound,
   never a hint that the row exists.
 - Functions flush; the caller commits (one commit per unit of work, e.g. per grow_reply tick).
-- Nothing is lost (design.md section 4): start_reply makes the row before the first token is shown,
-  grow_reply saves the text as it grows (and refreshes updated_at: the heartbeat liveness.py reads),
+- Nothing is lost (docs/architecture.md, "Storage"): start_reply makes the row before the first token
+  is shown, grow_reply saves the text as it grows (and refreshes updated_at: the heartbeat liveness.py reads),
   finish_reply records how it ended. A reply left "streaming" by a dead writer is saved as
   "interrupted" when its conversation is next opened (get_conversation / active_path).
 """

@@ -1,5 +1,5 @@
 """The usage ledger: requests and tokens per user, counted in the database so quotas hold across app
-servers (design.md section 7).
+servers.
 
 What must stay true: every request the app sends is recorded (record_usage at send time, tokens added
 when the reply finishes); rows outlive deleted conversations (no refunds by deleting); days are UTC days.

@@ -1,9 +1,8 @@
 """Quotas: may this person send these requests now? Checked before anything is sent, counted in the database.
 
-Why here: a turn is the one place a request is sent (design.md section 1), so the check and the count
-sit beside it, and both pages get them by passing `limits` to their turn. The counts live in storage's
-usage ledger (storage/usage.py), so every app server sharing the database sees the same numbers
-(design.md section 7).
+Why here: a turn is the one place a request is sent, so the check and the count sit beside it, and
+both pages get them by passing `limits` to their turn. The counts live in storage's
+usage ledger (storage/usage.py), so every app server sharing the database sees the same numbers.
 
 What must stay true:
 - `admit` checks every limit and, only if all allow, records one ledger row per request in the same

@@ -1,4 +1,4 @@
-"""The chat page, complete (issue 6), driven with AppTest against a real offline model on loopback.
+"""The chat page, complete, driven with AppTest against a real offline model on loopback.
 
 Each test does what a person would do on the page and checks what they would see, or what reached the
 wire (the offline model's request log).

@@ -246,7 +246,8 @@ RECORDER_JS = """
 
 
 class ChatPage:
-    """The chat page in one browser tab, addressed by Streamlit's test ids (streamlit-notes.md)."""
+    """The chat page in one browser tab, addressed by Streamlit's test ids (`data-testid`, such as
+    stChatMessage and stChatInputStopButton), which stay put when the page's text changes."""
 
     def __init__(self, page, base_url: str) -> None:
         self.page = page

@@ -1,6 +1,6 @@
 """The app server is killed (SIGKILL) while a reply streams; started again, it shows what was saved.
 
-Nothing is lost (design.md section 4): the user's message is committed before the request, and the
+Nothing is lost (docs/architecture.md, "Storage"): the user's message is committed before the request, and the
 reply's text is saved as it grows. A SIGKILL gives the process no chance to save anything more, so
 what the restarted app shows is exactly what had reached the database: the user's message, and the
 reply up to its last save, marked interrupted (the dead writer is noticed by its pid tag).

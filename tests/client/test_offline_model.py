@@ -1,5 +1,5 @@
 """The client against the offline model over loopback: its Gemini shapes and its strict OpenAI shapes give
-the same reply, and every fault switch (design.md section 3) comes out as its typed error.
+the same reply, and every fault switch (offline_model/faults.py) comes out as its typed error.
 
 The offline model is an independent implementation of the protocol (it does not import chat_client), so
 agreement here means both sides read the wire the same way, not that one bug hides in a shared parser.

@@ -1,6 +1,7 @@
-"""Every [seen] wire shape of reference/gemini-openai-compat-notes.md, as recorded bytes, next to the
-same content in strict OpenAI shape: the events must be identical (usage last-wins, thoughts by flag and
-tags, tool calls with or without index, finish stop after tool calls, n > 1, logprobs, both error shapes).
+"""Every wire shape Gemini has been seen to send (docs/architecture.md, "Gemini's wire"), as recorded
+bytes, next to the same content in strict OpenAI shape: the events must be identical (usage last-wins,
+thoughts by flag and tags, tool calls with or without index, finish stop after tool calls, n > 1,
+logprobs, both error shapes).
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ WAIT = 30_000  # generous for a busy machine; every wait ends as soon as its con
 
 @pytest.fixture
 def provider():
-    """oidc-provider-mock on 127.0.0.1 (one host everywhere: reference/streamlit-notes.md, Sign-in)."""
+    """oidc-provider-mock on 127.0.0.1. One host everywhere (provider, app, browser): with `localhost` in
+    the browser and 127.0.0.1 in redirect_uri, Streamlit's sign-in fails silently ("Missing provider for
+    OAuth callback" in its log)."""
     if importlib.util.find_spec("oidc_provider_mock") is None:
         pytest.skip("oidc-provider-mock is not installed (pip install -r requirements-dev.txt)")
     if importlib.util.find_spec("authlib") is None:

@@ -1,4 +1,4 @@
-"""Several app servers on one PostgreSQL (design.md section 7): two real `streamlit run` processes on
+"""Several app servers on one PostgreSQL, as the README hosts them: two real `streamlit run` processes on
 different ports, one database. A conversation made on one opens on the other, and a quota spent on one
 is spent on both. Driven in Debian's chromium, as two people (or one person moved by the proxy) would.
 """

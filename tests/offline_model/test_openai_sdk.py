@@ -1,5 +1,5 @@
 """The official openai SDK reads every shape the offline model sends, in both dialects: if the SDK
-cannot read our server, our server is wrong (design.md section 8)."""
+cannot read our server, our server is wrong."""
 
 from __future__ import annotations
 

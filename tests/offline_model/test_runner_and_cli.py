@@ -1,4 +1,4 @@
-"""OfflineServer as contracts.md states it (base_url, port, received, stop, context manager), and the
+"""OfflineServer as its callers rely on it (base_url, port, received, stop, context manager), and the
 command line: ``python -m offline_model --help`` documents every switch, and the CLI serves."""
 
 from __future__ import annotations

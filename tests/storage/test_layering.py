@@ -1,4 +1,4 @@
-"""Layering: storage never imports streamlit or chat_client (design.md section 1)."""
+"""Layering: storage never imports streamlit or chat_client (docs/architecture.md draws the arrows)."""
 
 from __future__ import annotations
 
