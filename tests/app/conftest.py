@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.databases import ENGINES, make_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,15 +33,13 @@ def new_app():
     return make
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 def engine_db_url(request, monkeypatch, tmp_path, app_env):
     """app_env on each engine; yields the database URL: app_env's SQLite file, or a fresh, empty
     PostgreSQL schema the app migrates on first use (skipped with a reason when none answers)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'prism.db'}"
         return
-    from tests.storage.conftest import make_database_url
-
     for url in make_database_url("postgresql", tmp_path):
         monkeypatch.setenv("PRISM_DATABASE_URL", url)
         yield url
