@@ -29,7 +29,7 @@ def person(session_maker):
 
 def write(person, conversation_id, request, **options) -> Written:
     make_session, user_id = person
-    written = conversation.write(make_session, user_id, conversation_id, request, **options)
+    written = conversation.save(make_session, user_id, conversation_id, request, **options)
     assert isinstance(written, Written), written
     return written
 
@@ -156,7 +156,7 @@ def read_only(tmp_path):
 def test_a_refused_write_keeps_nothing_and_says_why_in_plain_words(read_only, request_for):
     refusing, make_session, (user_id, conversation_id) = read_only
     target, request = request_for(conversation_id)
-    outcome = conversation.write(refusing, user_id, target, request, new=NEW)
+    outcome = conversation.save(refusing, user_id, target, request, new=NEW)
     assert outcome == NotSaved(request, "the database is read-only")
     with make_session() as session:
         user = session.get(User, user_id)

@@ -3,14 +3,14 @@
 A turn starts with a write: the person's message (with its images), an edited message that starts a
 new branch, a request for another version of a reply, or the results of the tools a reply called.
 The chat page turns a button or the chat input into one of the small requests below (`Send`, `Edit`,
-`Regenerate`, `ToolResults`) and hands it to `write`; `write` saves it and says where the reply goes
+`Regenerate`, `ToolResults`) and hands it to `save`, which writes it down and says where the reply goes
 (`Written.reply_parent`) and what the model must be sent (`Written.wire_messages`). The reply itself,
 one row or one row per candidate when n > 1, is written by the engine that streams it (`turns.Turn`).
 
 What must stay true:
 - everything the person typed or attached is committed before any request is sent;
 - one transaction per request: when the database refuses any part of it, nothing of it is kept and
-  `write` returns `NotSaved` with plain words (the page gives the text back to the person);
+  `save` returns `NotSaved` with plain words (the page gives the text back to the person);
 - the reply just asked for is the version the conversation follows at its parent, on every tab and
   app server (the stored branch choice there is cleared, so the newest attempt is followed), and an
   edit is the version followed where the original stood;
@@ -86,7 +86,7 @@ class NewConversation:
 
 @dataclass(frozen=True)
 class Written:
-    """What `write` saved: the conversation as it now stands, and where its reply goes."""
+    """What `save` wrote: the conversation as it now stands, and where its reply goes."""
 
     conversation_id: int | None  # None: there was no conversation and nothing to start one with
     title: str
@@ -115,7 +115,7 @@ class NotSaved:
     why: str  # plain words ("the disk is full"), never the driver's text
 
 
-def write(
+def save(
     make_session: sessionmaker[Session],
     user_id: int,
     conversation_id: int | None,

@@ -1,7 +1,7 @@
 """The chat page: replay the conversation, take a message or an action, stream the reply, keep it all.
 
 A straight script, top to bottom: load the conversation, draw its settings, take the chat input or a
-button's request, hand it to `turns.conversation.write` (which saves it before anything is sent),
+button's request, hand it to `turns.conversation.save` (which writes it before anything is sent),
 replay the branch, stream the reply. Every write a turn makes is done in `turns`: the message, the
 edit, the tool results (`turns.conversation`) and the reply (`turns.Turn`); this page decides what to
 ask for and shows what comes back. The writes left here are not turns: which version a person
@@ -194,7 +194,7 @@ if prompt is not None or action is not None:
         )
     else:
         request = action
-    written = conversation_turns.write(
+    written = conversation_turns.save(
         make_session,
         user_id,
         conversation_id,
