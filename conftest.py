@@ -106,8 +106,9 @@ def engine(db_url: str) -> Engine:
 
 
 @pytest.fixture
-def session_maker(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
+def session_maker(db_url: str) -> sessionmaker[Session]:
+    # From the URL, not the `engine` fixture: the turn tests have an `engine` of their own (turns.engine).
+    return session_factory(open_database(db_url))
 
 
 @pytest.fixture

@@ -62,15 +62,8 @@ def pointers_outside(text: str, where: Path) -> list[str]:
     return found
 
 
-# The two turn modules are being rewritten as one engine, which drops their old pointers; until that
-# lands their pointers are known, and this list must only shrink.
-PENDING = {"turns/chat.py", "turns/compare.py"}
-
-
 @pytest.mark.parametrize("path", repository_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_nothing_points_outside_the_repository(path):
-    if str(path.relative_to(ROOT)) in PENDING:
-        pytest.xfail("rewritten by the engine change")
     text = path.read_text(encoding="utf-8", errors="replace")
     assert pointers_outside(text, path) == []
 

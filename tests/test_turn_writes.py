@@ -88,6 +88,7 @@ READS = {
     "list_share_links",
     "list_all_share_links",
     "compare_run_to_dict",
+    "run_to_dict",
     "usage_totals",
     "global_usage_totals",
     "check_quota",
