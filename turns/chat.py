@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from chat_client import Endpoint, Params, build_body, events
 from chat_client.messages import assistant_message, system_message, tool_message, user_message
@@ -37,28 +37,8 @@ __all__ = [
     "STOPPED",
     "Candidate",
     "Turn",
-    "save_user_message",
     "to_wire_messages",
 ]
-
-
-def save_user_message(
-    make_session: sessionmaker[Session],
-    user_id: int,
-    conversation_id: int,
-    *,
-    text: str,
-    images: Sequence[tuple[bytes, str]] = (),
-    parent_id: int | None = None,
-) -> int:
-    """Commit the user's message (and its images) before anything is sent; return its id."""
-    with make_session() as session:
-        user = session.get(User, user_id)
-        message = repository.add_message(
-            session, user, conversation_id, role="user", content=text, parent_id=parent_id, images=images
-        )
-        session.commit()
-        return message.id
 
 
 def to_wire_messages(system_prompt: str, path: Sequence[Message]) -> list[dict[str, Any]]:
