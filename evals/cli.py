@@ -123,7 +123,7 @@ def table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, out=sys.stdout) -> int:
+def run(args: argparse.Namespace, out=None) -> int:
     """The `run` command; returns the exit status."""
     try:
         data = Path(args.suite).read_bytes()
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if scratch is not None:
             scratch.cleanup()
 
-    print(table(record), file=out)
+    print(table(record), file=out or sys.stdout)
     if args.out:
         Path(args.out).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     if args.min_pass is not None:
