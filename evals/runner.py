@@ -298,3 +298,56 @@ def results_csv(record: Mapping[str, Any]) -> str:
             ]
         )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will send and roughly cost, said before anything is sent."""
+
+    requests: int
+    grader_requests: int
+    cost: float | None
+    seconds: float
+    output_tokens: int  # the reply length assumed per request
+
+    def words(self) -> str:
+        cost = "an unknown cost (no price for the model)" if self.cost is None else f"about ${self.cost:.4f}"
+        graders = f" plus up to {self.grader_requests} grading request(s)" if self.grader_requests else ""
+        return (
+            f"{self.requests} request(s){graders}: {cost} and about {self.seconds:.0f} s, assuming replies "
+            f"of about {self.output_tokens} tokens."
+        )
+
+
+def estimate(
+    suite: Suite,
+    settings: Sequence[Setting],
+    *,
+    repeats: int,
+    concurrency: int,
+    prices_for: PricesFor,
+    seconds_per_request: float = 3.0,
+    output_tokens: int = 300,
+) -> Estimate:
+    """The number of requests, and a rough cost and time (prompt tokens counted as characters / 4)."""
+    rubrics = sum(1 for c in suite.cases for a in c.asserts if a.type == "llm-rubric" and a.supported)
+    requests = len(suite.cases) * len(settings) * repeats
+    graders = rubrics * len(settings) * repeats
+    total: float | None = 0.0
+    for setting in settings:
+        limit = setting.params.max_completion_tokens or setting.params.max_tokens or output_tokens
+        out_tokens = min(limit, output_tokens)
+        price = prices_for(setting.params.model or "")
+        for case in suite.cases:
+            prompt_tokens = (len(fill(suite.prompt, case.vars)) + len(setting.system_prompt)) // 4 + 8
+            cost = stats.cost_usd(
+                {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": out_tokens,
+                    "total_tokens": prompt_tokens + out_tokens,
+                },
+                price,
+            )
+            total = None if cost is None or total is None else total + cost * repeats
+    waves = -(-(requests + graders) // concurrency)
+    return Estimate(requests, graders, total, waves * seconds_per_request, output_tokens)
