@@ -229,7 +229,10 @@ def parser() -> argparse.ArgumentParser:
         "--prompt", help="The prompt template, e.g. 'Answer: {{question}}' (CSV suites have none)."
     )
     cmd.add_argument(
-        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="Requests in flight at once (default 8)."
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="Requests in flight at once per setting (default 8).",
     )
     cmd.add_argument(
         "--grader",

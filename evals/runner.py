@@ -4,8 +4,10 @@ Why it exists: the page and the command line run suites the same way and must ge
 so the loop lives here, free of Streamlit. Requests go through evals/engine.py only.
 
 What must stay true:
-- At most `concurrency` requests are in flight; cells start in case order, so the first rows of the
-  matrix fill first.
+- At most `concurrency` requests per setting are in flight, each setting with its own budget, so the
+  settings run side by side like Compare's columns (a run of 4 settings takes about as long as its
+  slowest setting alone, bench/evaluate.py) and a slow endpoint does not hold up the others; each
+  setting's cells start in case order, so the matrix fills from the top.
 - Stop (or a callback that raises: Streamlit raises StopException from the page's next call when the
   person presses Stop) stops every request in flight; cells that finished keep their results, cells
   cut short are "stopped" and cells never sent are "not run", and neither counts in a pass rate. The
@@ -32,7 +34,7 @@ from evals.suite import Suite, fill
 MAX_SETTINGS = 6
 MAX_REPEATS = 20
 DEFAULT_CONCURRENCY = 8
-MAX_CONCURRENCY = 32
+MAX_CONCURRENCY = 16  # per setting: 6 settings x 16 is the most in flight
 
 WAITING, RUNNING, DONE, STOPPED, NOT_RUN = "waiting", "running", "done", "stopped", "not run"
 
@@ -143,10 +145,10 @@ class EvalRun:
     async def arun(self, on_cell: OnCell | None = None) -> None:
         """The async form of `run`."""
         self._on_cell = on_cell
-        gate = asyncio.Semaphore(self.concurrency)
+        gates = [asyncio.Semaphore(self.concurrency) for _ in self.settings]
         try:
             outcomes = await asyncio.gather(
-                *(self._one(gate, cell) for cell in self.cells), return_exceptions=True
+                *(self._one(gates[cell.setting], cell) for cell in self.cells), return_exceptions=True
             )
             failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
             if failure is not None and self._abort is None:
@@ -349,5 +351,6 @@ def estimate(
                 price,
             )
             total = None if cost is None or total is None else total + cost * repeats
-    waves = -(-(requests + graders) // concurrency)
+    per_setting = (requests + graders) // max(len(settings), 1)
+    waves = -(-per_setting // concurrency)
     return Estimate(requests, graders, total, waves * seconds_per_request, output_tokens)

@@ -393,13 +393,13 @@ repeats = knobs[0].number_input(
     "Repeat each case", min_value=1, max_value=MAX_REPEATS, step=1, key="evaluate.repeats"
 )
 concurrency = knobs[1].number_input(
-    "Requests at once",
+    "Requests at once, per setting",
     min_value=1,
     max_value=MAX_CONCURRENCY,
     value=DEFAULT_CONCURRENCY,
     step=1,
     key="evaluate.concurrency",
-    help="More is faster; fewer is kinder to rate limits.",
+    help="Each setting sends this many at a time, side by side. Fewer is kinder to rate limits.",
 )
 grader_index = knobs[2].selectbox(
     "Grade llm-rubric with",
