@@ -10,15 +10,21 @@ What must stay true:
   with the quota's words, instead of refusing the whole run), streaming with timings, its row saved as
   it grows, and the key kept out of everything stored.
 - A shared `threading.Event` stops every request in flight; what had arrived is kept as stopped.
+- Each request runs its turn in a worker thread (its own event loop), so the turn's database writes,
+  which are synchronous, hold up only that request and not every other one in flight: with them all on
+  one loop, 400 requests' commits queued behind each other and 4 settings took twice as long as one.
+  The caller's loop only waits, so its callbacks (the page's drawing) stay in the caller's thread.
 - The engine needs a compare run to write its rows into: each evaluation gets one, titled as such, and
   `close()` deletes it once the evaluation's own rows (storage/evals.py) hold the results.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +38,8 @@ from turns import compare as compare_turns
 from turns import quota
 
 # The grader's answer: a JSON object the offline model (and Gemini) can be asked for by schema.
+MAX_WORKERS = 96  # 6 settings x 16 in flight each (evals.runner.MAX_CONCURRENCY); threads start as needed
+
 GRADER_SCHEMA = {
     "type": "object",
     "properties": {"pass": {"type": "boolean"}, "reason": {"type": "string"}},
@@ -106,8 +114,14 @@ class Engine:
         self.client_options = client_options or {}
         self._run_id: int | None = None
         self._turns = itertools.count()
+        self._workers: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def _backing_run(self) -> int:
+        with self._lock:
+            return self._make_backing_run()
+
+    def _make_backing_run(self) -> int:
         if self._run_id is None:
             self._run_id = compare_turns.create_run(
                 self.make_session,
@@ -142,7 +156,9 @@ class Engine:
             limits=self.limits,
         )
         turn.cancel = cancel  # one Stop for every request of the evaluation
-        await turn.arun()
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="evals-request")
+        await asyncio.get_running_loop().run_in_executor(self._workers, turn.run)
         sample = turn.samples[0]
         return Outcome(
             content=sample.content,
@@ -188,6 +204,9 @@ class Engine:
 
     def close(self) -> None:
         """Delete the compare run the engine wrote into (the evaluation keeps its own results)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
         if self._run_id is None:
             return
         with self.make_session() as session:

@@ -142,6 +142,16 @@ def get_run(session: Session, user: User, run_id: int) -> EvaluationRun | None:
     return run
 
 
+def run_version(session: Session, user: User, run_id: int) -> tuple[str, str] | None:
+    """When the run last changed and its status (a cheap check before reading its cells), or None."""
+    row = session.execute(
+        select(EvaluationRun.updated_at, EvaluationRun.status).where(
+            EvaluationRun.id == run_id, EvaluationRun.user_id == user.id
+        )
+    ).first()
+    return None if row is None else (row[0].isoformat(), row[1])
+
+
 def save_cell(session: Session, user: User, run_id: int, cell: dict[str, Any]) -> EvaluationCell:
     """Write one settled cell ({"case", "setting", "repeat", "passed", ...}), replacing an earlier one."""
     run = _own_run(session, user, run_id)

@@ -90,7 +90,19 @@ st.caption(
 # -- an open run ----------------------------------------------------------------------------------------
 
 if run_id is not None:
-    record = saved.open_record(make_session, user_id, run_id)
+    # A finished run's document is read once and kept while the run is unchanged: with 400 cells,
+    # reading and summing them on every rerun would cost more than drawing them.
+    with make_session() as session:
+        version = evals_store.run_version(session, session.get(User, user_id), run_id)
+    cached = st.session_state.get("evaluate.record")
+    if version is not None and cached is not None and cached[0] == (run_id, version):
+        record = cached[1]
+    else:
+        record = saved.open_record(make_session, user_id, run_id)
+        if record is not None:
+            with make_session() as session:
+                version = evals_store.run_version(session, session.get(User, user_id), run_id)
+            st.session_state["evaluate.record"] = ((run_id, version), record)
     if record is None:
         st.warning("That evaluation was not found.", icon=":material/search_off:")
         st.query_params.pop(RUN_KEY, None)
@@ -234,7 +246,7 @@ if run_id is not None:
         cols = st.columns(4)
         cols[0].download_button(
             "Results JSON",
-            json.dumps(record, indent=2, ensure_ascii=False),
+            lambda: json.dumps(record, indent=2, ensure_ascii=False),
             file_name=f"{slug}.json",
             mime="application/json",
             key="evaluate.export.json",
@@ -243,7 +255,7 @@ if run_id is not None:
         )
         cols[1].download_button(
             "Results CSV",
-            results_as_csv(record),
+            lambda: results_as_csv(record),
             file_name=f"{slug}.csv",
             mime="text/csv",
             key="evaluate.export.csv",
@@ -252,7 +264,7 @@ if run_id is not None:
         )
         cols[2].download_button(
             "Suite as promptfoo YAML",
-            promptfoo.dump_yaml(suite_obj),
+            lambda: promptfoo.dump_yaml(suite_obj),
             file_name=f"{slug}-suite.yaml",
             mime="application/yaml",
             key="evaluate.export.suite_yaml",
@@ -260,7 +272,7 @@ if run_id is not None:
         )
         cols[3].download_button(
             "Suite as promptfoo CSV",
-            promptfoo.dump_csv(suite_obj),
+            lambda: promptfoo.dump_csv(suite_obj),
             file_name=f"{slug}-suite.csv",
             mime="text/csv",
             key="evaluate.export.suite_csv",
