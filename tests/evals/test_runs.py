@@ -223,3 +223,26 @@ def test_a_suite_that_cannot_run_is_refused_before_sending(db, fast_model):
         EvalRun(suite, three_settings(fast_model), engine=Engine(make_session, user_id))
     with pytest.raises(ValueError, match="1 to 6 settings"):
         EvalRun(twenty_cases(), three_settings(fast_model) * 3, engine=Engine(make_session, user_id))
+
+
+def test_a_case_s_images_go_with_its_prompt(db, fast_model):
+    import base64
+
+    from PIL import Image
+
+    from evals import promptfoo
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    suite = promptfoo.load_yaml(
+        f"prompts: ['What colour is this? {{{{q}}}}']\ntests:\n  - vars: {{q: look}}\n    images: ['{url}']\n"
+    )
+    make_session, user_id = db
+    before = len(fast_model.received)
+    run = EvalRun(suite, three_settings(fast_model)[1:2], engine=Engine(make_session, user_id))
+    run.run()
+    assert run.cells[0].state == DONE and run.cells[0].error is None
+    content = fast_model.received[before]["body"]["messages"][-1]["content"]
+    assert {"type": "text", "text": "What colour is this? look"} in content
+    assert any(part.get("type") == "image_url" and part["image_url"]["url"] == url for part in content)
