@@ -7,7 +7,7 @@
 2. The page's rerun cost with the finished 400-cell run open, against the same page with a 1-case x 4
    run open (goal <= 1.5x), measured under AppTest as the median of several reruns.
 
-    .venv/bin/python bench/evaluate.py [--cases 100] [--concurrency 8] [--tokens 40] [--reruns 7]
+    .venv/bin/python bench/evaluate.py [--cases 100] [--concurrency 8] [--tokens 40] [--reruns 21]
 """
 
 from __future__ import annotations
@@ -62,20 +62,26 @@ def timed(make_session, user_id, suite, settings, concurrency) -> tuple[float, E
     return time.perf_counter() - started, run
 
 
-def page_rerun_seconds(run_id: int, reruns: int) -> float:
+def page_reruns(run_ids: list[int], reruns: int) -> list[float]:
+    """Median rerun time of the evaluate page with each run open, the pages' reruns interleaved so a
+    change in the machine's load (it is shared) weighs on every page alike."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("views/evaluate.py")
-    at.query_params["eval"] = str(run_id)
-    at.run()
-    assert not at.exception, at.exception
-    times = []
+    pages = []
+    for run_id in run_ids:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        at.switch_page("views/evaluate.py")
+        at.query_params["eval"] = str(run_id)
+        at.run().run()  # the first runs read the run and import the page's modules
+        assert not at.exception, at.exception
+        pages.append(at)
+    times: list[list[float]] = [[] for _ in pages]
     for _ in range(reruns):
-        started = time.perf_counter()
-        at.run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for index, at in enumerate(pages):
+            started = time.perf_counter()
+            at.run()
+            times[index].append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -84,7 +90,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight per setting")
     parser.add_argument("--tokens", type=int, default=40, help="max completion tokens per reply")
     parser.add_argument("--tokens-per-second", type=float, default=50.0)
-    parser.add_argument("--reruns", type=int, default=7)
+    parser.add_argument("--reruns", type=int, default=21)
     args = parser.parse_args()
 
     with (
@@ -125,9 +131,7 @@ def main() -> None:
         small = saved.save_record(make_session, user_id, small_run.record())
         os.environ["PRISM_DATABASE_URL"] = url
         os.environ["PRISM_API_BASE_URL"] = server.base_url
-        page_rerun_seconds(small, 1)  # warm up: the page's imports and Streamlit's first run
-        empty_s = page_rerun_seconds(small, args.reruns)
-        full_s = page_rerun_seconds(big, args.reruns)
+        empty_s, full_s = page_reruns([small, big], args.reruns)
         page_ratio = full_s / empty_s
         print(f"page rerun, 4-cell run open: median {empty_s * 1000:.0f} ms over {args.reruns}")
         print(f"page rerun, {cells}-cell run open: median {full_s * 1000:.0f} ms over {args.reruns}")

@@ -8,6 +8,7 @@ st.text, st.code) or escaped, never as markdown.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Mapping
@@ -197,3 +198,50 @@ class LiveView:
         self.last = now
         self.bar.progress(self.run.progress, text=f"{settled} of {self.run.requests} requests")
         self.matrix.dataframe(matrix_frame(self.record_of_run()), hide_index=True, width="stretch")
+
+
+def settings_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Each setting with where it was sent and its parameters (never a key: only endpoint names)."""
+    return pd.DataFrame(
+        [
+            {
+                "setting": s["name"],
+                "endpoint": s.get("endpoint") or "",
+                "model": s.get("model") or "",
+                "system prompt": s.get("system_prompt") or "",
+                "parameters": json.dumps(s.get("params") or {}, ensure_ascii=False),
+            }
+            for s in record["settings"]
+        ]
+    )
+
+
+def show_shared(record: Mapping[str, Any]) -> None:
+    """A shared evaluation, read-only: the settings and their parameters, the figures, the matrix, and
+    any cell opened (picking a cell changes nothing stored)."""
+    names = [s["name"] for s in record["settings"]]
+    case_count = len(record["suite"].get("tests") or [])
+    st.caption(f"{case_count} case(s) × {len(names)} setting(s) × {record['repeats']} repeat(s).")
+    st.dataframe(settings_frame(record), hide_index=True, width="stretch")
+    st.dataframe(stats_frame(record), hide_index=True, width="stretch")
+    figure = chart(record)
+    if figure is not None:
+        st.altair_chart(figure, width="stretch")
+    for note in record.get("notes") or []:
+        st.info(escape_markdown(note), icon=":material/balance:")
+    for line in stats.wins_lines(record.get("wins") or {}, lambda i: case_label(record, i)):
+        st.text(line)
+    st.dataframe(matrix_frame(record), hide_index=True, width="stretch")
+    if not case_count or not names:
+        return
+    left, right = st.columns(2)
+    case = left.selectbox(
+        "Case", range(case_count), format_func=lambda i: case_label(record, i), key="shared.case"
+    )
+    setting = right.selectbox(
+        "Setting", range(len(names)), format_func=lambda i: names[i], key="shared.setting"
+    )
+    for cell in record["cells"]:
+        if (cell["case"], cell["setting"]) == (case, setting):
+            with st.container(border=True):
+                show_cell(record, cell)

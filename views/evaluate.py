@@ -15,7 +15,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import compare_setup, evaluation, resources
+from components import compare_setup, evaluation, resources, share
 from components.reply_views import escape_markdown
 from evals import promptfoo, saved
 from evals.engine import Engine, Setting
@@ -24,6 +24,7 @@ from evals.runner import results_csv as results_as_csv
 from evals.stats import wins_lines
 from evals.suite import Case, Suite, SuiteError
 from storage import evals as evals_store
+from storage import sharing
 from storage.models import User
 from turns import quota
 
@@ -279,6 +280,19 @@ if run_id is not None:
             on_click="ignore",
         )
         st.caption("The results JSON is the same file `python -m evals run ... --out results.json` writes.")
+        if st.button("Share read-only", icon=":material/share:", key="evaluate.share"):
+            with make_session() as session:
+                link = sharing.create_evaluation_link(
+                    session, session.get(User, user_id), run_id=run_id, snapshot=record
+                )
+                session.commit()
+                st.session_state["evaluate.shared_token"] = (run_id, link.token if link else None)
+        shared = st.session_state.get("evaluate.shared_token")
+        if shared and shared[0] == run_id and shared[1]:
+            st.caption(
+                "Anyone with this address (and, unless public links are on, signed in) sees a read-only copy:"
+            )
+            st.code(share.link_url(shared[1]), language=None)
     st.stop()
 
 # -- 1. the suite -------------------------------------------------------------------------------------

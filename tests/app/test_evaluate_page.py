@@ -168,3 +168,31 @@ def test_the_command_line_gives_the_page_s_pass_rates(app_env, new_app, tmp_path
     assert cli.main(argv) == 0
     record = json.loads(out.read_text())
     assert [[s["name"], f"{s['passed']}/{s['counted']}"] for s in record["stats"]] == page
+
+
+def test_a_shared_evaluation_shows_parameters_and_figures_read_only(app_env, new_app, make_session):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml())))
+    figures = stats_rows(at)
+    at.button(key="evaluate.share").click().run()
+    assert not at.exception
+    address = next(c.value for c in at.code if "token=" in c.value)
+    token = address.split("token=", 1)[1]
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        from storage import sharing
+
+        links = sharing.list_share_links(session, user)
+        assert [(link.kind, link.token) for link in links] == [("evaluation", token)]
+
+    viewer = new_app()
+    viewer.query_params["token"] = token
+    viewer.run()
+    viewer.switch_page("views/shared.py")
+    viewer.query_params["token"] = token
+    viewer.run()
+    assert not viewer.exception, viewer.exception
+    assert stats_rows(viewer) == figures
+    params = table_with(viewer, "parameters")
+    assert params["setting"].tolist() == ["json", "plain"]
+    assert '"json_object"' in params["parameters"][0] and '"seed": 1' in params["parameters"][1]
+    assert not [b for b in viewer.button if b.key and b.key.startswith("evaluate.")]  # nothing to change

@@ -106,3 +106,16 @@ def test_deleting_a_run_deletes_its_cells(session, alice):
     assert store.delete_run(session, alice, run.id) is True
     session.commit()
     assert store.list_runs(session, alice) == []
+
+
+def test_only_the_owner_shares_a_run_and_the_link_holds_the_snapshot(session, alice, bob):
+    from storage import sharing
+
+    run = store.create_run(session, alice, title="S", suite=SUITE, settings=SETTINGS)
+    session.commit()
+    snapshot = {"run": {"title": "Mine"}, "settings": SETTINGS, "cells": [cell()]}
+    assert sharing.create_evaluation_link(session, bob, run_id=run.id, snapshot=snapshot) is None
+    link = sharing.create_evaluation_link(session, alice, run_id=run.id, snapshot=snapshot)
+    session.commit()
+    opened = sharing.open_share_link(session, link.token)
+    assert (opened.kind, opened.title, opened.snapshot) == ("evaluation", "Mine", snapshot)
