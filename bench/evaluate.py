@@ -1,11 +1,12 @@
 """Benchmark: an evaluation of 100 cases x 4 settings, and the evaluate page with its matrix on screen.
 
-1. Wall time of 100 cases x 4 settings on the paced offline model, against the slowest of the four
-   settings run alone at the same concurrency per setting (goal <= 1.3x): the settings run side by side,
-   as Compare's columns do, so four should take about as long as the slowest one. Everything goes the
-   real way (evals.runner.EvalRun -> evals.engine -> turns.compare.CompareTurn, rows saved to SQLite).
+1. Wall time of 100 cases x 4 settings on the paced offline model (in its own process), against the
+   slowest of the four settings run alone at the same concurrency per setting (goal <= 1.3x): the
+   settings run side by side, as Compare's columns do, so four should take about as long as the
+   slowest one. Everything goes the real way (evals.runner.EvalRun -> evals.engine ->
+   turns.compare.CompareTurn, rows saved to SQLite).
 2. The page's rerun cost with the finished 400-cell run open, against the same page with a 1-case x 4
-   run open (goal <= 1.5x), measured under AppTest as the median of several reruns.
+   run open (goal <= 1.5x), measured under AppTest as the median of reruns of the two interleaved.
 
     .venv/bin/python bench/evaluate.py [--cases 100] [--concurrency 8] [--tokens 40] [--reruns 21]
 """
@@ -13,8 +14,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,12 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+
 from chat_client import Endpoint, Params  # noqa: E402
 from evals import saved  # noqa: E402
 from evals.engine import Engine, Setting  # noqa: E402
 from evals.runner import EvalRun  # noqa: E402
 from evals.suite import Assertion, Case, Suite  # noqa: E402
-from offline_model.runner import OfflineServer  # noqa: E402
 from storage import open_database, repository, session_factory  # noqa: E402
 
 
@@ -84,6 +89,33 @@ def page_reruns(run_ids: list[int], reruns: int) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
+@contextlib.contextmanager
+def model_process(tokens_per_second: float, ttft_ms: int):
+    """The offline model in its own process, as a real endpoint is: in this process it would share the
+    interpreter (and its lock) with the 32 streams it serves, and measure that rather than the run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "offline_model", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--tokens-per-second", str(tokens_per_second), "--ttft-ms", str(ttft_ms)]
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base_url = f"http://127.0.0.1:{port}/v1/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base_url + "models", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or child.poll() is not None:
+                    raise RuntimeError("the offline model did not start") from None
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100)
@@ -95,14 +127,14 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory() as folder,
-        OfflineServer.start(tokens_per_second=args.tokens_per_second, ttft_ms=100) as server,
+        model_process(args.tokens_per_second, 100) as base_url,
     ):
         url = f"sqlite:///{folder}/bench.db"
         make_session = session_factory(open_database(url))
         with make_session() as session:
             user_id = repository.ensure_user(session, "local", display_name="You", role="admin").id
             session.commit()
-        endpoint = Endpoint(base_url=server.base_url, name="offline")
+        endpoint = Endpoint(base_url=base_url, name="offline")
         settings = settings_for(endpoint, args.tokens)
         suite = suite_of(args.cases)
         timed(make_session, user_id, suite_of(2), settings, args.concurrency)  # warm up
@@ -117,7 +149,7 @@ def main() -> None:
         assert all(c.state == "done" and not c.error for c in run.cells), "some cells failed"
         ratio = together / max(alone)
         print(
-            f"offline model paced at {args.tokens_per_second:g} tokens/s, first token 100 ms, "
+            f"offline model (own process) paced at {args.tokens_per_second:g} tokens/s, first token 100 ms, "
             f"at most {args.tokens} tokens per reply, {args.concurrency} in flight per setting"
         )
         print(f"{args.cases} cases x {len(settings)} settings ({cells} requests): {together:.2f} s")
@@ -130,7 +162,7 @@ def main() -> None:
         _, small_run = timed(make_session, user_id, suite_of(1), settings, args.concurrency)
         small = saved.save_record(make_session, user_id, small_run.record())
         os.environ["PRISM_DATABASE_URL"] = url
-        os.environ["PRISM_API_BASE_URL"] = server.base_url
+        os.environ["PRISM_API_BASE_URL"] = base_url
         empty_s, full_s = page_reruns([small, big], args.reruns)
         page_ratio = full_s / empty_s
         print(f"page rerun, 4-cell run open: median {empty_s * 1000:.0f} ms over {args.reruns}")
