@@ -22,7 +22,8 @@ from components.reply_views import escape_markdown
 from evals import stats
 from evals.runner import Cell, EvalRun
 
-PASS, FAIL, ERROR, PENDING = "✅", "❌", "⚠️", "…"
+# Words, not emoji: they read the same in every font and to a screen reader.
+PASS, FAIL, ERROR, PENDING = "pass", "FAIL", "error", "…"
 
 
 def case_label(record: Mapping[str, Any], index: int) -> str:
@@ -67,8 +68,8 @@ def stats_frame(record: Mapping[str, Any]) -> pd.DataFrame:
                 "pass rate": None if s["pass_rate"] is None else round(100 * s["pass_rate"], 1),
                 "95% interval": f"{100 * s['low']:.0f}–{100 * s['high']:.0f}%",
                 "failed requests": s["errors"],
-                "mean latency (ms)": s["mean_latency_ms"],
-                "p95 latency (ms)": s["p95_latency_ms"],
+                "mean latency (ms)": None if s["mean_latency_ms"] is None else round(s["mean_latency_ms"]),
+                "p95 latency (ms)": None if s["p95_latency_ms"] is None else round(s["p95_latency_ms"]),
                 "tokens": s["tokens"],
                 "cost ($)": s["cost"],
             }
@@ -89,7 +90,7 @@ def chart(record: Mapping[str, Any]) -> alt.LayerChart | None:
         return None
     base = alt.Chart(data).encode(x=alt.X("setting:N", sort=None, title=None))
     bars = base.mark_bar().encode(
-        y=alt.Y("pass rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+        y=alt.Y("pass rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="pass rate")
     )
     whiskers = base.mark_rule(strokeWidth=2).encode(y="low:Q", y2="high:Q")
     return alt.layer(bars, whiskers).properties(height=260)

@@ -153,7 +153,7 @@ def _positive(assertion: Assertion, seen: Observed) -> tuple[bool, str]:
 def check(assertion: Assertion, seen: Observed) -> Check:
     """The outcome of one assertion that needs no grader."""
     if not assertion.supported:
-        return Check(assertion.name, None, f"not run: `{assertion.name}` is not supported in Prism")
+        return Check(assertion.name, None, f"not run: {assertion.name} is not supported in Prism")
     holds, found = _positive(assertion, seen)
     passed = holds != assertion.negate
     return Check(

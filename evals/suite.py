@@ -155,7 +155,7 @@ class Suite:
             for assertion in case.asserts:
                 if not assertion.supported:
                     out.append(
-                        f"{case.label(index)}: `{assertion.name}` assertions are not supported in Prism "
+                        f"{case.label(index)}: {assertion.name} assertions are not supported in Prism "
                         "and will not be run."
                     )
         return out
