@@ -196,3 +196,24 @@ def test_a_shared_evaluation_shows_parameters_and_figures_read_only(app_env, new
     assert params["setting"].tolist() == ["json", "plain"]
     assert '"json_object"' in params["parameters"][0] and '"seed": 1' in params["parameters"][1]
     assert not [b for b in viewer.button if b.key and b.key.startswith("evaluate.")]  # nothing to change
+
+
+def test_a_csv_suite_imports_and_an_edit_in_the_table_is_checked(app_env, new_app):
+    csv_suite = (
+        b"question,__expected1,__description\nWhat is 2 + 2?,contains:4,Sum\nSay hi,javascript:1,Script\n"
+    )
+    at = upload(evaluate_page(new_app), csv_suite, name="cases.csv")
+    assert at.text_input(key="evaluate.template").value == "{{question}}"
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and warnings[0].startswith("Script") and "javascript" in warnings[0]
+    editor_key = f"evaluate.editor.{at.session_state['evaluate.version']}"
+    at.session_state[editor_key] = {
+        "edited_rows": {0: {"__expected1": "regex:(oops"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    said = [e.value.replace("\\", "") for e in at.error]  # the page escapes markdown in outside text
+    assert any("row 1, column __expected1: the regular expression '(oops' is invalid" in e for e in said)
+    assert at.button(key="evaluate.run").disabled

@@ -246,3 +246,22 @@ def test_a_case_s_images_go_with_its_prompt(db, fast_model):
     content = fast_model.received[before]["body"]["messages"][-1]["content"]
     assert {"type": "text", "text": "What colour is this? look"} in content
     assert any(part.get("type") == "image_url" and part["image_url"]["url"] == url for part in content)
+
+
+def test_stop_reaches_a_request_the_provider_is_stalling(db, fast_model):
+    """Without Stop reaching the request itself, the stalled cell would end after 60 s as done."""
+    make_session, user_id = db
+    cases = (
+        Case(vars={"topic": "plain"}, asserts=()),
+        Case(vars={"topic": "slow [[fault:stall:after=2,seconds=60]]"}, asserts=()),
+    )
+    suite = Suite(prompt="Tell me about {{topic}}", cases=cases)
+    run = EvalRun(suite, three_settings(fast_model)[1:2], engine=Engine(make_session, user_id), concurrency=2)
+
+    def stop_after_the_first(cell):
+        if cell.case == 0 and cell.state == DONE:
+            run.stop()
+
+    run.run(stop_after_the_first)
+    assert [c.state for c in run.cells] == [DONE, STOPPED]
+    assert run.cells[1].passed is None
