@@ -6,6 +6,7 @@
 - `engine`: the one place a request is sent, through the turn engine (turns/compare.py).
 - `runner`: suite x settings x repeats, bounded concurrency, Stop, the results document.
 - `stats`: pass rate with a Wilson interval, latency, tokens, cost, wins, blind-review tallies.
+- `saved`: a run saved as its cells settle, and a saved run read back as the results document.
 - `cli`: `python -m evals run SUITE --setting NAME=PARAMS_JSON ...`.
 
 Nothing here imports Streamlit (tests/test_layering.py checks): the page (views/evaluate.py) only draws.

@@ -167,3 +167,30 @@ def test_python_m_evals_uses_its_own_offline_model_without_a_key(tmp_path):
     assert done.returncode == 1, done.stderr
     assert "Offline model" in done.stderr
     assert "5/20" in done.stdout
+
+
+def test_the_api_key_reaches_no_output_file_or_database(monkeypatch, tmp_path, capsys):
+    key = "sk-prism-evals-test-4b9d2f7e1c3a5086"
+    with OfflineServer.start(api_key=key, tokens_per_second=0, ttft_ms=0) as server:
+        monkeypatch.setenv("PRISM_API_BASE_URL", server.base_url)
+        monkeypatch.setenv("PRISM_API_KEY", key)
+        suite = tmp_path / "suite.yaml"
+        suite.write_text(suite_yaml())
+        out, db = tmp_path / "results.json", tmp_path / "kept.db"
+        settings = {"plain": SETTINGS["plain"]}
+        assert (
+            cli.main(args_for(suite, "--out", str(out), "--database", f"sqlite:///{db}", settings=settings))
+            == 0
+        )
+        # A wrong key fails every cell in words, and the words do not hold the key either.
+        monkeypatch.setenv("PRISM_API_KEY", key + "-wrong")
+        wrong = tmp_path / "wrong.json"
+        assert cli.main(args_for(suite, "--out", str(wrong), "--min-pass", "0.1", settings=settings)) == 1
+    printed = capsys.readouterr()
+    assert json.loads(out.read_text())["stats"][0]["counted"] == 20  # the key was used: requests went through
+    errors = [c["error"] for c in json.loads(wrong.read_text())["cells"]]
+    assert all(e and "401" in e for e in errors)
+    for text in (out.read_text(), wrong.read_text(), printed.out, printed.err):
+        assert key not in text
+    for path in tmp_path.glob("kept.db*"):
+        assert key.encode() not in path.read_bytes()
