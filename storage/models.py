@@ -417,7 +417,7 @@ class SavedSuite(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(500), default="Suite")
+    name: Mapped[str] = mapped_column(StorableString(500), default="Suite")
     suite: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -437,14 +437,14 @@ class EvaluationRun(Base):
     suite_id: Mapped[int | None] = mapped_column(
         ForeignKey("eval_suites.id", ondelete="SET NULL"), default=None, index=True
     )
-    title: Mapped[str] = mapped_column(String(500), default="Evaluation")
+    title: Mapped[str] = mapped_column(StorableString(500), default="Evaluation")
     # A copy of the suite as run (editing or deleting the saved suite does not change a finished run).
     suite: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # One dict per setting: {"name", "endpoint", "model", "system_prompt", "params"}; never a key.
     settings: Mapped[list[Any]] = mapped_column(default=list)
     grader: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     repeats: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(StorableString(20), default="running")
     # Blind review votes: {"case", "repeat", "a", "b", "winner": setting index or None for a tie}.
     reviews: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
