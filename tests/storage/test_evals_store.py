@@ -119,3 +119,18 @@ def test_only_the_owner_shares_a_run_and_the_link_holds_the_snapshot(session, al
     session.commit()
     opened = sharing.open_share_link(session, link.token)
     assert (opened.kind, opened.title, opened.snapshot) == ("evaluation", "Mine", snapshot)
+
+
+def test_suites_and_cells_keep_text_no_database_stores_as_it_is(session_maker, session, alice):
+    hard = "nul \x00 and a lone surrogate \ud800"
+    suite = {**SUITE, "name": hard, "tests": [{"vars": {"q": hard}, "assert": []}]}
+    saved_suite = store.create_suite(session, alice, name=hard, suite=suite)
+    run = store.create_run(session, alice, title=hard, suite=suite, settings=SETTINGS)
+    store.save_cell(session, alice, run.id, cell(content=hard))
+    session.commit()
+    with session_maker() as fresh:
+        me = fresh.get(type(alice), alice.id)
+        assert store.get_suite(fresh, me, saved_suite.id).name == hard
+        assert store.get_suite(fresh, me, saved_suite.id).suite == suite
+        again = store.get_run(fresh, me, run.id)
+        assert (again.title, again.cells[0].data["content"]) == (hard, hard)
