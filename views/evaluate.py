@@ -287,6 +287,13 @@ if run_id is not None:
                 )
                 session.commit()
                 st.session_state["evaluate.shared_token"] = (run_id, link.token if link else None)
+        if st.button("Delete this run", icon=":material/delete:", key="evaluate.delete"):
+            with make_session() as session:
+                evals_store.delete_run(session, session.get(User, user_id), run_id)
+                session.commit()
+            st.session_state.pop("evaluate.record", None)
+            st.query_params.pop(RUN_KEY, None)
+            st.rerun()
         shared = st.session_state.get("evaluate.shared_token")
         if shared and shared[0] == run_id and shared[1]:
             st.caption(

@@ -217,3 +217,12 @@ def test_a_csv_suite_imports_and_an_edit_in_the_table_is_checked(app_env, new_ap
     said = [e.value.replace("\\", "") for e in at.error]  # the page escapes markdown in outside text
     assert any("row 1, column __expected1: the regular expression '(oops' is invalid" in e for e in said)
     assert at.button(key="evaluate.run").disabled
+
+
+def test_a_run_can_be_deleted(app_env, new_app, make_session):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml(1))))
+    at.button(key="evaluate.delete").click().run()
+    assert not at.exception
+    assert "eval" not in at.query_params
+    with make_session() as session:
+        assert evals_store.list_runs(session, repository.ensure_user(session, "local")) == []
