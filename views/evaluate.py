@@ -395,15 +395,32 @@ if save_cols[1].button(
 # -- 2. the settings ----------------------------------------------------------------------------------
 
 st.subheader("2. The settings", anchor=False)
-st.caption("The same column editors as Compare: each column is one setting to evaluate.")
-st.session_state.setdefault("evaluate.ncols", 2)
-count = st.number_input("Settings", min_value=1, max_value=MAX_SETTINGS, step=1, key="evaluate.ncols")
+st.caption("The same column editors as Compare (and its sweep): each column is one setting to evaluate.")
 shared_count = st.session_state.get("compare.ncols", 2)
-st.session_state["compare.ncols"] = int(count)
-try:
-    compare_columns, setting_problems = compare_setup.column_editors(targets, make_session, user_id)
-finally:
-    st.session_state["compare.ncols"] = shared_count  # the compare page keeps its own count
+if st.session_state.get("evaluate.seen_compare_ncols") not in (None, shared_count):
+    # A sweep (here or on the compare page) filled the columns: show as many settings as it made.
+    st.session_state["evaluate.ncols"] = max(1, min(int(shared_count), MAX_SETTINGS))
+st.session_state.setdefault("evaluate.ncols", 2)
+compare_setup.sweep_panel()
+if st.session_state["compare.grid"]:
+    compare_columns = compare_setup.grid_columns(targets)
+    setting_problems = (
+        [
+            f"An evaluation compares at most {MAX_SETTINGS} settings; "
+            f"this grid has {len(compare_columns)} cells."
+        ]
+        if len(compare_columns) > MAX_SETTINGS
+        else []
+    )
+else:
+    count = st.number_input("Settings", min_value=1, max_value=MAX_SETTINGS, step=1, key="evaluate.ncols")
+    shared_count = st.session_state.get("compare.ncols", 2)
+    st.session_state["compare.ncols"] = int(count)
+    try:
+        compare_columns, setting_problems = compare_setup.column_editors(targets, make_session, user_id)
+    finally:
+        st.session_state["compare.ncols"] = shared_count  # the compare page keeps its own count
+st.session_state["evaluate.seen_compare_ncols"] = st.session_state.get("compare.ncols", 2)
 settings = [
     Setting(
         name=(c.label or f"Setting {i + 1}").strip(),

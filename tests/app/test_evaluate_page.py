@@ -226,3 +226,36 @@ def test_a_run_can_be_deleted(app_env, new_app, make_session):
     assert "eval" not in at.query_params
     with make_session() as session:
         assert evals_store.list_runs(session, repository.ensure_user(session, "local")) == []
+
+
+def test_a_sweep_fills_the_settings(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.selectbox(key="compare.sweep.a").set_value("temperature").run()
+    at.text_input(key="compare.sweep.values.temperature").set_value("0, 1, 2").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert not at.exception
+    assert at.number_input(key="evaluate.ncols").value == 3
+    sent_before = len(app_env.received)
+    at = run_page(at)
+    temperatures = sorted(r["body"].get("temperature") for r in app_env.received[sent_before:])
+    assert temperatures == [0, 0, 1, 1, 2, 2]  # 2 cases (one scripted) x 3 settings
+    assert [row[0] for row in stats_rows(at)] == ["temperature 0", "temperature 1", "temperature 2"]
+
+
+def test_a_small_grid_is_a_set_of_settings_and_a_large_one_is_refused(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.selectbox(key="compare.sweep.a").set_value("temperature").run()
+    at.text_input(key="compare.sweep.values.temperature").set_value("0, 1").run()
+    at.selectbox(key="compare.sweep.b").set_value("seed").run()
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert not at.exception
+    assert not at.button(key="evaluate.run").disabled
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3, 4").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert any("at most 6 settings" in e.value for e in at.error)
+    assert at.button(key="evaluate.run").disabled
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3").run()
+    at.button(key="compare.sweep.fill").click().run()
+    at = run_page(at)
+    assert len(stats_rows(at)) == 6
