@@ -259,3 +259,19 @@ def test_a_small_grid_is_a_set_of_settings_and_a_large_one_is_refused(app_env, n
     at.button(key="compare.sweep.fill").click().run()
     at = run_page(at)
     assert len(stats_rows(at)) == 6
+
+
+def test_a_saved_suite_reopens_in_a_new_session(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(2))
+    at.text_input(key="evaluate.template").set_value("About {{topic}}, briefly").run()
+    at.text_input(key="evaluate.suite_name").set_value("Kept suite").run()
+    at.button(key="evaluate.save_suite").click().run()
+    assert not at.exception
+    again = evaluate_page(new_app)
+    again.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    again.button(key="evaluate.saved_open").click().run()
+    assert not again.exception
+    assert again.text_input(key="evaluate.template").value == "About {{topic}}, briefly"
+    rows = table_with(again, "__expected1")
+    assert rows["topic"].tolist() == ["topic 0", "topic 1", "scripts"]
+    assert rows["__expected1"].tolist() == ["not-is-json", "not-is-json", "javascript:output.length > 0"]
