@@ -52,7 +52,9 @@ def test_import_run_open_a_cell_and_export(first_run_app, page, tmp_path):
     assert "eval=" in page.url, "the finished run is opened from the database"
 
     # Open a cell: the third case, whose assertion wants JSON from a plain-text setting.
-    page.get_by_test_id("stSelectbox").filter(has_text="Case").click()
+    case_picker = page.get_by_role("combobox", name="Case")
+    case_picker.click()
+    case_picker.press_sequentially("Third")  # the picker filters as one types, as a person would use it
     page.get_by_role("option", name="3. Third").click()
     chat.wait_idle()
     cell = page.locator(".st-key-evaluate-cell")
