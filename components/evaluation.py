@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components.reply_views import escape_markdown
+from components import rendering
 from evals import stats
 from evals.runner import Cell, EvalRun
 
@@ -100,8 +100,10 @@ def show_cell(record: Mapping[str, Any], cell: Mapping[str, Any]) -> None:
     """One cell opened: its checks with reasons, the reply, the grader's reasoning, the error."""
     setting = record["settings"][cell["setting"]]["name"]
     st.caption(
-        escape_markdown(f"{case_label(record, cell['case'])} · {setting} · repeat {cell['repeat'] + 1}")
-        + f" · {cell.get('state')}"
+        rendering.label(
+            f"{case_label(record, cell['case'])} · {setting} · repeat {cell['repeat'] + 1} · "
+            f"{cell.get('state')}"
+        )
     )
     if cell.get("error"):
         st.error("The request failed:", icon=":material/error:")
@@ -138,7 +140,7 @@ def show_cell(record: Mapping[str, Any], cell: Mapping[str, Any]) -> None:
     if cell.get("finish_reason"):
         facts.append(f"finish: {cell['finish_reason']}")
     if facts:
-        st.caption(escape_markdown(" · ".join(facts)))
+        st.caption(rendering.label(" · ".join(facts)))
 
 
 def review_pairs(record: Mapping[str, Any], a: int, b: int) -> list[tuple[int, int]]:
@@ -222,14 +224,17 @@ def show_shared(record: Mapping[str, Any]) -> None:
     any cell opened (picking a cell changes nothing stored)."""
     names = [s["name"] for s in record["settings"]]
     case_count = len(record["suite"].get("tests") or [])
-    st.caption(f"{case_count} case(s) × {len(names)} setting(s) × {record['repeats']} repeat(s).")
+    st.caption(
+        f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × "
+        f"{int(record['repeats'])} repeat(s)."
+    )
     st.dataframe(settings_frame(record), hide_index=True, width="stretch")
     st.dataframe(stats_frame(record), hide_index=True, width="stretch")
     figure = chart(record)
     if figure is not None:
         st.altair_chart(figure, width="stretch")
     for note in record.get("notes") or []:
-        st.info(escape_markdown(note), icon=":material/balance:")
+        st.info(rendering.label(note), icon=":material/balance:")
     for line in stats.wins_lines(record.get("wins") or {}, lambda i: case_label(record, i)):
         st.text(line)
     st.dataframe(matrix_frame(record), hide_index=True, width="stretch")
@@ -237,10 +242,13 @@ def show_shared(record: Mapping[str, Any]) -> None:
         return
     left, right = st.columns(2)
     case = left.selectbox(
-        "Case", range(case_count), format_func=lambda i: case_label(record, i), key="shared.case"
+        "Case",
+        range(case_count),
+        format_func=lambda i: rendering.plain(case_label(record, i)),
+        key="shared.case",
     )
     setting = right.selectbox(
-        "Setting", range(len(names)), format_func=lambda i: names[i], key="shared.setting"
+        "Setting", range(len(names)), format_func=lambda i: rendering.plain(names[i]), key="shared.setting"
     )
     for cell in record["cells"]:
         if (cell["case"], cell["setting"]) == (case, setting):

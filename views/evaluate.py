@@ -15,8 +15,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import compare_setup, evaluation, resources, share
-from components.reply_views import escape_markdown
+from components import compare_setup, evaluation, rendering, resources, share
 from evals import promptfoo, saved
 from evals.engine import Engine, Setting
 from evals.runner import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_REPEATS, MAX_SETTINGS, EvalRun, estimate
@@ -74,7 +73,7 @@ with st.sidebar:
         st.rerun()
     for rid, title, status in saved_runs:
         if st.button(
-            escape_markdown(f"{title[:40]} · {status}"),
+            rendering.label(f"{title[:40]} · {status}"),
             key=f"evaluate.open.{rid}",
             icon=":material/fact_check:",
             type="primary" if rid == run_id else "secondary",
@@ -85,7 +84,7 @@ with st.sidebar:
 st.title("Evaluate", anchor=False)
 st.caption(
     "Run a prompt suite over several settings and see which does better, with 95% intervals. "
-    f"Talking to {default_target.label}."
+    f"Talking to {rendering.trusted(default_target.label)}."
 )
 
 # -- an open run ----------------------------------------------------------------------------------------
@@ -109,10 +108,10 @@ if run_id is not None:
         st.query_params.pop(RUN_KEY, None)
         st.stop()
     names = [s["name"] for s in record["settings"]]
-    st.subheader(escape_markdown(record["run"]["title"]), anchor=False)
+    st.subheader(rendering.label(record["run"]["title"]), anchor=False)
     st.caption(
-        f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × {record['repeats']} "
-        f"repeat(s) · {record['run']['status']}"
+        f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × "
+        f"{int(record['repeats'])} repeat(s) · {rendering.label(record['run']['status'])}"
     )
     if record["run"]["status"] in ("stopped", "interrupted"):
         st.info("This run did not finish: cells marked “not run” were never sent and do not count.")
@@ -139,11 +138,14 @@ if run_id is not None:
         case = left.selectbox(
             "Case",
             range(case_count),
-            format_func=lambda i: evaluation.case_label(record, i),
+            format_func=lambda i: rendering.plain(evaluation.case_label(record, i)),
             key="evaluate.cell_case",
         )
         setting = middle.selectbox(
-            "Setting", range(len(names)), format_func=lambda i: names[i], key="evaluate.cell_setting"
+            "Setting",
+            range(len(names)),
+            format_func=lambda i: rendering.plain(names[i]),
+            key="evaluate.cell_setting",
         )
         repeat = right.number_input(
             "Repeat", min_value=1, max_value=record["repeats"], step=1, key="evaluate.cell_repeat"
@@ -167,7 +169,7 @@ if run_id is not None:
             st.altair_chart(figure, width="stretch")
         st.caption("The bars are pass rates; the lines are 95% Wilson intervals.")
         for note in record["notes"]:
-            st.info(escape_markdown(note), icon=":material/balance:")
+            st.info(rendering.label(note), icon=":material/balance:")
         st.markdown("**Which setting wins on which cases**")
         for line in wins_lines(record["wins"], lambda i: evaluation.case_label(record, i)):
             st.text(line)
@@ -184,7 +186,7 @@ if run_id is not None:
                 "Settings to compare",
                 range(len(names)),
                 default=[0, 1],
-                format_func=lambda i: names[i],
+                format_func=lambda i: rendering.plain(names[i]),
                 max_selections=2,
                 key="evaluate.review_pair",
             )
@@ -197,8 +199,10 @@ if run_id is not None:
                     case_i, repeat_i = todo[0]
                     first, second = evaluation.blind_order(run_id, case_i, repeat_i, a, b)
                     by_pos = {(c["case"], c["repeat"], c["setting"]): c for c in record["cells"]}
-                    shown_case = escape_markdown(evaluation.case_label(record, case_i))
-                    st.caption(f"{len(todo)} left to review · {shown_case}")
+                    st.caption(
+                        f"{len(todo)} left to review · "
+                        + rendering.label(evaluation.case_label(record, case_i))
+                    )
                     one, two = st.columns(2)
                     with one:
                         st.text("Reply 1")
@@ -327,7 +331,7 @@ if saved_suites:
     pick = st.selectbox(
         "Or open a saved suite",
         [None, *range(len(saved_suites))],
-        format_func=lambda i: "—" if i is None else saved_suites[i][1],
+        format_func=lambda i: "—" if i is None else rendering.plain(saved_suites[i][1]),
         key="evaluate.saved_pick",
     )
     if pick is not None and st.button("Open this suite", key="evaluate.saved_open"):
@@ -372,10 +376,10 @@ for position, row in enumerate(edited.astype(object).where(edited.notna(), "").t
         cases.append(case)
 suite = Suite(prompt=template or "", cases=tuple(cases), name=base_suite.name)
 for line in suite.unsupported():
-    st.warning(escape_markdown(line), icon=":material/block:")
+    st.warning(rendering.label(line), icon=":material/block:")
 problems = edit_problems + suite.problems()
 for problem in problems:
-    st.error(escape_markdown(problem), icon=":material/error:")
+    st.error(rendering.label(problem), icon=":material/error:")
 
 save_cols = st.columns([3, 1])
 suite_name = save_cols[0].text_input("Suite name", value=suite.name, key="evaluate.suite_name")
@@ -433,7 +437,7 @@ settings = [
 if len({s.name for s in settings}) != len(settings):
     setting_problems.append("Give each setting its own label.")
 for problem in setting_problems:
-    st.error(escape_markdown(problem), icon=":material/error:")
+    st.error(rendering.label(problem), icon=":material/error:")
 
 # -- 3. the run ---------------------------------------------------------------------------------------
 
@@ -454,7 +458,7 @@ concurrency = knobs[1].number_input(
 grader_index = knobs[2].selectbox(
     "Grade llm-rubric with",
     range(len(settings)) if settings else [0],
-    format_func=lambda i: settings[i].name if i < len(settings) else "—",
+    format_func=lambda i: rendering.plain(settings[i].name) if i < len(settings) else "—",
     key="evaluate.grader",
     help="The setting whose model grades llm-rubric assertions (its reasoning is kept).",
 )
@@ -468,7 +472,7 @@ if not blocked:
         prices_for=prices_for,
         seconds_per_request=3.0,
     )
-    st.info(escape_markdown(guess.words()), icon=":material/calculate:")
+    st.info(rendering.label(guess.words()), icon=":material/calculate:")
 go = st.button(
     "Run the evaluation", type="primary", icon=":material/play_arrow:", key="evaluate.run", disabled=blocked
 )
