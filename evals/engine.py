@@ -10,10 +10,11 @@ What must stay true:
   with the quota's words, instead of refusing the whole run), streaming with timings, its row saved as
   it grows, and the key kept out of everything stored.
 - A shared `threading.Event` stops every request in flight; what had arrived is kept as stopped.
-- Each request runs its turn in a worker thread (its own event loop), so the turn's database writes,
-  which are synchronous, hold up only that request and not every other one in flight: with them all on
-  one loop, 400 requests' commits queued behind each other and 4 settings took twice as long as one.
-  The caller's loop only waits, so its callbacks (the page's drawing) stay in the caller's thread.
+- Each setting (and the grader) has its own turn engine (turns/engine.py: an event loop on a thread,
+  with its own HTTP client and kept-alive connections), because a turn's database writes are
+  synchronous on that loop: with every setting on one loop, 400 requests' commits queued behind each
+  other and 4 settings took twice as long as one. Each request's turn is read to its end in a worker
+  thread, so the caller's loop only waits and its callbacks (the page's drawing) stay in its thread.
 - The engine needs a compare run to write its rows into: each evaluation gets one, titled as such, and
   `close()` deletes it once the evaluation's own rows (storage/evals.py) hold the results.
 """
@@ -21,13 +22,17 @@ What must stay true:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
+import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,10 +40,12 @@ from chat_client import Endpoint, Params
 from storage import compare as compare_store
 from storage.models import User
 from turns import compare as compare_turns
+from turns import engine as turn_engine
 from turns import quota
 
 # The grader's answer: a JSON object the offline model (and Gemini) can be asked for by schema.
 MAX_WORKERS = 96  # 6 settings x 16 in flight each (evals.runner.MAX_CONCURRENCY); threads start as needed
+STOP_POLL_SECONDS = 0.05  # how often a request's reader looks at the evaluation's Stop
 
 GRADER_SCHEMA = {
     "type": "object",
@@ -95,6 +102,15 @@ def error_words(error: Any) -> str | None:
     return getattr(error, "message", None) or f"The request failed ({type(error).__name__})."
 
 
+class _Stopped(Exception):
+    """Raised from a turn's event callback when the evaluation is stopped (the turn then saves itself)."""
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()  # loading the system's certificates once, not per engine
+
+
 class Engine:
     """Sends evaluation requests through the compare turn engine, one admitted request at a time."""
 
@@ -116,6 +132,7 @@ class Engine:
         self._turns = itertools.count()
         self._workers: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._engines: dict[str, turn_engine.Engine] = {}
 
     def _backing_run(self) -> int:
         with self._lock:
@@ -132,6 +149,14 @@ class Engine:
             )
         return self._run_id
 
+    def _engine_for(self, key: str) -> turn_engine.Engine:
+        with self._lock:
+            if key not in self._engines:
+                limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+                http = httpx.AsyncClient(timeout=None, limits=limits, verify=_tls_context())
+                self._engines[key] = turn_engine.Engine(http)
+            return self._engines[key]
+
     async def send(
         self, setting: Setting, prompt: str, *, images: Sequence[str] = (), cancel: threading.Event
     ) -> Outcome:
@@ -143,6 +168,7 @@ class Engine:
             system_prompt=setting.system_prompt,
         )
         turn = compare_turns.CompareTurn(
+            engine=self._engine_for(f"{setting.name}\n{setting.endpoint.base_url}"),
             make_session=self.make_session,
             user_id=self.user_id,
             run_id=self._backing_run(),
@@ -155,10 +181,19 @@ class Engine:
             client_options=self.client_options,
             limits=self.limits,
         )
-        turn.cancel = cancel  # one Stop for every request of the evaluation
+
+        def watch(sample: Any, event: Any) -> None:
+            if cancel.is_set():  # one Stop for every request of the evaluation
+                raise _Stopped
+
+        def read_to_the_end() -> None:
+            with contextlib.suppress(_Stopped):  # turn.run has saved the partial reply as stopped
+                turn.run(watch, poll=STOP_POLL_SECONDS)
+
         if self._workers is None:
             self._workers = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="evals-request")
-        await asyncio.get_running_loop().run_in_executor(self._workers, turn.run)
+        await asyncio.get_running_loop().run_in_executor(self._workers, read_to_the_end)
+
         sample = turn.samples[0]
         return Outcome(
             content=sample.content,
@@ -207,6 +242,10 @@ class Engine:
         if self._workers is not None:
             self._workers.shutdown(wait=True)
             self._workers = None
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()
         if self._run_id is None:
             return
         with self.make_session() as session:
