@@ -79,7 +79,7 @@ class Setting:
             "endpoint": self.endpoint.name,
             "model": self.params.model or "",
             "system_prompt": self.system_prompt,
-            "params": compare_turns.wire_fields(self.params),
+            "params": self.params.to_dict(),
         }
 
 
