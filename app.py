@@ -24,6 +24,7 @@ who = auth.current_user(config)
 pages = [
     st.Page("views/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("views/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("views/presets.py", title="Presets", icon=":material/bookmarks:"),
     st.Page("views/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]

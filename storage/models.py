@@ -407,3 +407,88 @@ class UsageEvent(Base):
 
     def __repr__(self) -> str:
         return f"UsageEvent(id={self.id!r}, user_id={self.user_id!r}, total_tokens={self.total_tokens!r})"
+
+
+class SavedSuite(Base):
+    """A prompt suite a person keeps: its template and test cases (the dict of evals.suite.Suite)."""
+
+    __tablename__ = "eval_suites"
+    __table_args__ = (Index("ix_eval_suites_user_updated", "user_id", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(StorableString(500), default="Suite")
+    suite: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"SavedSuite(id={self.id!r}, name={self.name!r})"
+
+
+class EvaluationRun(Base):
+    """One run of a suite over 1-6 settings, k repeats each: what was run, and the blind-review votes."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (Index("ix_eval_runs_user_updated", "user_id", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    suite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("eval_suites.id", ondelete="SET NULL"), default=None, index=True
+    )
+    title: Mapped[str] = mapped_column(StorableString(500), default="Evaluation")
+    # A copy of the suite as run (editing or deleting the saved suite does not change a finished run).
+    suite: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # One dict per setting: {"name", "endpoint", "model", "system_prompt", "params"}; never a key.
+    settings: Mapped[list[Any]] = mapped_column(default=list)
+    grader: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    repeats: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(StorableString(20), default="running")
+    # Blind review votes: {"case", "repeat", "a", "b", "winner": setting index or None for a tie}.
+    reviews: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cells: Mapped[list[EvaluationCell]] = relationship(
+        back_populates="run",
+        order_by=lambda: [
+            EvaluationCell.case_index,
+            EvaluationCell.repeat_index,
+            EvaluationCell.setting_index,
+        ],
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"EvaluationRun(id={self.id!r}, title={self.title!r}, status={self.status!r})"
+
+
+class EvaluationCell(Base):
+    """One request of an evaluation run (case x setting x repeat) and its checked outcome."""
+
+    __tablename__ = "eval_cells"
+    __table_args__ = (
+        UniqueConstraint(
+            "run_id", "case_index", "setting_index", "repeat_index", name="uq_eval_cells_position"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    case_index: Mapped[int] = mapped_column(Integer)
+    setting_index: Mapped[int] = mapped_column(Integer)
+    repeat_index: Mapped[int] = mapped_column(Integer, default=0)
+    passed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The whole cell as evals.runner.Cell.to_dict() writes it: state, reply, error, usage, checks.
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[EvaluationRun] = relationship(back_populates="cells")
+
+    def __repr__(self) -> str:
+        return (
+            f"EvaluationCell(run={self.run_id!r}, case={self.case_index!r}, setting={self.setting_index!r}, "
+            f"repeat={self.repeat_index!r}, passed={self.passed!r})"
+        )

@@ -1,4 +1,4 @@
-"""Share links: a read-only snapshot of a conversation or compare run behind an unguessable token.
+"""Share links: a read-only snapshot of a conversation, compare run or evaluation behind an unguessable token.
 
 What must stay true:
 - The token carries 192 bits from `secrets` (URL-safe base64, 32 characters): unguessable.
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import compare, interchange
+from storage import compare, evals, interchange
 from storage.models import CompareRun, ShareLink, User, utcnow
 
 TOKEN_BYTES = 24
@@ -50,6 +50,32 @@ def create_share_link(
         conversation_id=conversation_id,
         compare_run_id=compare_run_id,
         title=snapshot.get("title", ""),
+        snapshot=snapshot,
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def create_evaluation_link(
+    session: Session,
+    user: User,
+    *,
+    run_id: int,
+    snapshot: dict[str, Any],
+    expires_at: datetime | None = None,
+) -> ShareLink | None:
+    """A link to a snapshot of one of the user's evaluation runs (the results document the caller
+    built: settings with their parameters, figures and cells; never a key); None if not theirs."""
+    if evals.get_run(session, user, run_id) is None:
+        return None
+    link = ShareLink(
+        user_id=user.id,
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        kind="evaluation",
+        title=str((snapshot.get("run") or {}).get("title") or "Evaluation")[:500],
         snapshot=snapshot,
         created_at=utcnow(),
         expires_at=expires_at,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, rendering, resources, share
+from components import auth, evaluation, rendering, resources, share
 from storage import sharing
 from storage.models import User
 
@@ -35,6 +35,8 @@ if token:
     st.caption(f"A read-only copy, shared {created_at:%Y-%m-%d %H:%M} UTC.")
     if kind == "compare":
         share.show_compare(snapshot)
+    elif kind == "evaluation":
+        evaluation.show_shared(snapshot)
     else:
         share.show_conversation(snapshot)
     st.stop()

@@ -1,0 +1,277 @@
+"""The evaluate page end to end under AppTest, against the offline model on loopback: import a promptfoo
+suite (unsupported assertions named, a malformed one refused with its line), the request count and
+estimate, a run through the compare column editors, the matrix and one cell opened, the figures, the
+export, reopening a saved run in a new session, blind review with labels hidden, and the command line
+giving the page's pass rates for the same suite and settings."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from evals import cli
+from storage import evals as evals_store
+from storage import open_database, repository, session_factory
+
+
+def suite_yaml(n: int = 6) -> bytes:
+    lines = ["description: JSON or not", "prompts: ['Tell me about {{topic}}']", "tests:"]
+    for i in range(n):
+        kind = "not-is-json" if i >= n - 2 else "is-json"
+        lines += [
+            f"  - description: T{i}",
+            f"    vars: {{topic: topic {i}}}",
+            f"    assert: [{{type: {kind}}}]",
+        ]
+    lines += [
+        "  - description: Scripted",
+        "    vars: {topic: scripts}",
+        "    assert: [{type: javascript, value: 'output.length > 0'}]",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def make_session(app_env):
+    return session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+
+
+def evaluate_page(new_app):
+    at = new_app().run()
+    at.switch_page("views/evaluate.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at, data: bytes, name: str = "suite.yaml"):
+    at.file_uploader(key="evaluate.upload").set_value((name, data, "application/yaml")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def json_vs_plain(at):
+    """Setting 1 asks for JSON; setting 2 is plain text; both temperature 0 and seed 1."""
+    for i in (0, 1):
+        at.number_input(key=f"compare.p.{i}.temperature").set_value(0.0)
+        at.number_input(key=f"compare.p.{i}.seed").set_value(1)
+    at.text_input(key="compare.label.0").set_value("json")
+    at.text_input(key="compare.label.1").set_value("plain")
+    at.radio(key="compare.p.0.format").set_value("json_object")
+    return at.run()
+
+
+def run_page(at):
+    at.button(key="evaluate.run").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table_with(at, column: str):
+    """The first table on the page that has `column`."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def stats_rows(at):
+    return table_with(at, "95% interval")[["setting", "passed"]].values.tolist()
+
+
+def test_import_run_open_a_cell_and_export(app_env, new_app, make_session):
+    at = upload(evaluate_page(new_app), suite_yaml())
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and "javascript" in warnings[0] and "will not be run" in warnings[0]
+    assert at.text_input(key="evaluate.template").value == "Tell me about {{topic}}"
+    at = json_vs_plain(at)
+    estimate = [i.value for i in at.info if "request" in i.value]
+    assert estimate and estimate[0].startswith("14 request")  # 7 cases x 2 settings
+    assert "$" in estimate[0] and " s," in estimate[0]
+    sent_before = len(app_env.received)
+
+    at = run_page(at)
+    assert len(app_env.received) - sent_before == 14
+    bodies = [r["body"] for r in app_env.received[sent_before:]]
+    assert sum(1 for b in bodies if (b.get("response_format") or {}).get("type") == "json_object") == 7
+    assert at.query_params["eval"]
+    assert stats_rows(at) == [["json", "5/7"], ["plain", "3/7"]]  # the unrun javascript case passes both
+    matrix = next(d for d in at.dataframe if d.key == "evaluate.matrix").value
+    assert list(matrix.columns) == ["case", "json", "plain"]
+    assert matrix.iloc[0].tolist() == ["1. T0", "pass", "FAIL"]
+    assert matrix.iloc[5].tolist() == ["6. T5", "FAIL", "pass"]
+
+    # Open a cell: its reply and each assertion with why.
+    at.selectbox(key="evaluate.cell_case").set_value(0)
+    at.selectbox(key="evaluate.cell_setting").set_value(1).run()
+    checks = table_with(at, "assertion")
+    assert checks[["assertion", "result"]].values.tolist() == [["is-json", "FAIL"]]
+    assert "not JSON" in checks["why"][0]
+    assert at.code[0].value.strip()  # the reply itself
+
+    # Export: the results JSON is the stored run, the CSV one row per cell.
+    exported = next(b for b in at.get("download_button") if b.proto.label == "Results JSON")
+    assert exported.proto.label == "Results JSON"
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        runs = evals_store.list_runs(session, user)
+        assert len(runs) == 1 and runs[0].status == "finished" and len(runs[0].cells) == 14
+
+
+def test_a_saved_run_reopens_in_a_new_session(app_env, new_app):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml())))
+    run_id = at.query_params["eval"]
+    first = stats_rows(at)
+    again = evaluate_page(new_app)
+    at_run = [b for b in again.sidebar.button if b.key == f"evaluate.open.{run_id}"]
+    at_run[0].click().run()
+    assert not again.exception
+    assert stats_rows(again) == first
+
+
+def test_a_malformed_suite_is_refused_naming_the_line(app_env, new_app):
+    bad = b"tests:\n  - vars: {q: a}\n    assert:\n      - {type: regex, value: '(x'}\n"
+    at = upload(evaluate_page(new_app), bad)
+    assert any("not imported" in e.value for e in at.error)
+    assert any("line 4" in t.value and "regular expression" in t.value for t in at.text)
+    assert not [b for b in at.button if b.key == "evaluate.run"]
+
+
+def test_blind_review_hides_labels_and_tallies_per_setting(app_env, new_app):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml(2))))
+    shown = [t.value for t in at.text] + [c.value for c in at.caption]
+    assert "Reply 1" in shown and "Reply 2" in shown
+    review_captions = [c.value for c in at.caption if "left to review" in c.value]
+    assert review_captions and not any("json" in c or "plain" in c for c in review_captions)
+    left = review_captions[0]
+    at.button(key="evaluate.vote.tie").click().run()
+    assert not at.exception
+    tally = table_with(at, "win rate")
+    assert tally[["setting", "ties"]].values.tolist() == [["json", 1], ["plain", 1]]
+    assert [c.value for c in at.caption if "left to review" in c.value] != [left]
+    at.button(key="evaluate.vote.1").click().run()
+    tally = table_with(at, "win rate")
+    assert tally["wins"].sum() == 1 and tally["losses"].sum() == 1
+
+
+def test_the_command_line_gives_the_page_s_pass_rates(app_env, new_app, tmp_path, monkeypatch):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml())))
+    page = stats_rows(at)
+    suite = tmp_path / "suite.yaml"
+    suite.write_bytes(suite_yaml())
+    out = tmp_path / "results.json"
+    settings = {
+        "json": {"temperature": 0, "seed": 1, "response_format": {"type": "json_object"}},
+        "plain": {"temperature": 0, "seed": 1},
+    }
+    argv = ["run", str(suite), "--out", str(out), "--secrets", str(tmp_path / "none.toml")]
+    for name, params in settings.items():
+        argv += ["--setting", f"{name}={json.dumps(params)}"]
+    assert cli.main(argv) == 0
+    record = json.loads(out.read_text())
+    assert [[s["name"], f"{s['passed']}/{s['counted']}"] for s in record["stats"]] == page
+
+
+def test_a_shared_evaluation_shows_parameters_and_figures_read_only(app_env, new_app, make_session):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml())))
+    figures = stats_rows(at)
+    at.button(key="evaluate.share").click().run()
+    assert not at.exception
+    address = next(c.value for c in at.code if "token=" in c.value)
+    token = address.split("token=", 1)[1]
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        from storage import sharing
+
+        links = sharing.list_share_links(session, user)
+        assert [(link.kind, link.token) for link in links] == [("evaluation", token)]
+
+    viewer = new_app()
+    viewer.query_params["token"] = token
+    viewer.run()
+    viewer.switch_page("views/shared.py")
+    viewer.query_params["token"] = token
+    viewer.run()
+    assert not viewer.exception, viewer.exception
+    assert stats_rows(viewer) == figures
+    params = table_with(viewer, "parameters")
+    assert params["setting"].tolist() == ["json", "plain"]
+    assert '"json_object"' in params["parameters"][0] and '"seed": 1' in params["parameters"][1]
+    assert not [b for b in viewer.button if b.key and b.key.startswith("evaluate.")]  # nothing to change
+
+
+def test_a_csv_suite_imports_and_an_edit_in_the_table_is_checked(app_env, new_app):
+    csv_suite = (
+        b"question,__expected1,__description\nWhat is 2 + 2?,contains:4,Sum\nSay hi,javascript:1,Script\n"
+    )
+    at = upload(evaluate_page(new_app), csv_suite, name="cases.csv")
+    assert at.text_input(key="evaluate.template").value == "{{question}}"
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and warnings[0].startswith("Script") and "javascript" in warnings[0]
+    editor_key = f"evaluate.editor.{at.session_state['evaluate.version']}"
+    at.session_state[editor_key] = {
+        "edited_rows": {0: {"__expected1": "regex:(oops"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    said = [e.value.replace("\\", "") for e in at.error]  # the page escapes markdown in outside text
+    assert any("row 1, column __expected1: the regular expression '(oops' is invalid" in e for e in said)
+    assert at.button(key="evaluate.run").disabled
+
+
+def test_a_run_can_be_deleted(app_env, new_app, make_session):
+    at = run_page(json_vs_plain(upload(evaluate_page(new_app), suite_yaml(1))))
+    at.button(key="evaluate.delete").click().run()
+    assert not at.exception
+    assert "eval" not in at.query_params
+    with make_session() as session:
+        assert evals_store.list_runs(session, repository.ensure_user(session, "local")) == []
+
+
+def test_a_sweep_fills_the_settings(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.selectbox(key="compare.sweep.a").set_value("temperature").run()
+    at.text_input(key="compare.sweep.values.temperature").set_value("0, 1, 2").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert not at.exception
+    assert at.number_input(key="evaluate.ncols").value == 3
+    sent_before = len(app_env.received)
+    at = run_page(at)
+    temperatures = sorted(r["body"].get("temperature") for r in app_env.received[sent_before:])
+    assert temperatures == [0, 0, 1, 1, 2, 2]  # 2 cases (one scripted) x 3 settings
+    assert [row[0] for row in stats_rows(at)] == ["temperature 0", "temperature 1", "temperature 2"]
+
+
+def test_a_small_grid_is_a_set_of_settings_and_a_large_one_is_refused(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.selectbox(key="compare.sweep.a").set_value("temperature").run()
+    at.text_input(key="compare.sweep.values.temperature").set_value("0, 1").run()
+    at.selectbox(key="compare.sweep.b").set_value("seed").run()
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert not at.exception
+    assert not at.button(key="evaluate.run").disabled
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3, 4").run()
+    at.button(key="compare.sweep.fill").click().run()
+    assert any("at most 6 settings" in e.value for e in at.error)
+    assert at.button(key="evaluate.run").disabled
+    at.text_input(key="compare.sweep.values.b.seed").set_value("1, 2, 3").run()
+    at.button(key="compare.sweep.fill").click().run()
+    at = run_page(at)
+    assert len(stats_rows(at)) == 6
+
+
+def test_a_saved_suite_reopens_in_a_new_session(app_env, new_app):
+    at = upload(evaluate_page(new_app), suite_yaml(2))
+    at.text_input(key="evaluate.template").set_value("About {{topic}}, briefly").run()
+    at.text_input(key="evaluate.suite_name").set_value("Kept suite").run()
+    at.button(key="evaluate.save_suite").click().run()
+    assert not at.exception
+    again = evaluate_page(new_app)
+    again.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    again.button(key="evaluate.saved_open").click().run()
+    assert not again.exception
+    assert again.text_input(key="evaluate.template").value == "About {{topic}}, briefly"
+    rows = table_with(again, "__expected1")
+    assert rows["topic"].tolist() == ["topic 0", "topic 1", "scripts"]
+    assert rows["__expected1"].tolist() == ["not-is-json", "not-is-json", "javascript:output.length > 0"]

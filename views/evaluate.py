@@ -1,0 +1,500 @@
+"""The evaluate page: a prompt suite run over several settings, with pass rates and honest intervals.
+
+A straight script, top to bottom: open a saved run if the URL names one (`?eval=ID`), else bring a
+suite (a promptfoo YAML or CSV file, or a saved suite), edit it, pick the settings (the compare page's
+column editors), see what the run will send, run it. Running is evals.runner.EvalRun (which sends
+through the turn engine); this page only draws it. Text from the suite or the model is shown as data
+(tables, st.text, st.code) or escaped, never as markdown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import streamlit as st
+
+from components import compare_setup, evaluation, rendering, resources, share
+from evals import promptfoo, saved
+from evals.engine import Engine, Setting
+from evals.runner import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_REPEATS, MAX_SETTINGS, EvalRun, estimate
+from evals.runner import results_csv as results_as_csv
+from evals.stats import wins_lines
+from evals.suite import Case, Suite, SuiteError
+from storage import evals as evals_store
+from storage import sharing
+from storage.models import User
+from turns import quota
+
+RUN_KEY = "eval"
+make_session = resources.sessions()
+user_id = resources.current_user_id()
+config = resources.settings()
+targets = resources.targets(config)
+default_target = targets[0]
+
+
+def prices_for(model: str | None):
+    return config.prices.get(model or default_target.model)
+
+
+def open_run_id() -> int | None:
+    raw = st.query_params.get(RUN_KEY)
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def set_suite(suite: Suite) -> None:
+    """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it)."""
+    st.session_state["evaluate.suite"] = suite.to_dict()
+    st.session_state["evaluate.template"] = suite.prompt
+    st.session_state["evaluate.version"] = st.session_state.get("evaluate.version", 0) + 1
+
+
+st.session_state.setdefault("evaluate.suite", None)
+st.session_state.setdefault("evaluate.version", 0)
+st.session_state.setdefault("evaluate.seen_upload", None)
+compare_setup.init_state()
+run_id = open_run_id()
+
+# -- the sidebar: saved runs and suites -----------------------------------------------------------------
+
+with make_session() as session:
+    me = session.get(User, user_id)
+    saved_runs = [(r.id, r.title, r.status) for r in evals_store.list_runs(session, me, limit=30)]
+    saved_suites = [(s.id, s.name, s.suite) for s in evals_store.list_suites(session, me)]
+with st.sidebar:
+    st.subheader("Evaluations", anchor=False)
+    if st.button("New evaluation", icon=":material/add:", key="evaluate.new", disabled=run_id is None):
+        st.query_params.pop(RUN_KEY, None)
+        st.rerun()
+    for rid, title, status in saved_runs:
+        if st.button(
+            rendering.label(f"{title[:40]} · {status}"),
+            key=f"evaluate.open.{rid}",
+            icon=":material/fact_check:",
+            type="primary" if rid == run_id else "secondary",
+        ):
+            st.query_params[RUN_KEY] = str(rid)
+            st.rerun()
+
+st.title("Evaluate", anchor=False)
+st.caption(
+    "Run a prompt suite over several settings and see which does better, with 95% intervals. "
+    f"Talking to {rendering.trusted(default_target.label)}."
+)
+
+# -- an open run ----------------------------------------------------------------------------------------
+
+if run_id is not None:
+    # A finished run's document is read once and kept while the run is unchanged: with 400 cells,
+    # reading and summing them on every rerun would cost more than drawing them.
+    with make_session() as session:
+        version = evals_store.run_version(session, session.get(User, user_id), run_id)
+    cached = st.session_state.get("evaluate.record")
+    if version is not None and cached is not None and cached[0] == (run_id, version):
+        record = cached[1]
+    else:
+        record = saved.open_record(make_session, user_id, run_id)
+        if record is not None:
+            with make_session() as session:
+                version = evals_store.run_version(session, session.get(User, user_id), run_id)
+            st.session_state["evaluate.record"] = ((run_id, version), record)
+    if record is None:
+        st.warning("That evaluation was not found.", icon=":material/search_off:")
+        st.query_params.pop(RUN_KEY, None)
+        st.stop()
+    names = [s["name"] for s in record["settings"]]
+    st.subheader(rendering.label(record["run"]["title"]), anchor=False)
+    st.caption(
+        f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × "
+        f"{int(record['repeats'])} repeat(s) · {rendering.label(record['run']['status'])}"
+    )
+    if record["run"]["status"] in ("stopped", "interrupted"):
+        st.info("This run did not finish: cells marked “not run” were never sent and do not count.")
+
+    matrix_tab, figures_tab, review_tab, export_tab = st.tabs(["Matrix", "Figures", "Blind review", "Export"])
+    with matrix_tab:
+        st.caption("Pick a cell to open it: its reply, each assertion and why it passed or failed.")
+        frame = evaluation.matrix_frame(record)
+        picked = st.dataframe(
+            frame,
+            hide_index=True,
+            width="stretch",
+            key="evaluate.matrix",
+            on_select="rerun",
+            selection_mode="single-cell",
+        )
+        chosen = list(getattr(getattr(picked, "selection", None), "cells", None) or [])
+        if chosen and chosen[0][1] in names and st.session_state.get("evaluate.picked") != tuple(chosen[0]):
+            st.session_state["evaluate.picked"] = tuple(chosen[0])
+            st.session_state["evaluate.cell_case"] = int(chosen[0][0])
+            st.session_state["evaluate.cell_setting"] = names.index(chosen[0][1])
+        left, middle, right = st.columns(3)
+        case_count = len(record["suite"].get("tests") or [])
+        case = left.selectbox(
+            "Case",
+            range(case_count),
+            format_func=lambda i: rendering.plain(evaluation.case_label(record, i)),
+            key="evaluate.cell_case",
+        )
+        setting = middle.selectbox(
+            "Setting",
+            range(len(names)),
+            format_func=lambda i: rendering.plain(names[i]),
+            key="evaluate.cell_setting",
+        )
+        repeat = right.number_input(
+            "Repeat", min_value=1, max_value=record["repeats"], step=1, key="evaluate.cell_repeat"
+        )
+        cell = next(
+            (
+                c
+                for c in record["cells"]
+                if (c["case"], c["setting"], c["repeat"]) == (case, setting, int(repeat) - 1)
+            ),
+            None,
+        )
+        if cell is not None:
+            with st.container(border=True, key="evaluate.cell"):
+                evaluation.show_cell(record, cell)
+
+    with figures_tab:
+        st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
+        figure = evaluation.chart(record)
+        if figure is not None:
+            st.altair_chart(figure, width="stretch")
+        st.caption("The bars are pass rates; the lines are 95% Wilson intervals.")
+        for note in record["notes"]:
+            st.info(rendering.label(note), icon=":material/balance:")
+        st.markdown("**Which setting wins on which cases**")
+        for line in wins_lines(record["wins"], lambda i: evaluation.case_label(record, i)):
+            st.text(line)
+
+    with review_tab:
+        if len(names) < 2:
+            st.caption("Blind review compares two settings; this run has one.")
+        else:
+            st.caption(
+                "Two settings' replies to the same case, labels hidden and in shuffled order: pick the "
+                "better one, or a tie. The tallies become a win rate per setting."
+            )
+            pair = st.multiselect(
+                "Settings to compare",
+                range(len(names)),
+                default=[0, 1],
+                format_func=lambda i: rendering.plain(names[i]),
+                max_selections=2,
+                key="evaluate.review_pair",
+            )
+            if len(pair) == 2:
+                a, b = pair
+                todo = evaluation.review_pairs(record, a, b)
+                if not todo:
+                    st.success("Every case of this pair has been reviewed.", icon=":material/done_all:")
+                else:
+                    case_i, repeat_i = todo[0]
+                    first, second = evaluation.blind_order(run_id, case_i, repeat_i, a, b)
+                    by_pos = {(c["case"], c["repeat"], c["setting"]): c for c in record["cells"]}
+                    st.caption(
+                        f"{len(todo)} left to review · "
+                        + rendering.label(evaluation.case_label(record, case_i))
+                    )
+                    one, two = st.columns(2)
+                    with one:
+                        st.text("Reply 1")
+                        st.code(
+                            by_pos[(case_i, repeat_i, first)].get("content") or "",
+                            language=None,
+                            wrap_lines=True,
+                        )
+                    with two:
+                        st.text("Reply 2")
+                        st.code(
+                            by_pos[(case_i, repeat_i, second)].get("content") or "",
+                            language=None,
+                            wrap_lines=True,
+                        )
+                    vote = None
+                    buttons = st.columns(3)
+                    if buttons[0].button("Reply 1 is better", key="evaluate.vote.1"):
+                        vote = first
+                    if buttons[1].button("Tie", key="evaluate.vote.tie"):
+                        vote = -1
+                    if buttons[2].button("Reply 2 is better", key="evaluate.vote.2"):
+                        vote = second
+                    if vote is not None:
+                        with make_session() as session:
+                            evals_store.add_review(
+                                session,
+                                session.get(User, user_id),
+                                run_id,
+                                {
+                                    "case": case_i,
+                                    "repeat": repeat_i,
+                                    "a": a,
+                                    "b": b,
+                                    "winner": None if vote < 0 else vote,
+                                },
+                            )
+                            session.commit()
+                        st.rerun()
+            if record.get("reviews"):
+                st.dataframe(evaluation.tally_frame(record), hide_index=True, key="evaluate.tally")
+
+    with export_tab:
+        slug = f"evaluation-{run_id}"
+        suite_obj = Suite.from_dict(record["suite"])
+        cols = st.columns(4)
+        cols[0].download_button(
+            "Results JSON",
+            lambda: json.dumps(record, indent=2, ensure_ascii=False),
+            file_name=f"{slug}.json",
+            mime="application/json",
+            key="evaluate.export.json",
+            on_click="ignore",
+            icon=":material/data_object:",
+        )
+        cols[1].download_button(
+            "Results CSV",
+            lambda: results_as_csv(record),
+            file_name=f"{slug}.csv",
+            mime="text/csv",
+            key="evaluate.export.csv",
+            on_click="ignore",
+            icon=":material/table:",
+        )
+        cols[2].download_button(
+            "Suite as promptfoo YAML",
+            lambda: promptfoo.dump_yaml(suite_obj),
+            file_name=f"{slug}-suite.yaml",
+            mime="application/yaml",
+            key="evaluate.export.suite_yaml",
+            on_click="ignore",
+        )
+        cols[3].download_button(
+            "Suite as promptfoo CSV",
+            lambda: promptfoo.dump_csv(suite_obj),
+            file_name=f"{slug}-suite.csv",
+            mime="text/csv",
+            key="evaluate.export.suite_csv",
+            on_click="ignore",
+        )
+        st.caption("The results JSON is the same file `python -m evals run ... --out results.json` writes.")
+        if st.button("Share read-only", icon=":material/share:", key="evaluate.share"):
+            with make_session() as session:
+                link = sharing.create_evaluation_link(
+                    session, session.get(User, user_id), run_id=run_id, snapshot=record
+                )
+                session.commit()
+                st.session_state["evaluate.shared_token"] = (run_id, link.token if link else None)
+        if st.button("Delete this run", icon=":material/delete:", key="evaluate.delete"):
+            with make_session() as session:
+                evals_store.delete_run(session, session.get(User, user_id), run_id)
+                session.commit()
+            st.session_state.pop("evaluate.record", None)
+            st.query_params.pop(RUN_KEY, None)
+            st.rerun()
+        shared = st.session_state.get("evaluate.shared_token")
+        if shared and shared[0] == run_id and shared[1]:
+            st.caption(
+                "Anyone with this address (and, unless public links are on, signed in) sees a read-only copy:"
+            )
+            st.code(share.link_url(shared[1]), language=None)
+    st.stop()
+
+# -- 1. the suite -------------------------------------------------------------------------------------
+
+st.subheader("1. The suite", anchor=False)
+upload = st.file_uploader(
+    "Import a promptfoo suite (YAML with `tests:`, or CSV with `__expected` columns)",
+    type=["yaml", "yml", "json", "csv"],
+    key="evaluate.upload",
+)
+if upload is not None:
+    data = upload.getvalue()
+    fingerprint = hashlib.sha256(data).hexdigest() + upload.name
+    if st.session_state["evaluate.seen_upload"] != fingerprint:
+        st.session_state["evaluate.seen_upload"] = fingerprint
+        try:
+            set_suite(promptfoo.load(upload.name, data))
+            st.session_state["evaluate.import_error"] = None
+        except SuiteError as refused:
+            st.session_state["evaluate.import_error"] = str(refused)
+if st.session_state.get("evaluate.import_error"):
+    st.error("The suite was not imported:", icon=":material/error:")
+    st.text(st.session_state["evaluate.import_error"])
+if saved_suites:
+    pick = st.selectbox(
+        "Or open a saved suite",
+        [None, *range(len(saved_suites))],
+        format_func=lambda i: "—" if i is None else rendering.plain(saved_suites[i][1]),
+        key="evaluate.saved_pick",
+    )
+    if pick is not None and st.button("Open this suite", key="evaluate.saved_open"):
+        set_suite(Suite.from_dict(saved_suites[pick][2]))
+        st.rerun()
+
+suite_dict = st.session_state["evaluate.suite"]
+if suite_dict is None:
+    st.info("Import a suite to begin.", icon=":material/upload_file:")
+    st.stop()
+
+base_suite = Suite.from_dict(suite_dict)
+template = st.text_input(
+    "Prompt template",
+    key="evaluate.template",
+    help="Each case's variables fill {{name}}.",
+)
+columns, rows = promptfoo.suite_rows(base_suite)
+st.caption(
+    "One row per case: a column per variable, `__description`, and one assertion per `__expected` column "
+    "in promptfoo's CSV form (`contains:Paris`, `not-icontains:sorry`, `is-json`, `latency(5000)`, "
+    "`llm-rubric:is polite`). Add or delete rows as you like."
+)
+edited = st.data_editor(
+    pd.DataFrame(rows, columns=columns, dtype="string"),
+    num_rows="dynamic",
+    width="stretch",
+    hide_index=True,
+    key=f"evaluate.editor.{st.session_state['evaluate.version']}",
+)
+edit_problems: list[str] = []
+cases = []
+for position, row in enumerate(edited.astype(object).where(edited.notna(), "").to_dict("records")):
+    try:
+        case = promptfoo.case_from_row({str(k): str(v) for k, v in row.items()}, where=f"row {position + 1}")
+    except SuiteError as problem:
+        edit_problems.append(str(problem))
+        continue
+    if position < len(base_suite.cases) and base_suite.cases[position].images:
+        case = Case(case.vars, case.asserts, case.description, base_suite.cases[position].images)
+    if any(case.vars.values()) or case.asserts:
+        cases.append(case)
+suite = Suite(prompt=template or "", cases=tuple(cases), name=base_suite.name)
+for line in suite.unsupported():
+    st.warning(rendering.label(line), icon=":material/block:")
+problems = edit_problems + suite.problems()
+for problem in problems:
+    st.error(rendering.label(problem), icon=":material/error:")
+
+save_cols = st.columns([3, 1])
+suite_name = save_cols[0].text_input("Suite name", value=suite.name, key="evaluate.suite_name")
+if save_cols[1].button(
+    "Save suite", icon=":material/save:", key="evaluate.save_suite", disabled=bool(edit_problems)
+):
+    with make_session() as session:
+        evals_store.create_suite(
+            session,
+            session.get(User, user_id),
+            name=suite_name,
+            suite={**suite.to_dict(), "name": suite_name},
+        )
+        session.commit()
+    st.toast("Suite saved.", icon=":material/save:")
+
+# -- 2. the settings ----------------------------------------------------------------------------------
+
+st.subheader("2. The settings", anchor=False)
+st.caption("The same column editors as Compare (and its sweep): each column is one setting to evaluate.")
+shared_count = st.session_state.get("compare.ncols", 2)
+if st.session_state.get("evaluate.seen_compare_ncols") not in (None, shared_count):
+    # A sweep (here or on the compare page) filled the columns: show as many settings as it made.
+    st.session_state["evaluate.ncols"] = max(1, min(int(shared_count), MAX_SETTINGS))
+st.session_state.setdefault("evaluate.ncols", 2)
+compare_setup.sweep_panel()
+if st.session_state["compare.grid"]:
+    compare_columns = compare_setup.grid_columns(targets)
+    setting_problems = (
+        [
+            f"An evaluation compares at most {MAX_SETTINGS} settings; "
+            f"this grid has {len(compare_columns)} cells."
+        ]
+        if len(compare_columns) > MAX_SETTINGS
+        else []
+    )
+else:
+    count = st.number_input("Settings", min_value=1, max_value=MAX_SETTINGS, step=1, key="evaluate.ncols")
+    shared_count = st.session_state.get("compare.ncols", 2)
+    st.session_state["compare.ncols"] = int(count)
+    try:
+        compare_columns, setting_problems = compare_setup.column_editors(targets, make_session, user_id)
+    finally:
+        st.session_state["compare.ncols"] = shared_count  # the compare page keeps its own count
+st.session_state["evaluate.seen_compare_ncols"] = st.session_state.get("compare.ncols", 2)
+settings = [
+    Setting(
+        name=(c.label or f"Setting {i + 1}").strip(),
+        endpoint=c.endpoint,
+        params=c.params,
+        system_prompt=c.system_prompt,
+    )
+    for i, c in enumerate(compare_columns)
+]
+if len({s.name for s in settings}) != len(settings):
+    setting_problems.append("Give each setting its own label.")
+for problem in setting_problems:
+    st.error(rendering.label(problem), icon=":material/error:")
+
+# -- 3. the run ---------------------------------------------------------------------------------------
+
+st.subheader("3. Run", anchor=False)
+knobs = st.columns(3)
+repeats = knobs[0].number_input(
+    "Repeat each case", min_value=1, max_value=MAX_REPEATS, step=1, key="evaluate.repeats"
+)
+concurrency = knobs[1].number_input(
+    "Requests at once, per setting",
+    min_value=1,
+    max_value=MAX_CONCURRENCY,
+    value=DEFAULT_CONCURRENCY,
+    step=1,
+    key="evaluate.concurrency",
+    help="Each setting sends this many at a time, side by side. Fewer is kinder to rate limits.",
+)
+grader_index = knobs[2].selectbox(
+    "Grade llm-rubric with",
+    range(len(settings)) if settings else [0],
+    format_func=lambda i: rendering.plain(settings[i].name) if i < len(settings) else "—",
+    key="evaluate.grader",
+    help="The setting whose model grades llm-rubric assertions (its reasoning is kept).",
+)
+blocked = bool(problems or setting_problems or not settings)
+if not blocked:
+    guess = estimate(
+        suite,
+        settings,
+        repeats=int(repeats),
+        concurrency=int(concurrency),
+        prices_for=prices_for,
+        seconds_per_request=3.0,
+    )
+    st.info(rendering.label(guess.words()), icon=":material/calculate:")
+go = st.button(
+    "Run the evaluation", type="primary", icon=":material/play_arrow:", key="evaluate.run", disabled=blocked
+)
+
+if go and not blocked:
+    grader = settings[grader_index] if grader_index < len(settings) else settings[0]
+    engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config), title=suite.name)
+    evaluation_run = EvalRun(
+        suite,
+        settings,
+        engine=engine,
+        repeats=int(repeats),
+        concurrency=int(concurrency),
+        grader=grader,
+        prices_for=prices_for,
+    )
+    new_id = saved.start(make_session, user_id, evaluation_run)
+    st.query_params[RUN_KEY] = str(new_id)
+    st.caption("Running. Stop (top right) keeps every finished cell.")
+    live = evaluation.LiveView(evaluation_run, evaluation_run.record)
+    try:
+        evaluation_run.run(live)
+    finally:
+        saved.finish(make_session, user_id, new_id, evaluation_run)
+    st.rerun()
