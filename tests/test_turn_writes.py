@@ -66,6 +66,7 @@ OTHER_WRITES: dict[str, tuple[tuple[str, ...], str]] = {
     "delete_preset": (PRESETS, "deleting a preset"),
     "delete_compare_run": ((), "no page deletes a compare run yet"),
     "create_share_link": (("components/share.py",), "sharing a snapshot"),
+    "create_evaluation_link": (("views/evaluate.py",), "sharing an evaluation's snapshot"),
     "revoke_share_link": (("components/share.py",), "revoking a share link"),
 }
 
