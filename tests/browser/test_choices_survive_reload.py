@@ -87,8 +87,9 @@ def test_an_older_version_continued_stays_shown_on_reload_and_on_the_other_serve
     chat.wait_reply_done()
     expect(chat.messages.first).to_contain_text("edited question")
     chat.messages.first.get_by_role("button", name="‹").click()
-    chat.wait_idle()
-    expect(chat.messages.first).to_contain_text("original question")
+    expect(chat.messages.first).to_contain_text("original question", timeout=30_000)
+    expect(chat.messages).to_have_count(2, timeout=30_000)
+    chat.wait_idle()  # the run that drew the older version is over before the next message is typed
     chat.send("continue the original")
     chat.wait_reply_done()
 
