@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from turns.reply import cost_usd
+
 # The price table of the built-in offline model: everything costs nothing (compared by identity).
 OFFLINE_PRICES: Mapping[str, float] = MappingProxyType({"input": 0.0, "cached": 0.0, "output": 0.0})
 
@@ -21,26 +23,6 @@ FINISH_NOTES = {
     "content_filter": "stopped by the provider's safety filter",
     "tool_calls": "the model asked to call a tool",
 }
-
-
-def cost_usd(usage: Mapping[str, Any] | None, prices: Mapping[str, float] | None) -> float | None:
-    """What a reply cost, from its usage and a price table per million tokens; None when unknown."""
-    if not usage or not prices:
-        return None
-    prompt = int(usage.get("prompt_tokens") or 0)
-    cached = int(usage.get("cached_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    reasoning = int(usage.get("reasoning_tokens") or 0)
-    total = int(usage.get("total_tokens") or 0)
-    # Whether completion includes reasoning differs by route: if the total says reasoning was extra,
-    # bill it on top; otherwise it is already inside completion.
-    output = completion + reasoning if total >= prompt + completion + reasoning and reasoning else completion
-    fresh_input = max(prompt - cached, 0)
-    return (
-        fresh_input * prices.get("input", 0.0)
-        + cached * prices.get("cached", 0.0)
-        + output * prices.get("output", 0.0)
-    ) / 1_000_000
 
 
 def summary(

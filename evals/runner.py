@@ -30,6 +30,7 @@ from typing import Any
 from evals import assertions, stats
 from evals.engine import Engine, Setting
 from evals.suite import Suite, fill
+from turns.reply import cost_usd
 
 MAX_SETTINGS = 6
 MAX_REPEATS = 20
@@ -200,7 +201,7 @@ class EvalRun:
             )
             if "duration_s" in outcome.timings:
                 cell.latency_ms = round(outcome.timings["duration_s"] * 1000, 1)
-            cell.cost = stats.cost_usd(outcome.usage, self.prices_for(setting.params.model or ""))
+            cell.cost = cost_usd(outcome.usage, self.prices_for(setting.params.model or ""))
             if outcome.status == STOPPED:
                 self._settle(cell, STOPPED)
             elif outcome.error is not None:
@@ -342,7 +343,7 @@ def estimate(
         price = prices_for(setting.params.model or "")
         for case in suite.cases:
             prompt_tokens = (len(fill(suite.prompt, case.vars)) + len(setting.system_prompt)) // 4 + 8
-            cost = stats.cost_usd(
+            cost = cost_usd(
                 {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": out_tokens,

@@ -42,23 +42,6 @@ def p95(values: Sequence[float]) -> float | None:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def cost_usd(usage: Mapping[str, Any] | None, prices: Mapping[str, float] | None) -> float | None:
-    """What a reply cost from its usage and a price table per million tokens; None when unknown."""
-    if not usage or not prices:
-        return None
-    prompt = int(usage.get("prompt_tokens") or 0)
-    cached = int(usage.get("cached_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    reasoning = int(usage.get("reasoning_tokens") or 0)
-    total = int(usage.get("total_tokens") or 0)
-    output = completion + reasoning if total >= prompt + completion + reasoning and reasoning else completion
-    return (
-        max(prompt - cached, 0) * prices.get("input", 0.0)
-        + cached * prices.get("cached", 0.0)
-        + output * prices.get("output", 0.0)
-    ) / 1_000_000
-
-
 @dataclass(frozen=True)
 class SettingStats:
     """One setting's figures over a run."""

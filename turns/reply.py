@@ -8,6 +8,7 @@ Keeping that here means the chat page and the compare page report the same numbe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,3 +111,23 @@ class Reply:
         if self.first_token_at is None:
             self.first_token_at = now
         return True
+
+
+def cost_usd(usage: Mapping[str, Any] | None, prices: Mapping[str, float] | None) -> float | None:
+    """What a reply cost, from its usage and a price table per million tokens; None when unknown."""
+    if not usage or not prices:
+        return None
+    prompt = int(usage.get("prompt_tokens") or 0)
+    cached = int(usage.get("cached_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    reasoning = int(usage.get("reasoning_tokens") or 0)
+    total = int(usage.get("total_tokens") or 0)
+    # Whether completion includes reasoning differs by route: if the total says reasoning was extra,
+    # bill it on top; otherwise it is already inside completion.
+    output = completion + reasoning if total >= prompt + completion + reasoning and reasoning else completion
+    fresh_input = max(prompt - cached, 0)
+    return (
+        fresh_input * prices.get("input", 0.0)
+        + cached * prices.get("cached", 0.0)
+        + output * prices.get("output", 0.0)
+    ) / 1_000_000

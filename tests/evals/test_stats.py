@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from evals import stats
+from turns.reply import cost_usd
 
 
 @pytest.mark.parametrize(
@@ -90,5 +91,5 @@ def test_cost_bills_thinking_as_output_and_cached_input_at_its_price():
         "total_tokens": 1150,
     }
     prices = {"input": 1.0, "cached": 0.1, "output": 10.0}
-    assert stats.cost_usd(usage, prices) == pytest.approx((600 * 1.0 + 400 * 0.1 + 150 * 10.0) / 1e6)
-    assert stats.cost_usd(usage, None) is None
+    assert cost_usd(usage, prices) == pytest.approx((600 * 1.0 + 400 * 0.1 + 150 * 10.0) / 1e6)
+    assert cost_usd(usage, None) is None
