@@ -18,6 +18,8 @@ from typing import Any
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_DATABASE_URL = "sqlite:///data/prism.db"
 AUTH_MODES = ("none", "password", "oidc")
+# Tokens held per candidate at admission for a request that sets no max tokens (turns/quota.py).
+DEFAULT_RESERVE_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Settings:
     requests_per_minute: int | None = None
     tokens_per_day: int | None = None
     global_tokens_per_day: int | None = None
+    reserve_tokens: int = DEFAULT_RESERVE_TOKENS
     # Guest access (off by default): a private session capped in messages and tokens.
     guest_access: bool = False
     guest_messages: int = 10
@@ -180,6 +183,11 @@ def load_settings(
             "PRISM_GLOBAL_TOKENS_PER_DAY",
             pick("PRISM_GLOBAL_TOKENS_PER_DAY", quotas, "global_tokens_per_day"),
         ),
+        reserve_tokens=_limit(
+            "PRISM_RESERVE_TOKENS",
+            pick("PRISM_RESERVE_TOKENS", quotas, "reserve_tokens", DEFAULT_RESERVE_TOKENS),
+        )
+        or DEFAULT_RESERVE_TOKENS,
         guest_access=_flag(pick("PRISM_GUEST_ACCESS", guest, "enabled", False)),
         guest_messages=_limit("PRISM_GUEST_MESSAGES", pick("PRISM_GUEST_MESSAGES", guest, "messages", 10))
         or 0,
