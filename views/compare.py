@@ -212,7 +212,7 @@ if run_id is not None:
                 left, middle, right = st.columns(3)
                 left.download_button(
                     "Export CSV",
-                    compare_stats.run_as_csv(run, prices_for),
+                    lambda run=run: compare_stats.run_as_csv(run, prices_for),  # made on click
                     file_name=f"comparison-{run.id}.csv",
                     mime="text/csv",
                     icon=":material/table:",
@@ -221,7 +221,7 @@ if run_id is not None:
                 )
                 middle.download_button(
                     "Export JSON",
-                    compare_stats.run_as_json(run),
+                    lambda run=run: compare_stats.run_as_json(run),
                     file_name=f"comparison-{run.id}.json",
                     mime="application/json",
                     icon=":material/data_object:",

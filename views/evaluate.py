@@ -251,7 +251,7 @@ if run_id is not None:
         cols = st.columns(4)
         cols[0].download_button(
             "Results JSON",
-            lambda: json.dumps(record, indent=2, ensure_ascii=False),
+            lambda record=record: json.dumps(record, indent=2, ensure_ascii=False),
             file_name=f"{slug}.json",
             mime="application/json",
             key="evaluate.export.json",
@@ -260,7 +260,7 @@ if run_id is not None:
         )
         cols[1].download_button(
             "Results CSV",
-            lambda: results_as_csv(record),
+            lambda record=record: results_as_csv(record),
             file_name=f"{slug}.csv",
             mime="text/csv",
             key="evaluate.export.csv",
@@ -269,7 +269,7 @@ if run_id is not None:
         )
         cols[2].download_button(
             "Suite as promptfoo YAML",
-            lambda: promptfoo.dump_yaml(suite_obj),
+            lambda suite_obj=suite_obj: promptfoo.dump_yaml(suite_obj),
             file_name=f"{slug}-suite.yaml",
             mime="application/yaml",
             key="evaluate.export.suite_yaml",
@@ -277,7 +277,7 @@ if run_id is not None:
         )
         cols[3].download_button(
             "Suite as promptfoo CSV",
-            lambda: promptfoo.dump_csv(suite_obj),
+            lambda suite_obj=suite_obj: promptfoo.dump_csv(suite_obj),
             file_name=f"{slug}-suite.csv",
             mime="text/csv",
             key="evaluate.export.suite_csv",
