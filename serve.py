@@ -3,7 +3,7 @@
 app.py stays the app; this file only wraps it (security_headers.py says which headers and why), and
 hands every exception a script run or a widget callback did not catch to the error boundary
 (components/incidents.py), so even the sign-in gate, which runs before app.py's own boundary around
-the page, never shows a traceback; and it serves each download once, to the person who clicked
+the page, never shows a traceback; and it serves each download only to the browser that clicked it
 (private_downloads.py). `streamlit run app.py` still works but sends none of these headers.
 """
 
@@ -11,7 +11,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from components import incidents
-from private_downloads import OneShotDownloads
+from private_downloads import PrivateDownloads
 from security_headers import SecurityHeaders
 
 
@@ -38,7 +38,7 @@ app = st.App(
     "app.py",
     middleware=[
         Middleware(SecurityHeaders, image_hosts=trusted_image_hosts),
-        Middleware(OneShotDownloads, storage=media_storage),
+        Middleware(PrivateDownloads, storage=media_storage),
     ],
     on_script_error=incidents.report,
 )
