@@ -30,6 +30,7 @@ class EndpointConfig:
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     models: tuple[str, ...] = ()
+    public_url: str | None = None  # the address the request view shows people who are not admins
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Settings:
 
     api_base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_public_url: str | None = None  # the default endpoint's address as non-admins may see it
     model: str = DEFAULT_MODEL
     database_url: str = DEFAULT_DATABASE_URL
     auth_mode: str = "none"
@@ -156,6 +158,7 @@ def load_settings(
                     base_url=str(raw["base_url"]),
                     api_key=raw.get("api_key") or None,
                     models=tuple(raw.get("models") or ()),
+                    public_url=str(raw["public_url"]) if raw.get("public_url") else None,
                 )
             )
 
@@ -167,6 +170,7 @@ def load_settings(
     return Settings(
         api_base_url=pick("PRISM_API_BASE_URL", api, "base_url"),
         api_key=pick("PRISM_API_KEY", api, "api_key"),
+        api_public_url=pick("PRISM_API_PUBLIC_URL", api, "public_url"),
         model=pick("PRISM_MODEL", api, "model", DEFAULT_MODEL),
         database_url=pick("PRISM_DATABASE_URL", database, "url", DEFAULT_DATABASE_URL),
         auth_mode=auth_mode,
