@@ -33,8 +33,10 @@ class DayUsage:
     day: date
     requests: int
     prompt_tokens: int
-    completion_tokens: int
-    tokens: int
+    completion_tokens: int  # the answer's tokens, thinking not included (see thinking_tokens)
+    tokens: int  # what the quotas count: prompt + completion + thinking + other_tokens
+    thinking_tokens: int = 0
+    other_tokens: int = 0  # counted by the provider in the total but in none of the parts (rare)
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def usage_per_user_day(session: Session, admin: User, *, since: datetime) -> lis
             UsageEvent.requests,
             UsageEvent.prompt_tokens,
             UsageEvent.completion_tokens,
+            UsageEvent.reasoning_tokens,
             UsageEvent.total_tokens,
         )
         .join(User, User.id == UsageEvent.user_id)
@@ -219,14 +222,28 @@ def usage_per_user_day(session: Session, admin: User, *, since: datetime) -> lis
     # Summed here rather than in SQL: the two engines spell "UTC day of a timestamp" differently, and
     # an admin chart covers a few thousand rows at most.
     sums: dict[tuple[int, date], list] = {}
-    for user_id, identity, display_name, created_at, requests, prompt, completion, total in events:
-        day = created_at.date()
-        row = sums.setdefault((user_id, day), [identity, display_name, 0, 0, 0, 0])
+    for user_id, identity, display_name, created_at, requests, prompt, completion, thinking, total in events:
+        answer, thinking = split_completion(prompt, completion, thinking, total)
+        row = sums.setdefault((user_id, created_at.date()), [identity, display_name, 0, 0, 0, 0, 0, 0])
         row[2] += requests
         row[3] += prompt
-        row[4] += completion
+        row[4] += answer
         row[5] += total
+        row[6] += thinking
+        row[7] += max(0, total - prompt - answer - thinking)
     return [
-        DayUsage(user_id, v[0], v[1], day, v[2], v[3], v[4], v[5])
+        DayUsage(user_id, v[0], v[1], day, v[2], v[3], v[4], v[5], v[6], v[7])
         for (user_id, day), v in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[1][0]))
     ]
+
+
+def split_completion(prompt: int, completion: int, thinking: int, total: int) -> tuple[int, int]:
+    """(answer tokens, thinking tokens) of one request, whichever way its provider counted.
+
+    Gemini counts thinking on top of completion (total = prompt + completion + thinking); OpenAI counts
+    it inside completion (total = prompt + completion). Told apart by the total, as cost_usd does."""
+    if not thinking:
+        return completion, 0
+    if total >= prompt + completion + thinking:
+        return completion, thinking
+    return max(0, completion - thinking), thinking
