@@ -6,8 +6,9 @@ PostgreSQL.
 - Tokens are reserved at admission and settled at the end: a request whose reservation does not fit
   in what is left today is refused and says why; replies still running count against the per-person
   and the team's daily limits; a reservation whose writer died stops counting after its lifetime; a
-  chat reply with no max tokens is cut at its reservation, and a day of such replies never passes its
-  limit; stopped and refused runs leave no reservation behind.
+  request with no max tokens is sent with its reservation as max tokens (only while a token limit is
+  in force), and a day of such replies never passes its limit; stopped and compare runs leave no
+  reservation behind.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def test_a_reservation_that_does_not_fit_in_what_is_left_is_refused_in_plain_wor
     with pytest.raises(quota.QuotaExceeded) as refused:
         quota.admit(session_maker, ann, limits, reserve=200, now=NOON + timedelta(minutes=1))
     words = refused.value.message
-    assert "up to 200 tokens" in words and "100 of 1,000 tokens left" in words
+    assert "up to 200 tokens" in words and "100 of 1,000 tokens for today left" in words
     assert "smaller Max tokens" in words and "00:00 UTC" in words
     assert refused.value.per_day
     quota.admit(session_maker, ann, limits, reserve=100, now=NOON + timedelta(minutes=1))  # it fits exactly
@@ -103,7 +104,7 @@ def test_replies_still_running_count_against_the_daily_limit_until_settled(sessi
     ann = new_user(session_maker)
     limits = quota.Limits(tokens_per_day=1000)
     [running] = quota.admit(session_maker, ann, limits, reserve=600, now=NOON)
-    with pytest.raises(quota.QuotaExceeded, match="400 of 1,000 tokens left"):
+    with pytest.raises(quota.QuotaExceeded, match="400 of 1,000 tokens for today left"):
         quota.admit(session_maker, ann, limits, reserve=600, now=NOON)
     quota.add_tokens(session_maker, ann, running, {"prompt_tokens": 20, "completion_tokens": 30})
     quota.admit(session_maker, ann, limits, reserve=600, now=NOON)  # the reply used 50, not 600
@@ -115,7 +116,7 @@ def test_the_team_budget_counts_everyones_reservations(session_maker):
     ann, bob = new_user(session_maker), new_user(session_maker, "bob")
     limits = quota.Limits(global_tokens_per_day=1000)
     quota.admit(session_maker, ann, limits, reserve=700, now=NOON)
-    with pytest.raises(quota.QuotaExceeded, match="the team has 300 of 1,000 tokens left"):
+    with pytest.raises(quota.QuotaExceeded, match="the team has 300 of 1,000 tokens for today left"):
         quota.admit(session_maker, bob, limits, reserve=400, now=NOON)
     quota.admit(session_maker, bob, limits, reserve=300, now=NOON)
     with pytest.raises(quota.QuotaExceeded, match="team's daily budget of 1,000 tokens is spent"):
@@ -200,25 +201,36 @@ def test_a_chat_reply_whose_max_tokens_would_overshoot_is_refused_and_nothing_is
     assert fits.error is None and fits.status in (turns.COMPLETE, turns.LENGTH)
 
 
-def test_a_reply_with_no_max_tokens_is_cut_at_its_reservation_and_settled(session_maker, offline, engine):
+def test_a_reply_with_no_max_tokens_is_sent_with_its_reservation_as_max_tokens(
+    session_maker, offline, engine
+):
     ann = new_user(session_maker)
     limits = quota.Limits(tokens_per_day=100_000, reserve_tokens=4)
-    turn = chat_turn(session_maker, ann, offline, limits, engine)
+    turn = chat_turn(session_maker, ann, offline, limits, engine, thinking_budget=0)
     list(turn.events())
+    assert offline.received[-1]["body"]["max_completion_tokens"] == 4  # the provider stops it there
     assert turn.status == turns.LENGTH and turn.reply.finish_reason == "length"
-    assert 4 * quota.CHARS_PER_TOKEN <= len(turn.reply.content) < 200  # cut, not the whole reply
+    with session_maker() as session:
+        stored = repository.active_path(session, session.get(User, ann), turn.conversation_id)[-1]
+    assert stored.request_body["max_completion_tokens"] == 4, "the request view shows what was sent"
     [row] = ledger(session_maker, ann)
-    prompt = quota.prompt_estimate(turn.messages)
     assert row.reserved_tokens == 0 and row.reserved_until is None
-    assert row.total_tokens == prompt + 4  # the estimate, capped at what was reserved
+    assert row.total_tokens == turn.usage.total_tokens <= quota.prompt_estimate(turn.messages) + 4
+
+
+def test_without_a_token_limit_a_request_is_sent_as_the_person_set_it(session_maker, offline, engine):
+    ann = new_user(session_maker)
+    list(chat_turn(session_maker, ann, offline, quota.Limits(requests_per_minute=100), engine).events())
+    assert "max_completion_tokens" not in offline.received[-1]["body"]
 
 
 def test_a_day_of_replies_without_max_tokens_never_passes_the_limit(session_maker, offline, engine):
+    """Thinking off: the offline model counts thinking on top of max tokens (Gemini counts it inside)."""
     ann = new_user(session_maker)
     limits = quota.Limits(tokens_per_day=300, reserve_tokens=40)
     replies = 0
     while True:
-        turn = chat_turn(session_maker, ann, offline, limits, engine)
+        turn = chat_turn(session_maker, ann, offline, limits, engine, thinking_budget=0)
         list(turn.events())
         if isinstance(turn.error, quota.QuotaExceeded):
             break

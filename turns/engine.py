@@ -23,8 +23,8 @@ What must stay true:
   reply is saved at most every `save_every` seconds).
 - Every admitted request is settled in the ledger when it ends, however it ends (turns/quota.py):
   with the server's usage when it reported one, else with an estimate of what it used. While a token
-  limit is in force, a request that set no max tokens is cut (finish reason `length`) once its text
-  reaches the tokens reserved for it, so no reply runs past its reservation.
+  limit is in force, a request that sets no max tokens is sent with the reservation's max tokens
+  (`sent_params`), so the provider itself stops the reply where its reservation ends.
 
 No streamlit here.
 """
@@ -288,12 +288,14 @@ class Run:
         self._reserved = {id(r): (t, p) for r, t, p in zip(self.requests, reserves, prompts, strict=True)}
         return True
 
-    def _cut_after(self, request: Any) -> int | None:
-        """Characters of output after which the request is cut, or None (it sets its own max tokens,
-        or no token limit is in force)."""
-        if self.limits is None or not self.limits.limits_tokens or quota.max_tokens(request.params):
-            return None
-        return quota.reply_allowance(request.params, self.limits) * quota.CHARS_PER_TOKEN
+    def sent_params(self, params: Any) -> Any:
+        """The parameters a request is sent with: while a token limit is in force, one that sets no
+        max tokens gets `Limits.reserve_tokens` as its max_completion_tokens, so the provider stops the
+        reply where its reservation ends (on Gemini this includes thinking). Subclasses build their
+        request bodies from what this returns, so the stored body is what was sent."""
+        if self.limits is None or not self.limits.limits_tokens or quota.max_tokens(params):
+            return params
+        return params.replace(max_completion_tokens=self.limits.reserve_tokens)
 
     async def _stream(self, gate: asyncio.Semaphore, request: Any) -> None:
         async with gate:
@@ -302,25 +304,16 @@ class Run:
             stream = astream_chat(
                 self.engine.http, request.endpoint, request.params, request.messages, **self.client_options
             )
-            cut_after = self._cut_after(request)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     self._take(request, event)
                     self._post(request, event)
-                    if isinstance(event, events.TextDelta | events.ThoughtDelta):
+                    if isinstance(event, events.TextDelta | events.ThoughtDelta):  # for the estimate
                         self._produced[id(request)] = self._produced.get(id(request), 0) + len(event.text)
                     elif isinstance(event, events.ToolCallDone):
                         self._produced[id(request)] = self._produced.get(id(request), 0) + len(
                             str(event.call)
                         )
-                    if cut_after is not None and self._produced.get(id(request), 0) >= cut_after:
-                        # The reply reached what was reserved for it: end it as the provider would at
-                        # max tokens, and close the stream (aclosing) so nothing more is generated.
-                        for index in range(max(1, request.params.n or 1)):
-                            cut = events.Finish("length", index)
-                            self._take(request, cut)
-                            self._post(request, cut)
-                        break
             self._finish(request, stopped=False)
             self._post(request, None)
 

@@ -11,10 +11,11 @@ What must stay true:
   for everyone while a global budget is set, else one per person); on SQLite the transaction begins
   with BEGIN IMMEDIATE, which takes the database's one write lock before the counts are read.
 - Tokens are reserved at admission (`reservation`: the prompt's estimate plus, per candidate, the
-  request's max tokens or `Limits.reserve_tokens` when it sets none) and count against every token
-  limit until the request is settled (`add_tokens`) to the real usage; a request that ended without
-  a usage report (stopped, failed, cut) is settled to an estimate of what it used (`estimate`). A
-  reservation whose writer died before settling stops counting after RESERVATION_LIFETIME.
+  request's max tokens, which the engine sets to `Limits.reserve_tokens` when a token limit is in
+  force and the request sets none) and count against every token limit until the request is settled
+  (`add_tokens`) to the real usage; a request that ended without a usage report (stopped, failed) is
+  settled to an estimate of what it used (`estimate`). A reservation whose writer died before
+  settling stops counting after RESERVATION_LIFETIME.
 - A token limit admits a request only if its reservation fits in what is left; so a person ends a day
   above a limit only by what the estimates missed (see the README's quota section).
 - A refusal says in plain words what was hit and when it resets (UTC), and nothing is sent.
@@ -62,7 +63,7 @@ class Limits:
 
     @property
     def limits_tokens(self) -> bool:
-        """True when a token limit is in force (a reply without max tokens is then cut at its reservation)."""
+        """True when a token limit is in force (a request without max tokens is then sent with one)."""
         return any(
             v is not None for v in (self.tokens_per_day, self.global_tokens_per_day, self.guest_tokens)
         )
@@ -190,13 +191,11 @@ def estimate(reserved: int, prompt: int, produced_chars: int) -> dict[str, int]:
     return {"prompt_tokens": total - completion, "completion_tokens": completion, "total_tokens": total}
 
 
-def _too_big(used: int, limit: int, reserve: int, whose: str) -> str:
+def _too_big(reserve: int, left: str) -> str:
     """Why a reservation that does not fit is refused, when the limit itself is not yet reached."""
-    left = max(0, limit - used)
     return (
-        f"This request may use up to {reserve:,} tokens (the prompt plus its max tokens), and "
-        f"{whose} {left:,} of {limit:,} tokens left (counting replies still running). "
-        "Set a smaller Max tokens, or wait for the reset."
+        f"This request may use up to {reserve:,} tokens (the prompt plus its max tokens), and {left} "
+        "(counting replies still running). Set a smaller Max tokens, or wait for the reset."
     )
 
 
@@ -224,7 +223,10 @@ def refusal(
             )
         if limits.guest_tokens is not None and spent.tokens + max(reserve, 1) > limits.guest_tokens:
             if spent.tokens < limits.guest_tokens:
-                words = _too_big(spent.tokens, limits.guest_tokens, reserve, "this guest session has")
+                left = max(0, limits.guest_tokens - spent.tokens)
+                words = _too_big(
+                    reserve, f"this guest session has {left:,} of its {limits.guest_tokens:,} tokens left"
+                )
             else:
                 words = (
                     f"A guest session may use {limits.guest_tokens:,} tokens, and this one has used them. "
@@ -260,7 +262,9 @@ def refusal(
             verdict = usage.check_quota(session, user, global_tokens_per_day=limit, now=now, reserve=reserve)
         if not verdict.allowed:
             if verdict.used < limit:
-                what = _too_big(verdict.used, limit, reserve, "you have" if per_person else "the team has")
+                left = max(0, limit - verdict.used)
+                whose = "you have" if per_person else "the team has"
+                what = _too_big(reserve, f"{whose} {left:,} of {limit:,} tokens for today left")
             elif per_person:
                 what = f"You have used your {limit:,} tokens for today."
             else:
