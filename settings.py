@@ -18,6 +18,8 @@ from typing import Any
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_DATABASE_URL = "sqlite:///data/prism.db"
 AUTH_MODES = ("none", "password", "oidc")
+# Tokens held per candidate at admission for a request that sets no max tokens (turns/quota.py).
+DEFAULT_RESERVE_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class EndpointConfig:
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     models: tuple[str, ...] = ()
+    public_url: str | None = None  # the address the request view shows people who are not admins
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Settings:
 
     api_base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_public_url: str | None = None  # the default endpoint's address as non-admins may see it
     model: str = DEFAULT_MODEL
     database_url: str = DEFAULT_DATABASE_URL
     auth_mode: str = "none"
@@ -54,6 +58,7 @@ class Settings:
     requests_per_minute: int | None = None
     tokens_per_day: int | None = None
     global_tokens_per_day: int | None = None
+    reserve_tokens: int = DEFAULT_RESERVE_TOKENS
     # Guest access (off by default): a private session capped in messages and tokens.
     guest_access: bool = False
     guest_messages: int = 10
@@ -153,6 +158,7 @@ def load_settings(
                     base_url=str(raw["base_url"]),
                     api_key=raw.get("api_key") or None,
                     models=tuple(raw.get("models") or ()),
+                    public_url=str(raw["public_url"]) if raw.get("public_url") else None,
                 )
             )
 
@@ -164,6 +170,7 @@ def load_settings(
     return Settings(
         api_base_url=pick("PRISM_API_BASE_URL", api, "base_url"),
         api_key=pick("PRISM_API_KEY", api, "api_key"),
+        api_public_url=pick("PRISM_API_PUBLIC_URL", api, "public_url"),
         model=pick("PRISM_MODEL", api, "model", DEFAULT_MODEL),
         database_url=pick("PRISM_DATABASE_URL", database, "url", DEFAULT_DATABASE_URL),
         auth_mode=auth_mode,
@@ -180,6 +187,11 @@ def load_settings(
             "PRISM_GLOBAL_TOKENS_PER_DAY",
             pick("PRISM_GLOBAL_TOKENS_PER_DAY", quotas, "global_tokens_per_day"),
         ),
+        reserve_tokens=_limit(
+            "PRISM_RESERVE_TOKENS",
+            pick("PRISM_RESERVE_TOKENS", quotas, "reserve_tokens", DEFAULT_RESERVE_TOKENS),
+        )
+        or DEFAULT_RESERVE_TOKENS,
         guest_access=_flag(pick("PRISM_GUEST_ACCESS", guest, "enabled", False)),
         guest_messages=_limit("PRISM_GUEST_MESSAGES", pick("PRISM_GUEST_MESSAGES", guest, "messages", 10))
         or 0,

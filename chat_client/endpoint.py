@@ -17,6 +17,7 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     name: str = "default"
     models: tuple[str, ...] = ()
+    public_url: str | None = None  # what a request view may show people who may not see base_url
 
     def __post_init__(self) -> None:
         if isinstance(self.models, list):

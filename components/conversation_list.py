@@ -13,7 +13,7 @@ import time
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import rendering, resources, url_ids
+from components import downloads, rendering, resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
@@ -77,7 +77,7 @@ def _exporter(make_session: sessionmaker[Session], user_id: int, export, convers
         with make_session() as session:
             return export(session, session.get(User, user_id), conversation_ids)
 
-    return make
+    return downloads.made_on_click(make)
 
 
 def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: int) -> None:

@@ -85,13 +85,16 @@ def _images(message: Any) -> None:
         st.image([a.thumbnail or a.data for a in images], width=120)
 
 
-def request_renderer(endpoint: Endpoint):
-    """Render a stored request body as curl and as Python for `endpoint` (the key as an env reference)."""
+def request_renderer(endpoint: Endpoint, *, show_url: bool):
+    """Render a stored request body as curl and as Python for `endpoint` (the key as an env reference).
+
+    `show_url` is for admins: anyone else sees the endpoint's public URL, or `$PRISM_API_BASE_URL`,
+    never its base URL, which may be an internal address."""
 
     def render(body: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         return [
-            ("Copy as curl", "bash", snippets.as_curl(endpoint, dict(body))),
-            ("Copy as Python (httpx)", "python", snippets.as_httpx(endpoint, dict(body))),
+            ("Copy as curl", "bash", snippets.as_curl(endpoint, dict(body), show_url=show_url)),
+            ("Copy as Python (httpx)", "python", snippets.as_httpx(endpoint, dict(body), show_url=show_url)),
         ]
 
     return render

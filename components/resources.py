@@ -94,11 +94,20 @@ def targets(config: Settings | None = None) -> list[Target]:
         endpoint = Endpoint(base_url=server.base_url, api_key=None, name=OFFLINE_ENDPOINT_NAME)
         found.append(Target(endpoint, config.model, offline=True))
     else:
-        endpoint = Endpoint(base_url=config.api_base_url, api_key=config.api_key, name="default")
+        endpoint = Endpoint(
+            base_url=config.api_base_url,
+            api_key=config.api_key,
+            name="default",
+            public_url=config.api_public_url,
+        )
         found.append(Target(endpoint, config.model, offline=False))
     for extra in config.extra_endpoints:
         endpoint = Endpoint(
-            base_url=extra.base_url, api_key=extra.api_key, name=extra.name, models=extra.models
+            base_url=extra.base_url,
+            api_key=extra.api_key,
+            name=extra.name,
+            models=extra.models,
+            public_url=extra.public_url,
         )
         found.append(Target(endpoint, (extra.models or (config.model,))[0], offline=False))
     return found

@@ -404,6 +404,10 @@ class UsageEvent(Base):
     reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Tokens the request may still use, counted against the quotas until it is settled (turns/quota.py);
+    # an unsettled reservation stops counting at `reserved_until` (its writer died).
+    reserved_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reserved_until: Mapped[datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:
         return f"UsageEvent(id={self.id!r}, user_id={self.user_id!r}, total_tokens={self.total_tokens!r})"

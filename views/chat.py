@@ -43,6 +43,8 @@ with make_session() as session:
     conversation = repository.get_conversation(session, user, conversation_id) if conversation_id else None
     messages = repository.conversation_messages(session, user, conversation.id) if conversation else []
     session.commit()  # conversation_messages may have marked a dead stream as interrupted
+# Only an admin sees an endpoint's base URL in the request view: it may be an internal address.
+sees_base_url = user is not None and user.role == "admin"
 if conversation_id and conversation is None:
     st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
 conversation_id = conversation.id if conversation else None
@@ -242,7 +244,7 @@ for message in path[-window:]:
         position=branches.position(children, message),
         group_leaders=[group[0].id for group in branches.attempts(kids)],
         is_last=message is path[-1] and reply_parent is None,
-        render_request=message_view.request_renderer(target.endpoint),
+        render_request=message_view.request_renderer(target.endpoint, show_url=sees_base_url),
     )
 
 # The sidebar comes before the reply, so Stop (which ends this run mid-stream) cannot leave it undrawn;

@@ -15,7 +15,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import compare_setup, evaluation, rendering, resources, share
+from components import compare_setup, downloads, evaluation, rendering, resources, share
 from evals import promptfoo, saved
 from evals.engine import Engine, Setting
 from evals.runner import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_REPEATS, MAX_SETTINGS, EvalRun, estimate
@@ -251,7 +251,7 @@ if run_id is not None:
         cols = st.columns(4)
         cols[0].download_button(
             "Results JSON",
-            lambda: json.dumps(record, indent=2, ensure_ascii=False),
+            downloads.made_on_click(lambda record=record: json.dumps(record, indent=2, ensure_ascii=False)),
             file_name=f"{slug}.json",
             mime="application/json",
             key="evaluate.export.json",
@@ -260,7 +260,7 @@ if run_id is not None:
         )
         cols[1].download_button(
             "Results CSV",
-            lambda: results_as_csv(record),
+            downloads.made_on_click(lambda record=record: results_as_csv(record)),
             file_name=f"{slug}.csv",
             mime="text/csv",
             key="evaluate.export.csv",
@@ -269,7 +269,7 @@ if run_id is not None:
         )
         cols[2].download_button(
             "Suite as promptfoo YAML",
-            lambda: promptfoo.dump_yaml(suite_obj),
+            downloads.made_on_click(lambda suite_obj=suite_obj: promptfoo.dump_yaml(suite_obj)),
             file_name=f"{slug}-suite.yaml",
             mime="application/yaml",
             key="evaluate.export.suite_yaml",
@@ -277,7 +277,7 @@ if run_id is not None:
         )
         cols[3].download_button(
             "Suite as promptfoo CSV",
-            lambda: promptfoo.dump_csv(suite_obj),
+            downloads.made_on_click(lambda suite_obj=suite_obj: promptfoo.dump_csv(suite_obj)),
             file_name=f"{slug}-suite.csv",
             mime="text/csv",
             key="evaluate.export.suite_csv",
