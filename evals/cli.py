@@ -169,7 +169,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         with make_session() as session:
             user_id = repository.ensure_user(session, "local", display_name="You", role="admin").id
             session.commit()
-        engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config), title=suite.name)
+        engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config))
         evaluation = EvalRun(
             suite,
             settings,

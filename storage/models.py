@@ -445,6 +445,8 @@ class EvaluationRun(Base):
     grader: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     repeats: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(StorableString(20), default="running")
+    # The process running it (storage/liveness.py's tag), so a run whose process died reads as interrupted.
+    writer: Mapped[str | None] = mapped_column(StorableString(200), default=None)
     # Blind review votes: {"case", "repeat", "a", "b", "winner": setting index or None for a tie}.
     reviews: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -479,7 +479,7 @@ go = st.button(
 
 if go and not blocked:
     grader = settings[grader_index] if grader_index < len(settings) else settings[0]
-    engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config), title=suite.name)
+    engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config))
     evaluation_run = EvalRun(
         suite,
         settings,
