@@ -15,7 +15,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import compare_setup, evaluation, rendering, resources, share
+from components import compare_setup, evaluation, rendering, resources, share, url_ids
+from evals import live as live_runs
 from evals import promptfoo, saved
 from evals.engine import Engine, Setting
 from evals.runner import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_REPEATS, MAX_SETTINGS, EvalRun, estimate
@@ -28,6 +29,8 @@ from storage.models import User
 from turns import quota
 
 RUN_KEY = "eval"
+LIVE_EVERY_SECONDS = 0.5  # how often a running evaluation's matrix is redrawn
+STOP_WAIT_SECONDS = 10.0
 make_session = resources.sessions()
 user_id = resources.current_user_id()
 config = resources.settings()
@@ -37,14 +40,6 @@ default_target = targets[0]
 
 def prices_for(model: str | None):
     return config.prices.get(model or default_target.model)
-
-
-def open_run_id() -> int | None:
-    raw = st.query_params.get(RUN_KEY)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def set_suite(suite: Suite) -> None:
@@ -58,7 +53,7 @@ st.session_state.setdefault("evaluate.suite", None)
 st.session_state.setdefault("evaluate.version", 0)
 st.session_state.setdefault("evaluate.seen_upload", None)
 compare_setup.init_state()
-run_id = open_run_id()
+run_id = url_ids.id_param(RUN_KEY)
 
 # -- the sidebar: saved runs and suites -----------------------------------------------------------------
 
@@ -89,20 +84,61 @@ st.caption(
 
 # -- an open run ----------------------------------------------------------------------------------------
 
-if run_id is not None:
-    # A finished run's document is read once and kept while the run is unchanged: with 400 cells,
-    # reading and summing them on every rerun would cost more than drawing them.
+
+def stored_record() -> dict | None:
+    """The open run as stored. A finished run's document is read once and kept while the run is
+    unchanged: with 400 cells, reading and summing them on every rerun would cost more than drawing."""
     with make_session() as session:
         version = evals_store.run_version(session, session.get(User, user_id), run_id)
     cached = st.session_state.get("evaluate.record")
-    if version is not None and cached is not None and cached[0] == (run_id, version):
-        record = cached[1]
+    if (
+        version is not None
+        and version[1] != "running"
+        and cached is not None
+        and cached[0] == (run_id, version)
+    ):
+        return cached[1]
+    found = saved.open_record(make_session, user_id, run_id)
+    if found is not None and found["run"]["status"] != "running":
+        with make_session() as session:
+            version = evals_store.run_version(session, session.get(User, user_id), run_id)
+        st.session_state["evaluate.record"] = ((run_id, version), found)
+    return found
+
+
+def current_record() -> tuple[dict | None, live_runs.LiveRun | None]:
+    """The open run as it stands: from its thread while this process runs it, else as stored."""
+    going = live_runs.find(user_id, run_id)
+    if going is not None and not going.finished:
+        return going.record(), going
+    return stored_record(), None
+
+
+@st.fragment(run_every=LIVE_EVERY_SECONDS)
+def running_view() -> None:
+    """A run still going: progress, Stop, the matrix filling in, any finished cell opened, the figures
+    so far. Only this part reruns on its timer or a click in it, and no rerun stops the run: it goes
+    on in its own thread (evals/live.py)."""
+    record, going = current_record()
+    if record is None or record["run"]["status"] != "running":
+        st.rerun()  # it ended (or its process died): draw the whole finished page
+    settled = sum(c["state"] in ("done", "stopped", "not run") for c in record["cells"])
+    total = len(record["cells"])
+    st.progress(settled / total if total else 1.0, text=f"{settled} of {total} requests")
+    if going is not None:
+        if st.button("Stop", icon=":material/stop_circle:", key="evaluate.stop"):
+            going.stop()
+            going.wait(STOP_WAIT_SECONDS)
+            st.rerun()
+        st.caption("Stop keeps every finished cell. You can open cells, leave or reload: the run goes on.")
     else:
-        record = saved.open_record(make_session, user_id, run_id)
-        if record is not None:
-            with make_session() as session:
-                version = evals_store.run_version(session, session.get(User, user_id), run_id)
-            st.session_state["evaluate.record"] = ((run_id, version), record)
+        st.caption("This run is going on in another app process; its cells appear here as they finish.")
+    evaluation.matrix_with_cell(record)
+    st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
+
+
+if run_id is not None:
+    record, _ = current_record()
     if record is None:
         st.warning("That evaluation was not found.", icon=":material/search_off:")
         st.query_params.pop(RUN_KEY, None)
@@ -113,54 +149,15 @@ if run_id is not None:
         f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × "
         f"{int(record['repeats'])} repeat(s) · {rendering.label(record['run']['status'])}"
     )
+    if record["run"]["status"] == "running":
+        running_view()
+        st.stop()
     if record["run"]["status"] in ("stopped", "interrupted"):
         st.info("This run did not finish: cells marked “not run” were never sent and do not count.")
 
     matrix_tab, figures_tab, review_tab, export_tab = st.tabs(["Matrix", "Figures", "Blind review", "Export"])
     with matrix_tab:
-        st.caption("Pick a cell to open it: its reply, each assertion and why it passed or failed.")
-        frame = evaluation.matrix_frame(record)
-        picked = st.dataframe(
-            frame,
-            hide_index=True,
-            width="stretch",
-            key="evaluate.matrix",
-            on_select="rerun",
-            selection_mode="single-cell",
-        )
-        chosen = list(getattr(getattr(picked, "selection", None), "cells", None) or [])
-        if chosen and chosen[0][1] in names and st.session_state.get("evaluate.picked") != tuple(chosen[0]):
-            st.session_state["evaluate.picked"] = tuple(chosen[0])
-            st.session_state["evaluate.cell_case"] = int(chosen[0][0])
-            st.session_state["evaluate.cell_setting"] = names.index(chosen[0][1])
-        left, middle, right = st.columns(3)
-        case_count = len(record["suite"].get("tests") or [])
-        case = left.selectbox(
-            "Case",
-            range(case_count),
-            format_func=lambda i: rendering.plain(evaluation.case_label(record, i)),
-            key="evaluate.cell_case",
-        )
-        setting = middle.selectbox(
-            "Setting",
-            range(len(names)),
-            format_func=lambda i: rendering.plain(names[i]),
-            key="evaluate.cell_setting",
-        )
-        repeat = right.number_input(
-            "Repeat", min_value=1, max_value=record["repeats"], step=1, key="evaluate.cell_repeat"
-        )
-        cell = next(
-            (
-                c
-                for c in record["cells"]
-                if (c["case"], c["setting"], c["repeat"]) == (case, setting, int(repeat) - 1)
-            ),
-            None,
-        )
-        if cell is not None:
-            with st.container(border=True, key="evaluate.cell"):
-                evaluation.show_cell(record, cell)
+        evaluation.matrix_with_cell(record)
 
     with figures_tab:
         st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
@@ -489,12 +486,8 @@ if go and not blocked:
         grader=grader,
         prices_for=prices_for,
     )
-    new_id = saved.start(make_session, user_id, evaluation_run)
-    st.query_params[RUN_KEY] = str(new_id)
-    st.caption("Running. Stop (top right) keeps every finished cell.")
-    live = evaluation.LiveView(evaluation_run, evaluation_run.record)
-    try:
-        evaluation_run.run(live)
-    finally:
-        saved.finish(make_session, user_id, new_id, evaluation_run)
+    going = live_runs.start(
+        make_session, user_id, evaluation_run, suite_id=st.session_state.get("evaluate.suite_id")
+    )
+    st.query_params[RUN_KEY] = str(going.run_id)
     st.rerun()

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from evals import cli
+from evals import live as evals_live
 from storage import evals as evals_store
 from storage import open_database, repository, session_factory
 
@@ -62,10 +63,25 @@ def json_vs_plain(at):
     return at.run()
 
 
+def local_user_id() -> int:
+    with session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))() as session:
+        return repository.ensure_user(session, "local").id
+
+
+def wait_for_the_run(at):
+    """The run goes on in its own thread: wait for it to store its end, then draw the page again."""
+    going = evals_live.find(local_user_id(), int(at.query_params["eval"]))
+    if going is not None:
+        assert going.wait(60), "the evaluation did not end within a minute"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def run_page(at):
     at.button(key="evaluate.run").click().run()
     assert not at.exception, at.exception
-    return at
+    return wait_for_the_run(at)
 
 
 def table_with(at, column: str):
@@ -275,3 +291,68 @@ def test_a_saved_suite_reopens_in_a_new_session(app_env, new_app):
     rows = table_with(again, "__expected1")
     assert rows["topic"].tolist() == ["topic 0", "topic 1", "scripts"]
     assert rows["__expected1"].tolist() == ["not-is-json", "not-is-json", "javascript:output.length > 0"]
+
+
+def stalling_suite() -> bytes:
+    """Three quick cases and one whose reply stalls for a minute: the run is surely still going while
+    the test clicks around, and only Stop (or the minute) ends it."""
+    lines = ["prompts: ['Tell me about {{topic}}']", "tests:"]
+    for i, topic in enumerate(
+        ["seeds", "tokens", "temperature", "stalls [[fault:stall:after=1,seconds=60]]"]
+    ):
+        lines += [
+            f"  - description: C{i}",
+            f"    vars: {{topic: '{topic}'}}",
+            "    assert: [{type: not-is-json}]",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def wait_until(condition, what: str, timeout: float = 30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)  # the polling interval, not a stand-in for the condition
+
+
+def test_clicks_and_a_reload_during_a_run_do_not_stop_it_and_stop_keeps_what_finished(app_env, new_app):
+    at = upload(evaluate_page(new_app), stalling_suite())
+    at.button(key="evaluate.run").click().run()
+    assert not at.exception, at.exception
+    run_id = int(at.query_params["eval"])
+    going = evals_live.find(local_user_id(), run_id)
+    assert going is not None and not going.finished  # the page returned while the run goes on
+    wait_until(lambda: sum(c.state == "done" for c in going.run.cells) == 6, "the six quick cells")
+
+    # A click in the page (opening a finished cell) redraws it; the run goes on.
+    at.run()
+    assert any("6 of 8 requests" in p.proto.text for p in at.get("progress"))
+    at.selectbox(key="evaluate.cell_case").set_value(1)
+    at.selectbox(key="evaluate.cell_setting").set_value(1).run()
+    assert not at.exception, at.exception
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert "2. C1 · Setting 2 · repeat 1 · done" in captions
+    assert at.code[-1].value.strip() not in ("", "(empty)")  # the finished cell's reply
+    assert not going.finished and [c.state for c in going.run.cells].count("running") == 2
+
+    # A reload (a new session on the same address) finds the run still going, and can stop it.
+    reloaded = new_app()
+    reloaded.query_params["eval"] = str(run_id)
+    reloaded.run()
+    reloaded.switch_page("views/evaluate.py")
+    reloaded.query_params["eval"] = str(run_id)
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert not going.finished
+    reloaded.button(key="evaluate.stop").click().run()
+    assert not reloaded.exception, reloaded.exception
+    assert going.finished
+
+    # Stop kept the six finished cells; the two cut short count in no pass rate.
+    for page in (reloaded, at.run()):
+        assert not page.exception, page.exception
+        assert not [b for b in page.button if b.key == "evaluate.stop"]
+        assert any("did not finish" in i.value for i in page.info)
+        assert stats_rows(page) == [["Setting 1", "3/3"], ["Setting 2", "3/3"]]
