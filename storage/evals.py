@@ -76,11 +76,31 @@ def update_suite(
     return row
 
 
-def delete_suite(session: Session, user: User, suite_id: int) -> bool:
-    """Delete a suite (its runs stay, with their own copy); False if not the user's."""
+def runs_of_suite(session: Session, user: User, suite_id: int) -> list[EvaluationRun]:
+    """The user's runs of one saved suite, most recent first."""
+    stmt = (
+        select(EvaluationRun)
+        .where(EvaluationRun.user_id == user.id, EvaluationRun.suite_id == suite_id)
+        .order_by(EvaluationRun.updated_at.desc(), EvaluationRun.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def delete_suite(session: Session, user: User, suite_id: int, *, with_runs: bool = False) -> bool:
+    """Delete a suite; False if not the user's.
+
+    Its runs stay by default: each holds its own copy of the suite as it ran, so it still opens,
+    exports and shares (its link to the suite is cleared). With `with_runs` the runs go too, except
+    one still running, which is left to finish (its writer would otherwise lose the row it fills)."""
     row = get_suite(session, user, suite_id)
     if row is None:
         return False
+    for run in runs_of_suite(session, user, suite_id):
+        _notice_interruption(session, run)
+        if with_runs and run.status != "running":
+            session.delete(run)
+        else:
+            run.suite_id = None
     session.delete(row)
     session.flush()
     return True

@@ -42,11 +42,15 @@ def prices_for(model: str | None):
     return config.prices.get(model or default_target.model)
 
 
-def set_suite(suite: Suite) -> None:
-    """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it)."""
+def set_suite(suite: Suite, *, suite_id: int | None = None, keep_name: bool = False) -> None:
+    """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it); `suite_id`
+    is the saved suite it came from, which Save then updates and a run is linked to."""
     st.session_state["evaluate.suite"] = suite.to_dict()
     st.session_state["evaluate.template"] = suite.prompt
     st.session_state["evaluate.version"] = st.session_state.get("evaluate.version", 0) + 1
+    if not keep_name:
+        st.session_state["evaluate.suite_id"] = suite_id
+        st.session_state["evaluate.suite_name"] = suite.name
 
 
 st.session_state.setdefault("evaluate.suite", None)
@@ -331,9 +335,49 @@ if saved_suites:
         format_func=lambda i: "—" if i is None else rendering.plain(saved_suites[i][1]),
         key="evaluate.saved_pick",
     )
-    if pick is not None and st.button("Open this suite", key="evaluate.saved_open"):
-        set_suite(Suite.from_dict(saved_suites[pick][2]))
-        st.rerun()
+    if pick is not None:
+        picked_id, picked_name, picked_suite = saved_suites[pick]
+        open_col, delete_col = st.columns(2)
+        if open_col.button("Open this suite", key="evaluate.saved_open", icon=":material/folder_open:"):
+            set_suite(Suite.from_dict({**picked_suite, "name": picked_name}), suite_id=picked_id)
+            st.rerun()
+        if delete_col.button("Delete this suite…", key="evaluate.saved_delete", icon=":material/delete:"):
+            st.session_state["evaluate.confirm_delete"] = picked_id
+        if st.session_state.get("evaluate.confirm_delete") == picked_id:
+            with make_session() as session:
+                its_runs = evals_store.runs_of_suite(session, session.get(User, user_id), picked_id)
+                run_count = len(its_runs)
+            with st.container(border=True, key="evaluate.confirm"):
+                st.warning(
+                    rendering.label(f"Delete the saved suite “{picked_name}”? This cannot be undone."),
+                    icon=":material/warning:",
+                )
+                with_runs = False
+                if run_count:
+                    with_runs = st.checkbox(
+                        f"Also delete its {run_count} run(s)",
+                        key="evaluate.delete_runs_too",
+                        help="Left unticked, its runs stay: each keeps its own copy of the suite, so it "
+                        "still opens, exports and shares. A run still going is never deleted.",
+                    )
+                else:
+                    st.caption("No run was made from this suite.")
+                yes, no = st.columns(2)
+                if yes.button("Delete the suite", type="primary", key="evaluate.delete_suite_confirm"):
+                    with make_session() as session:
+                        evals_store.delete_suite(
+                            session, session.get(User, user_id), picked_id, with_runs=with_runs
+                        )
+                        session.commit()
+                    st.session_state.pop("evaluate.confirm_delete", None)
+                    st.session_state.pop("evaluate.saved_pick", None)
+                    if st.session_state.get("evaluate.suite_id") == picked_id:
+                        st.session_state["evaluate.suite_id"] = None  # what is open stays, unsaved
+                    st.toast("Suite deleted.", icon=":material/delete:")
+                    st.rerun()
+                if no.button("Cancel", key="evaluate.delete_suite_cancel"):
+                    st.session_state.pop("evaluate.confirm_delete", None)
+                    st.rerun()
 
 suite_dict = st.session_state["evaluate.suite"]
 if suite_dict is None:
@@ -371,7 +415,12 @@ for position, row in enumerate(edited.astype(object).where(edited.notna(), "").t
         case = Case(case.vars, case.asserts, case.description, base_suite.cases[position].images)
     if any(case.vars.values()) or case.asserts:
         cases.append(case)
-suite = Suite(prompt=template or "", cases=tuple(cases), name=base_suite.name)
+st.session_state.setdefault("evaluate.suite_name", base_suite.name)
+suite = Suite(
+    prompt=template or "",
+    cases=tuple(cases),
+    name=(st.session_state["evaluate.suite_name"] or "").strip() or base_suite.name,
+)
 for line in suite.unsupported():
     st.warning(rendering.label(line), icon=":material/block:")
 problems = edit_problems + suite.problems()
@@ -379,19 +428,24 @@ for problem in problems:
     st.error(rendering.label(problem), icon=":material/error:")
 
 save_cols = st.columns([3, 1])
-suite_name = save_cols[0].text_input("Suite name", value=suite.name, key="evaluate.suite_name")
+save_cols[0].text_input(
+    "Suite name", key="evaluate.suite_name", help="Saving under the name it was opened with updates it."
+)
 if save_cols[1].button(
     "Save suite", icon=":material/save:", key="evaluate.save_suite", disabled=bool(edit_problems)
 ):
     with make_session() as session:
-        evals_store.create_suite(
-            session,
-            session.get(User, user_id),
-            name=suite_name,
-            suite={**suite.to_dict(), "name": suite_name},
-        )
+        me = session.get(User, user_id)
+        kept = evals_store.get_suite(session, me, st.session_state.get("evaluate.suite_id") or -1)
+        if kept is not None and kept.name == suite.name:
+            evals_store.update_suite(session, me, kept.id, suite=suite.to_dict())
+            said = "Suite updated."
+        else:
+            kept = evals_store.create_suite(session, me, name=suite.name, suite=suite.to_dict())
+            said = "Suite saved."
         session.commit()
-    st.toast("Suite saved.", icon=":material/save:")
+        st.session_state["evaluate.suite_id"] = kept.id
+    st.toast(said, icon=":material/save:")
 
 # -- 2. the settings ----------------------------------------------------------------------------------
 

@@ -356,3 +356,53 @@ def test_clicks_and_a_reload_during_a_run_do_not_stop_it_and_stop_keeps_what_fin
         assert not [b for b in page.button if b.key == "evaluate.stop"]
         assert any("did not finish" in i.value for i in page.info)
         assert stats_rows(page) == [["Setting 1", "3/3"], ["Setting 2", "3/3"]]
+
+
+def test_a_saved_suite_is_deleted_after_a_confirmation_and_its_runs_stay_unless_asked(
+    app_env, new_app, make_session
+):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.text_input(key="evaluate.suite_name").set_value("Doomed").run()
+    at.button(key="evaluate.save_suite").click().run()
+    at = run_page(at)  # the run is linked to the saved suite it was run from
+    kept_run = at.query_params["eval"]
+
+    at = evaluate_page(new_app)
+    at.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    at.button(key="evaluate.saved_delete").click().run()
+    assert not at.exception, at.exception
+    assert any("Delete the saved suite “Doomed”?" in w.value for w in at.warning)
+    assert at.checkbox(key="evaluate.delete_runs_too").label == "Also delete its 1 run(s)"
+    at.button(key="evaluate.delete_suite_cancel").click().run()  # changing one's mind keeps it
+    assert not [w for w in at.warning if "Delete the saved suite" in w.value]
+    with make_session() as session:
+        assert [
+            s.name for s in evals_store.list_suites(session, repository.ensure_user(session, "local"))
+        ] == ["Doomed"]
+
+    at.button(key="evaluate.saved_delete").click().run()
+    at.button(key="evaluate.delete_suite_confirm").click().run()
+    assert not at.exception, at.exception
+    assert not [s for s in at.selectbox if s.key == "evaluate.saved_pick"]  # no saved suite is left
+    # The run stays, with its own copy of the suite: it still opens.
+    reopened = evaluate_page(new_app)
+    reopened.query_params["eval"] = kept_run
+    reopened.run()
+    assert not reopened.exception, reopened.exception
+    assert stats_rows(reopened)[0][0] == "Setting 1"
+
+    # Deleting with "also its runs" ticked takes them along.
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.text_input(key="evaluate.suite_name").set_value("Doomed too").run()
+    at.button(key="evaluate.save_suite").click().run()
+    run_page(at)
+    at = evaluate_page(new_app)
+    at.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    at.button(key="evaluate.saved_delete").click().run()
+    at.checkbox(key="evaluate.delete_runs_too").check().run()
+    at.button(key="evaluate.delete_suite_confirm").click().run()
+    assert not at.exception, at.exception
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        assert evals_store.list_suites(session, user) == []
+        assert [r.id for r in evals_store.list_runs(session, user)] == [int(kept_run)]
