@@ -8,6 +8,8 @@ st.text, st.code) or escaped, never as markdown.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 from collections.abc import Mapping
@@ -22,6 +24,15 @@ from evals import stats
 
 # Words, not emoji: they read the same in every font and to a screen reader.
 PASS, FAIL, ERROR, PENDING = "pass", "FAIL", "error", "…"
+
+
+def image_bytes(url: str) -> bytes:
+    """The bytes of a case's image (a `data:` URL Prism made), to draw it through Streamlit's media
+    files rather than put a data URL in the page; empty when it cannot be read."""
+    try:
+        return base64.b64decode(url.split(",", 1)[1], validate=True)
+    except (IndexError, binascii.Error):
+        return b""
 
 
 def case_label(record: Mapping[str, Any], index: int) -> str:
@@ -103,6 +114,11 @@ def show_cell(record: Mapping[str, Any], cell: Mapping[str, Any]) -> None:
             f"{cell.get('state')}"
         )
     )
+    cases = record["suite"].get("tests") or []
+    images = (cases[cell["case"]].get("images") or []) if cell["case"] < len(cases) else []
+    shown = [data for data in (image_bytes(url) for url in images) if data]
+    if shown:
+        st.image(shown, width=96, caption=[f"image {i + 1}" for i in range(len(shown))])
     if cell.get("error"):
         st.error("The request failed:", icon=":material/error:")
         st.text(cell["error"])

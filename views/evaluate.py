@@ -25,10 +25,14 @@ from evals.stats import wins_lines
 from evals.suite import Case, Suite, SuiteError
 from storage import evals as evals_store
 from storage import sharing
+from storage.images import ImageRejected
 from storage.models import User
+from turns import compare as compare_turns
 from turns import quota
 
 RUN_KEY = "eval"
+CASE_COLUMN = "__case"
+IMAGE_TYPES = ("png", "jpg", "jpeg", "webp", "gif")
 LIVE_EVERY_SECONDS = 0.5  # how often a running evaluation's matrix is redrawn
 STOP_WAIT_SECONDS = 10.0
 make_session = resources.sessions()
@@ -42,13 +46,14 @@ def prices_for(model: str | None):
     return config.prices.get(model or default_target.model)
 
 
-def set_suite(suite: Suite, *, suite_id: int | None = None, keep_name: bool = False) -> None:
+def set_suite(suite: Suite, *, suite_id: int | None = None, in_place: bool = False) -> None:
     """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it); `suite_id`
-    is the saved suite it came from, which Save then updates and a run is linked to."""
+    is the saved suite it came from, which Save then updates and a run is linked to. `in_place`: the
+    same suite with a change made below the template and name fields (its images), which stay."""
     st.session_state["evaluate.suite"] = suite.to_dict()
-    st.session_state["evaluate.template"] = suite.prompt
     st.session_state["evaluate.version"] = st.session_state.get("evaluate.version", 0) + 1
-    if not keep_name:
+    if not in_place:
+        st.session_state["evaluate.template"] = suite.prompt
         st.session_state["evaluate.suite_id"] = suite_id
         st.session_state["evaluate.suite_name"] = suite.name
 
@@ -310,21 +315,40 @@ if run_id is not None:
 # -- 1. the suite -------------------------------------------------------------------------------------
 
 st.subheader("1. The suite", anchor=False)
-upload = st.file_uploader(
-    "Import a promptfoo suite (YAML with `tests:`, or CSV with `__expected` columns)",
-    type=["yaml", "yml", "json", "csv"],
+uploads = st.file_uploader(
+    "Import a promptfoo suite (YAML with `tests:`, or CSV with `__expected` columns), with any image "
+    "files its cases name",
+    type=["yaml", "yml", "json", "csv", *IMAGE_TYPES],
+    accept_multiple_files=True,
     key="evaluate.upload",
 )
-if upload is not None:
-    data = upload.getvalue()
-    fingerprint = hashlib.sha256(data).hexdigest() + upload.name
-    if st.session_state["evaluate.seen_upload"] != fingerprint:
-        st.session_state["evaluate.seen_upload"] = fingerprint
-        try:
-            set_suite(promptfoo.load(upload.name, data))
-            st.session_state["evaluate.import_error"] = None
-        except SuiteError as refused:
-            st.session_state["evaluate.import_error"] = str(refused)
+suite_files = [u for u in uploads or [] if u.name.rsplit(".", 1)[-1].lower() not in IMAGE_TYPES]
+if uploads:
+    by_name = {u.name: u.getvalue() for u in uploads}
+    fingerprint = hashlib.sha256(
+        b"".join(hashlib.sha256(d).digest() + n.encode() for n, d in by_name.items())
+    )
+    if st.session_state["evaluate.seen_upload"] != fingerprint.hexdigest():
+        st.session_state["evaluate.seen_upload"] = fingerprint.hexdigest()
+        if len(suite_files) != 1:
+            st.session_state["evaluate.import_error"] = (
+                "Upload one suite file (YAML or CSV) at a time, with the image files it names."
+                if suite_files
+                else "Images arrived without a suite file: upload the suite (YAML or CSV) with them."
+            )
+        else:
+            try:
+                set_suite(
+                    promptfoo.load(
+                        suite_files[0].name,
+                        suite_files[0].getvalue(),
+                        # A case's image is looked up by its file name among the files uploaded with it.
+                        image_files=lambda name: by_name.get(name) or by_name.get(name.rsplit("/", 1)[-1]),
+                    )
+                )
+                st.session_state["evaluate.import_error"] = None
+            except SuiteError as refused:
+                st.session_state["evaluate.import_error"] = str(refused)
 if st.session_state.get("evaluate.import_error"):
     st.error("The suite was not imported:", icon=":material/error:")
     st.text(st.session_state["evaluate.import_error"])
@@ -355,7 +379,7 @@ if saved_suites:
                 with_runs = False
                 if run_count:
                     with_runs = st.checkbox(
-                        f"Also delete its {run_count} run(s)",
+                        f"Also delete its {run_count:d} run(s)",
                         key="evaluate.delete_runs_too",
                         help="Left unticked, its runs stay: each keeps its own copy of the suite, so it "
                         "still opens, exports and shares. A run still going is never deleted.",
@@ -391,13 +415,16 @@ template = st.text_input(
     help="Each case's variables fill {{name}}.",
 )
 columns, rows = promptfoo.suite_rows(base_suite)
+for position, row in enumerate(rows):
+    row[CASE_COLUMN] = str(position)  # hidden: which case a row was, so its images follow it
 st.caption(
     "One row per case: a column per variable, `__description`, and one assertion per `__expected` column "
     "in promptfoo's CSV form (`contains:Paris`, `not-icontains:sorry`, `is-json`, `latency(5000)`, "
     "`llm-rubric:is polite`). Add or delete rows as you like."
 )
 edited = st.data_editor(
-    pd.DataFrame(rows, columns=columns, dtype="string"),
+    pd.DataFrame(rows, columns=[*columns, CASE_COLUMN], dtype="string"),
+    column_order=columns,
     num_rows="dynamic",
     width="stretch",
     hide_index=True,
@@ -406,13 +433,14 @@ edited = st.data_editor(
 edit_problems: list[str] = []
 cases = []
 for position, row in enumerate(edited.astype(object).where(edited.notna(), "").to_dict("records")):
+    origin = str(row.pop(CASE_COLUMN, "") or "")
     try:
         case = promptfoo.case_from_row({str(k): str(v) for k, v in row.items()}, where=f"row {position + 1}")
     except SuiteError as problem:
         edit_problems.append(str(problem))
         continue
-    if position < len(base_suite.cases) and base_suite.cases[position].images:
-        case = Case(case.vars, case.asserts, case.description, base_suite.cases[position].images)
+    if origin.isdigit() and int(origin) < len(base_suite.cases) and base_suite.cases[int(origin)].images:
+        case = Case(case.vars, case.asserts, case.description, base_suite.cases[int(origin)].images)
     if any(case.vars.values()) or case.asserts:
         cases.append(case)
 st.session_state.setdefault("evaluate.suite_name", base_suite.name)
@@ -426,6 +454,52 @@ for line in suite.unsupported():
 problems = edit_problems + suite.problems()
 for problem in problems:
     st.error(rendering.label(problem), icon=":material/error:")
+
+image_count = sum(len(c.images) for c in suite.cases)
+with st.expander(f"Images · {image_count:d} attached", icon=":material/image:"):
+    if edit_problems or not suite.cases:
+        st.caption("Fix the table above first: images are attached to the cases it holds.")
+    else:
+        st.caption(
+            "A case's images are sent with its prompt, to every setting. PNG, JPEG, WebP and GIF, "
+            "normalised as chat images are (orientation applied, metadata removed)."
+        )
+        target = st.selectbox(
+            "Case",
+            range(len(suite.cases)),
+            format_func=lambda i: rendering.plain(suite.cases[i].label(i)),
+            key="evaluate.image_case",
+        )
+        target = min(int(target or 0), len(suite.cases) - 1)
+        chosen_case = suite.cases[target]
+
+        def with_images(images: tuple[str, ...]) -> Suite:
+            changed = list(suite.cases)
+            changed[target] = Case(chosen_case.vars, chosen_case.asserts, chosen_case.description, images)
+            return Suite(prompt=suite.prompt, cases=tuple(changed), name=suite.name)
+
+        added = st.file_uploader(
+            "Attach images to this case",
+            type=list(IMAGE_TYPES),
+            accept_multiple_files=True,
+            key=f"evaluate.case_images.{st.session_state['evaluate.version']}.{target}",
+        )
+        if added:
+            try:
+                urls = compare_turns.data_urls_of([(f.getvalue(), f.name) for f in added])
+            except ImageRejected as refused:
+                st.error(rendering.label(refused.message), icon=":material/error:")
+            else:
+                set_suite(with_images((*chosen_case.images, *urls)), in_place=True)
+                st.rerun()
+        for index, url in enumerate(chosen_case.images):
+            thumb, remove = st.columns([4, 1])
+            thumb.image(evaluation.image_bytes(url), width=160)
+            if remove.button("Remove", key=f"evaluate.image_remove.{index}", icon=":material/close:"):
+                set_suite(
+                    with_images(chosen_case.images[:index] + chosen_case.images[index + 1 :]), in_place=True
+                )
+                st.rerun()
 
 save_cols = st.columns([3, 1])
 save_cols[0].text_input(
@@ -445,7 +519,7 @@ if save_cols[1].button(
             said = "Suite saved."
         session.commit()
         st.session_state["evaluate.suite_id"] = kept.id
-    st.toast(said, icon=":material/save:")
+    st.toast(rendering.trusted(said), icon=":material/save:")
 
 # -- 2. the settings ----------------------------------------------------------------------------------
 

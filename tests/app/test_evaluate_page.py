@@ -406,3 +406,62 @@ def test_a_saved_suite_is_deleted_after_a_confirmation_and_its_runs_stay_unless_
         user = repository.ensure_user(session, "local")
         assert evals_store.list_suites(session, user) == []
         assert [r.id for r in evals_store.list_runs(session, user)] == [int(kept_run)]
+
+
+def test_images_come_with_the_suite_or_are_attached_in_the_page_and_follow_their_case(app_env, new_app):
+    from tests.evals.test_import import png
+
+    suite = (
+        b"prompts: ['What colour is it? {{q}}']\ntests:\n"
+        b"  - {description: First, vars: {q: one}}\n"
+        b"  - {description: Second, vars: {q: two}, images: [red.png]}\n"
+        b"  - {description: Third, vars: {q: three}}\n"
+    )
+    at = evaluate_page(new_app)
+    # A suite that names an image, uploaded without it, is refused naming the case and the file.
+    at.file_uploader(key="evaluate.upload").set_value([("suite.yaml", suite, "application/yaml")]).run()
+    assert any("tests[1].images" in t.value and "'red.png' was not found" in t.value for t in at.text)
+    at.file_uploader(key="evaluate.upload").set_value(
+        [("suite.yaml", suite, "application/yaml"), ("red.png", png(), "image/png")]
+    ).run()
+    assert not at.exception, at.exception
+    assert not any("not imported" in e.value for e in at.error)
+    assert at.expander[0].label.startswith("Images · 1 attached")
+
+    # Attach a picture to the third case in the page.
+    at.selectbox(key="evaluate.image_case").set_value(2).run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Attach images to this case")
+    uploader.set_value([("blue.png", png((20, 30, 200)), "image/png")]).run()
+    assert not at.exception, at.exception
+    assert at.expander[0].label.startswith("Images · 2 attached")
+    # Something that is not a picture is refused in words, nothing added.
+    at.selectbox(key="evaluate.image_case").set_value(0).run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Attach images to this case")
+    uploader.set_value([("notes.png", b"not a picture at all", "image/png")]).run()
+    assert any("image" in e.value.lower() for e in at.error) and not at.exception
+    assert at.expander[0].label.startswith("Images · 2 attached")
+
+    # Delete the first row in the table: each image stays with its own case.
+    editor_key = f"evaluate.editor.{at.session_state['evaluate.version']}"
+    at.session_state[editor_key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    at.run()
+    assert not at.exception, at.exception
+    sent_before = len(app_env.received)
+    at.number_input(key="evaluate.ncols").set_value(1).run()
+    at = run_page(at)
+    sent = [r["body"]["messages"][-1]["content"] for r in app_env.received[sent_before:]]
+
+    def text_and_images(content):
+        if isinstance(content, str):
+            return content, 0
+        words = " ".join(p["text"] for p in content if p.get("type") == "text")
+        return words, sum(p.get("type") == "image_url" for p in content)
+
+    assert sorted(text_and_images(c) for c in sent) == [
+        ("What colour is it? three", 1),
+        ("What colour is it? two", 1),
+    ]
+    # The opened cell shows the case's image with the reply.
+    at.selectbox(key="evaluate.cell_case").set_value(0).run()
+    images = at.get("image")
+    assert len(images) == 1 and images[0].proto.imgs[0].caption == "image 1"
