@@ -520,6 +520,27 @@ if save_cols[1].button(
         session.commit()
         st.session_state["evaluate.suite_id"] = kept.id
     st.toast(rendering.trusted(said), icon=":material/save:")
+suite_slug = "".join(ch if ch.isalnum() else "-" for ch in suite.name).strip("-")[:60] or "suite"
+yaml_col, csv_col = st.columns(2)
+yaml_col.download_button(
+    "Download as promptfoo YAML",
+    lambda: promptfoo.dump_yaml(suite),
+    file_name=f"{suite_slug}.yaml",
+    mime="application/yaml",
+    key="evaluate.suite_yaml",
+    on_click="ignore",
+    icon=":material/download:",
+)
+csv_col.download_button(
+    "Download as promptfoo CSV",
+    lambda: promptfoo.dump_csv(suite),
+    file_name=f"{suite_slug}.csv",
+    mime="text/csv",
+    key="evaluate.suite_csv",
+    on_click="ignore",
+    icon=":material/download:",
+    help="promptfoo's CSV form has no place for the prompt template; the YAML keeps it.",
+)
 
 # -- 2. the settings ----------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.browser.support import ChatPage
 
@@ -49,8 +50,20 @@ def test_import_run_open_a_cell_and_export(first_run_app, page, tmp_path):
     expect(main).to_contain_text("6 request(s)")
     chat.wait_idle()
 
+    # The suite being edited downloads in promptfoo's formats, the edit included.
+    template = page.get_by_role("textbox", name="Prompt template")
+    template.fill("Briefly, tell me about {{topic}}")
+    template.press("Enter")
+    chat.wait_idle()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download as promptfoo YAML").click()
+    exported = yaml.safe_load(Path(download.value.path()).read_text())
+    assert exported["prompts"] == ["Briefly, tell me about {{topic}}"]
+    assert [t["description"] for t in exported["tests"]] == ["First", "Second", "Third"]
+    assert exported["tests"][1]["assert"][1] == {"type": "javascript", "value": "true"}  # kept, never run
+
     page.get_by_role("button", name="Run the evaluation").click()
-    expect(main).to_contain_text("Pick a cell to open it", timeout=90_000)
+    expect(page.get_by_role("tab", name="Figures")).to_be_visible(timeout=90_000)  # the run has ended
     chat.wait_idle(60_000)
     assert "eval=" in page.url, "the finished run is opened from the database"
 
@@ -145,8 +158,11 @@ def test_a_run_over_three_settings_survives_clicks_and_reloads_stops_and_is_shar
     # A reload finds it still going, and Stop there keeps the nine finished cells.
     page.reload()
     expect(main).to_contain_text("9 of 12 requests", timeout=30_000)
+    pick(page, "Case", "1. C0")
+    expect(cell).to_contain_text("1. C0 · Setting 1 · repeat 1 · done")
     main.get_by_role("button", name="Stop", exact=True).click()
     expect(main).to_contain_text("This run did not finish", timeout=30_000)
+    expect(cell).to_contain_text("1. C0 · Setting 1 · repeat 1 · done")  # what was open stays open
     expect(main.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
     page.reload()
     expect(main).to_contain_text("This run did not finish", timeout=30_000)
