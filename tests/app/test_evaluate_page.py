@@ -465,3 +465,13 @@ def test_images_come_with_the_suite_or_are_attached_in_the_page_and_follow_their
     at.selectbox(key="evaluate.cell_case").set_value(0).run()
     images = at.get("image")
     assert len(images) == 1 and images[0].proto.imgs[0].caption == "image 1"
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "2147483648", "-7", "1e3", "0"])
+def test_an_impossible_evaluation_id_in_the_url_is_not_found(engine_db_url, new_app, raw):
+    at = new_app().run()
+    at.switch_page("views/evaluate.py")
+    at.query_params["eval"] = raw
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["That evaluation was not found."]
