@@ -11,6 +11,8 @@ What must stay true:
   thread ends, whatever happened, so what the thread did is in the database even if nobody watches.
 - `stop()` is safe from any thread: finished cells stay, the rest become stopped or not run.
 - A run is found only by the person who started it (`find(user_id, run_id)`).
+- A page served by another app process stops the run through the database (storage.evals.request_stop):
+  while the run goes, its process looks at that flag every `STOP_POLL_SECONDS`.
 - The registry forgets a run once its end is stored, so a reader who misses it reads the database.
 
 No streamlit here.
@@ -27,9 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from evals import saved
 from evals.runner import EvalRun
+from storage import evals as store
 
 log = logging.getLogger(__name__)
 
+STOP_POLL_SECONDS = 1.0
 _lock = threading.Lock()
 _runs: dict[int, LiveRun] = {}
 
@@ -85,10 +89,23 @@ def start(
                 _runs.pop(run_id, None)
             live.ended.set()
 
+    def watch_for_stop() -> None:
+        while not live.ended.wait(STOP_POLL_SECONDS):
+            try:
+                with make_session() as session:
+                    asked = store.stop_requested(session, run_id)
+            except Exception:  # the database is busy or gone for a moment: look again later
+                log.warning("evaluation run %s: could not read its stop flag", run_id, exc_info=True)
+                continue
+            if asked:
+                run.stop()
+                return
+
     live.thread = threading.Thread(target=work, name=f"evaluation-{run_id}", daemon=True)
     with _lock:
         _runs[run_id] = live
     live.thread.start()
+    threading.Thread(target=watch_for_stop, name=f"evaluation-{run_id}-stop", daemon=True).start()
     return live
 
 

@@ -226,6 +226,22 @@ def finish_run(session: Session, user: User, run_id: int, *, status: str) -> Eva
     return run
 
 
+def request_stop(session: Session, user: User, run_id: int) -> bool:
+    """Ask the process running the run to stop it (from a page in any app process); False when it is
+    not the user's or not running."""
+    run = _own_run(session, user, run_id)
+    if run is None or run.status != "running":
+        return False
+    run.stop_requested = True
+    session.flush()
+    return True
+
+
+def stop_requested(session: Session, run_id: int) -> bool:
+    """Whether someone asked to stop the run (read by the process running it, which owns the id)."""
+    return bool(session.scalar(select(EvaluationRun.stop_requested).where(EvaluationRun.id == run_id)))
+
+
 def add_review(session: Session, user: User, run_id: int, vote: dict[str, Any]) -> EvaluationRun:
     """Add one blind-review vote ({"case", "repeat", "a", "b", "winner"}) to the run."""
     run = _own_run(session, user, run_id)

@@ -141,7 +141,18 @@ def running_view() -> None:
             st.rerun()
         st.caption("Stop keeps every finished cell. You can open cells, leave or reload: the run goes on.")
     else:
-        st.caption("This run is going on in another app process; its cells appear here as they finish.")
+        if st.button("Stop", icon=":material/stop_circle:", key="evaluate.stop"):
+            with make_session() as session:
+                evals_store.request_stop(session, session.get(User, user_id), run_id)
+                session.commit()
+            st.session_state["evaluate.stop_asked"] = run_id
+        if st.session_state.get("evaluate.stop_asked") == run_id:
+            st.caption("Stopping: the app process running it stops within a second or two.")
+        else:
+            st.caption(
+                "This run is going on in another app process; its cells appear here as they finish, and "
+                "Stop keeps every finished one."
+            )
     evaluation.matrix_with_cell(record)
     st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
 

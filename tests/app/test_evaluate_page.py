@@ -475,3 +475,84 @@ def test_an_impossible_evaluation_id_in_the_url_is_not_found(engine_db_url, new_
     at.run()
     assert not at.exception, at.exception
     assert [w.value for w in at.warning] == ["That evaluation was not found."]
+
+
+ANOTHER_PROCESS = """
+import sys
+from chat_client import Endpoint, Params
+from evals import live, promptfoo
+from evals.engine import Engine, Setting
+from evals.runner import EvalRun
+from storage import open_database, repository, session_factory
+
+url, base_url, suite_text = sys.argv[1], sys.argv[2], sys.argv[3]
+make_session = session_factory(open_database(url))
+with make_session() as session:
+    user_id = repository.ensure_user(session, "local").id
+    session.commit()
+endpoint = Endpoint(base_url=base_url, name="offline")
+run = EvalRun(
+    promptfoo.load_yaml(suite_text),
+    [Setting("plain", endpoint, Params(model="gemini-2.5-flash", temperature=0, seed=1))],
+    engine=Engine(make_session, user_id),
+)
+going = live.start(make_session, user_id, run)
+print(going.run_id, flush=True)
+sys.exit(0 if going.wait(120) else 1)
+"""
+
+
+def test_stop_in_a_page_of_another_app_process_stops_the_run_there(app_env, new_app):
+    """The run goes on in a child process (another app server); this page finds it in the database,
+    draws it, and its Stop reaches the child through the database."""
+    import subprocess
+    import sys
+
+    from tests.browser.support import ROOT
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ANOTHER_PROCESS,
+            os.environ["PRISM_DATABASE_URL"],
+            app_env.base_url,
+            stalling_suite().decode(),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = child.stdout.readline().strip()
+        assert run_id.isdigit(), child.stderr.read()
+        make = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+
+        def quick_cells_saved():
+            with make() as session:
+                run = evals_store.get_run(session, repository.ensure_user(session, "local"), int(run_id))
+                return sum(c.data.get("state") == "done" for c in run.cells) == 3
+
+        try:
+            wait_until(quick_cells_saved, "the three quick cells in the database")
+        except AssertionError:
+            child.kill()
+            raise AssertionError(child.stderr.read()[-3000:]) from None
+        at = evaluate_page(new_app)
+        at.query_params["eval"] = run_id
+        at.run()
+        assert not at.exception, at.exception
+        assert any("3 of 4 requests" in p.proto.text for p in at.get("progress"))
+        assert any("another app process" in c.value for c in at.caption)
+        at.button(key="evaluate.stop").click().run()
+        assert any("Stopping" in c.value for c in at.caption)
+        assert child.wait(30) == 0  # the child saw the request and stopped its run
+        at.run()
+        assert not at.exception, at.exception
+        assert any("did not finish" in i.value for i in at.info)
+        assert stats_rows(at) == [["plain", "3/3"]]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

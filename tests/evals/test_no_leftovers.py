@@ -38,7 +38,7 @@ def test_a_running_evaluation_is_not_a_comparison(db_url, offline):
     endpoint = Endpoint(base_url=offline.base_url, name="offline")
     run = EvalRun(
         suite(),
-        [Setting("plain", endpoint, Params(temperature=0, seed=1))],
+        [Setting("plain", endpoint, Params(model="gemini-2.5-flash", temperature=0, seed=1))],
         engine=Engine(make_session, user_id),
         concurrency=2,
     )
@@ -53,7 +53,7 @@ def test_a_running_evaluation_is_not_a_comparison(db_url, offline):
     run.run(look_at_compare)
     saved.finish(make_session, user_id, run_id, run)
     assert seen_mid_run and set(seen_mid_run) == {0}
-    assert all(c.state == DONE for c in run.cells)
+    assert all(c.state == DONE and c.error is None and c.content for c in run.cells)
     with make_session() as session:
         assert session.scalar(select(func.count()).select_from(CompareRun)) == 0
         assert session.scalar(select(func.count()).select_from(CompareResult)) == 0
@@ -81,7 +81,7 @@ CRASHING_RUN = textwrap.dedent(
     endpoint = Endpoint(base_url=base_url, name="offline")
     run = EvalRun(
         Suite(prompt="Tell me about {{topic}}", cases=cases, name="Crashes"),
-        [Setting("plain", endpoint, Params(temperature=0, seed=1))],
+        [Setting("plain", endpoint, Params(model="gemini-2.5-flash", temperature=0, seed=1))],
         engine=Engine(make_session, user_id),
         concurrency=2,
     )
@@ -123,5 +123,6 @@ def test_a_process_that_dies_mid_run_leaves_nothing_in_compare(db_url, offline):
         session.commit()
     record = saved.open_record(make_session, user.id, run_id)
     assert record["run"]["status"] == "interrupted"
-    assert sum(c["state"] == DONE for c in record["cells"]) == 2
+    finished = [c for c in record["cells"] if c["state"] == DONE]
+    assert len(finished) == 2 and all(c["error"] is None and c["content"] for c in finished)
     assert sum(c["state"] == "not run" for c in record["cells"]) == 38

@@ -244,7 +244,7 @@ def test_upgrading_from_evaluations_keeps_runs_and_clears_request_runs_left_in_c
     with engine.connect() as conn:
         kept = conn.execute(text("SELECT id FROM compare_runs ORDER BY id")).scalars().all()
         results = conn.execute(text("SELECT run_id FROM compare_results ORDER BY run_id")).scalars().all()
-        run = conn.execute(text("SELECT title, status, writer FROM eval_runs")).one()
+        run = conn.execute(text("SELECT title, status, writer, stop_requested FROM eval_runs")).one()
         cells = conn.execute(text("SELECT COUNT(*) FROM eval_cells")).scalar()
     assert kept == [2, 3] and results == [2, 3]
-    assert tuple(run) == ("Capitals", "finished", None) and cells == 1
+    assert tuple(run) == ("Capitals", "finished", None, False) and cells == 1

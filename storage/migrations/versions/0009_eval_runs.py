@@ -1,8 +1,11 @@
-"""Evaluation runs know their writer, and no evaluation's requests are kept as a comparison.
+"""Evaluation runs know their writer and can be asked to stop, and no evaluation's requests are kept as
+a comparison.
 
 An evaluation run records which process runs it (`eval_runs.writer`, the tag storage/liveness.py
 writes for a streaming reply), so a run whose process died reads as "interrupted" at once on the same
 host instead of "running" for minutes. Rows from before have no writer and keep the time-based rule.
+`eval_runs.stop_requested` lets a page served by another app process stop a run: the process running
+it looks at the flag while it runs. Rows from before read as not asked to stop.
 
 Earlier versions sent an evaluation's requests through a compare run made for the purpose (no columns,
 titled "... (requests)") and deleted it when the evaluation ended; a process that died mid-run left it
@@ -41,6 +44,9 @@ def _leftover_request_runs(conn) -> list[int]:
 
 def upgrade() -> None:
     op.add_column("eval_runs", sa.Column("writer", sa.String(200), nullable=True))
+    op.add_column(
+        "eval_runs", sa.Column("stop_requested", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     conn = op.get_bind()
     leftovers = _leftover_request_runs(conn)
     for table, column in (
@@ -54,4 +60,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("eval_runs", "stop_requested")
     op.drop_column("eval_runs", "writer")  # SQLite 3.35+ drops a plain column in place
