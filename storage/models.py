@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -449,6 +450,10 @@ class EvaluationRun(Base):
     grader: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     repeats: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(StorableString(20), default="running")
+    # The process running it (storage/liveness.py's tag), so a run whose process died reads as interrupted.
+    writer: Mapped[str | None] = mapped_column(StorableString(200), default=None)
+    # Set by a page in any app process; the process running the run stops it (evals/live.py).
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Blind review votes: {"case", "repeat", "a", "b", "winner": setting index or None for a tie}.
     reviews: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

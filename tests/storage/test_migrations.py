@@ -178,3 +178,73 @@ def test_in_memory_sqlite_works_for_demos_and_tests():
             assert r.get_conversation(s, user, conv.id).title == "in memory"
     finally:
         database.close_database(url)
+
+
+def test_upgrading_from_evaluations_keeps_runs_and_clears_request_runs_left_in_compare(empty_db_url):
+    """Before 0009 an evaluation sent its requests through a column-less compare run titled
+    "... (requests)"; a crash left it in the Compare page. The upgrade removes only those."""
+    engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, "0005_evaluations")
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    stamp = now.replace(tzinfo=None) if engine.dialect.name == "sqlite" else now
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, identity, display_name, role, created_at) "
+                "VALUES (1, 'ann', 'Ann', 'user', :t)"
+            ),
+            {"t": stamp},
+        )
+        for run_id, title, columns in (
+            (1, "Capitals (requests)", []),  # left behind by a crashed evaluation
+            (2, "What is 2+2?", [{"label": "a"}, {"label": "b"}]),  # a person's comparison
+            (3, "My notes (requests)", [{"label": "a"}, {"label": "b"}]),  # a person's, titled alike
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO compare_runs (id, user_id, title, prompt, history, columns, repeats, "
+                    "created_at, updated_at) VALUES (:id, 1, :title, 'p', :h, :c, 1, :t, :t)"
+                ),
+                {"id": run_id, "title": title, "h": "[]", "c": json.dumps(columns), "t": stamp},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO compare_results (run_id, column_index, repeat_index, turn_index, "
+                    "candidate_index, prompt, content, status, created_at, updated_at) "
+                    "VALUES (:id, 0, 0, 0, 0, 'p', 'a reply', 'complete', :t, :t)"
+                ),
+                {"id": run_id, "t": stamp},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO eval_runs (id, user_id, title, suite, settings, repeats, status, reviews, "
+                "created_at, updated_at) VALUES (1, 1, 'Capitals', :s, :st, 1, 'finished', :r, :t, :t)"
+            ),
+            {
+                "s": json.dumps({"prompt": "{{q}}", "tests": [{"vars": {"q": "x"}}]}),
+                "st": "[]",
+                "r": "[]",
+                "t": stamp,
+            },
+        )
+        conn.execute(
+            text(
+                "INSERT INTO eval_cells (run_id, case_index, setting_index, repeat_index, passed, data, "
+                "updated_at) VALUES (1, 0, 0, 0, :p, :d, :t)"
+            ),
+            {"p": True, "d": json.dumps({"case": 0, "setting": 0, "repeat": 0, "state": "done"}), "t": stamp},
+        )
+        if engine.dialect.name == "postgresql":
+            for table in ("users", "compare_runs", "eval_runs"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+    engine.dispose()
+
+    engine = open_database(empty_db_url)
+    assert migrations.current_revision(engine) == migrations.head_revision()
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT id FROM compare_runs ORDER BY id")).scalars().all()
+        results = conn.execute(text("SELECT run_id FROM compare_results ORDER BY run_id")).scalars().all()
+        run = conn.execute(text("SELECT title, status, writer, stop_requested FROM eval_runs")).one()
+        cells = conn.execute(text("SELECT COUNT(*) FROM eval_cells")).scalar()
+    assert kept == [2, 3] and results == [2, 3]
+    assert tuple(run) == ("Capitals", "finished", None, False) and cells == 1
