@@ -23,6 +23,7 @@ from components import (
     rendering,
     resources,
     share,
+    styles,
 )
 from storage import branches, database, images, repository
 from storage.models import User
@@ -31,6 +32,7 @@ from turns import quota
 
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
+styles.chat_page()
 make_session = resources.sessions()
 user_id = resources.current_user_id()
 config = resources.settings()
@@ -111,23 +113,26 @@ if system_key not in st.session_state:
 prefix = f"chat.p.{key}."
 stored_params = Params.from_stored(conversation.params if conversation else None)
 with st.expander("System prompt and parameters", icon=":material/tune:", expanded=False):
-    presets_picker.system_prompt_picker(make_session, user_id, system_key)
+    # One preset menu for both kinds; it is drawn first but applies the form's values, so it is
+    # filled in once the form has been read.
+    picker_slot = st.container()
     system_prompt = st.text_area(
         "System prompt",
         key=system_key,
+        height=80,
         placeholder="How the model should behave in this conversation (optional).",
     )
-    presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
-    st.divider()
-    picker_slot = st.container()
-    form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
+    form = param_form.parameter_form(
+        prefix, stored_params, default_model=target.model, common_columns=4, all_key="chat.all_params"
+    )
     with picker_slot:
-        presets_picker.params_picker(
+        presets_picker.picker(
             make_session,
             user_id,
-            f"chat.pp.{key}",
-            form.params,
-            lambda merged: param_form.reseed(prefix, merged),
+            f"chat.preset.{key}",
+            system_key=system_key,
+            current=form.params,
+            apply=lambda merged: param_form.reseed(prefix, merged),
         )
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
 prices = resources.prices_for(target, form.params.model, config)
