@@ -232,7 +232,7 @@ def relative(when: datetime, now: datetime) -> str:
 
 def _row(conversation_id: int, title: str, pinned: bool, when: str, current: int | None) -> None:
     """One conversation: its title (a button that opens it, left-aligned by styles.py) and how long ago."""
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    with st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small"):
         st.button(
             rendering.label(title),
             key=f"chat.open.{conversation_id}",

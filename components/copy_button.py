@@ -35,7 +35,7 @@ CSS = """
   display: inline-flex; align-items: center; gap: 0.4rem; padding: 0.25rem 0.25rem; min-height: 2.5rem;
   border: none; background: transparent; cursor: pointer; border-radius: 0.5rem;
   color: var(--st-text-color, inherit); font-family: var(--st-font, inherit);
-  font-size: var(--st-base-font-size, 1rem); line-height: 1.6; white-space: nowrap;
+  font-size: 0.875rem; line-height: 1.6; white-space: nowrap;
 }
 .copy:hover, .copy:focus-visible { color: var(--st-primary-color, inherit); }
 .copy:focus-visible { outline: 2px solid var(--st-primary-color, currentColor); outline-offset: 1px; }

@@ -96,7 +96,8 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
     if not tokens:
         st.caption("No log-probabilities were returned for this reply.")
         return
-    st.markdown(rendering.trusted(coloured_tokens(tokens)))  # each token escaped by coloured_tokens
+    with st.container(key=f"tokens.{key}"):  # styles.py underlines each token in its colour
+        st.markdown(rendering.trusted(coloured_tokens(tokens)))  # each token escaped by coloured_tokens
     st.caption("green ≥ 90% · blue ≥ 50% · orange ≥ 20% · red < 20%")
     labels = [f"{i + 1}: {t.get('token', '')!r}" for i, t in enumerate(tokens)]
     picked = st.selectbox(

@@ -22,10 +22,15 @@ CSS = """
   text-align: left; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
 }
 .st-key-chat-history button > div { justify-content: flex-start; min-width: 0; }
-/* The branch navigator: as large and as dark as the text around it. */
-[class*="st-key-chat-nav-"] button p, [class*="st-key-chat-nav-"] [data-testid="stCaptionContainer"] p {
-  font-size: 1rem; opacity: 1; color: inherit; font-weight: 600;
+/* The branch navigator: arrows and count as large and as dark as the text around it. */
+[class*="st-key-chat-nav-"] button p { font-size: 1.5rem; line-height: 1; font-weight: 600; }
+[class*="st-key-chat-nav-"] [data-testid="stCaptionContainer"] p {
+  font-size: 1rem; color: inherit; opacity: 1; font-weight: 600;
 }
+/* The token view: each token underlined in its probability's colour (the tint alone was too pale),
+   with no padding that would read as a space between tokens. */
+[class*="st-key-tokens-"] .stMarkdownColoredBackground { padding: 0.1rem 0; border-radius: 0; }
+[class*="st-key-tokens-"] .stMarkdownColoredText { box-shadow: inset 0 -0.2rem 0 currentColor; }
 /* A reply's actions: one row, even on a phone (the row scrolls sideways rather than stacking). */
 [class*="st-key-chat-actions-"] { flex-wrap: nowrap; overflow-x: auto; }
 [class*="st-key-chat-actions-"] > div { flex: 0 0 auto; width: auto; min-width: 0; }
