@@ -392,8 +392,8 @@ def parameter_form(
     """Draw the form (in the current container) and return what it holds.
 
     The fields whose spec is `common` come first, in view (`common_columns` to a row); every other
-    field is behind an "All parameters" switch (widget key `all_key`, by default the prefix's own),
-    in a tab per group. `stored` is what the form starts from the first time: a `Params`, or what a
+    field is in a tab per group, behind an "All parameters" switch when `all_key` (its widget key)
+    is given. `stored` is what the form starts from the first time: a `Params`, or what a
     row kept (either of its JSON shapes).
     """
     _seed_state(prefix, stored)
@@ -416,17 +416,16 @@ def parameter_form(
             with cell if common_columns > 1 else contextlib.nullcontext():
                 draw(name)
     rest = [name for name in Params.field_names() if name not in common]
-    hidden_problems = sum(1 for p in result.problems if p.field.split(".")[0] in rest)
-    all_key = all_key or prefix + "__all"
-    if hidden_problems and not st.session_state.get(all_key):
-        st.session_state[all_key] = True  # a problem is never hidden behind the switch
-    st.toggle(
-        "All parameters",
-        key=all_key,
-        help="Every field of the API: sampling, thinking, output format, tools and more",
-    )
-    if not st.session_state.get(all_key):
-        return result
+    if all_key is not None:
+        if any(p.field.split(".")[0] in rest for p in result.problems):
+            st.session_state[all_key] = True  # a problem is never hidden behind the switch
+        st.toggle(
+            "All parameters",
+            key=all_key,
+            help="Every field of the API: sampling, thinking, output format, tools and more",
+        )
+        if not st.session_state.get(all_key):
+            return result
     groups = [g for g in GROUPS if any(Params.spec(n).group == g for n in rest)]
     for group, tab in zip(groups, st.tabs([rendering.trusted(g) for g in groups]), strict=True):
         with tab:

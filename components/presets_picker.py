@@ -45,11 +45,11 @@ def _save(make_session: sessionmaker[Session], user_id: int, **fields: Any) -> s
     return None
 
 
-def _option_name(preset: dict[str, Any]) -> str:
+def _option_text(preset: dict[str, Any]) -> str:
     kind = "System prompt" if preset["kind"] == "system" else "Parameters"
     own = "" if preset["builtin"] else " (yours)"
     about = f" — {preset['description']}" if preset["description"] else ""
-    return rendering.plain(f"{kind}: {preset['name']}{own}{about}")
+    return f"{kind}: {preset['name']}{own}{about}"
 
 
 def picker(
@@ -85,7 +85,7 @@ def picker(
         list(by_id),
         index=None,
         placeholder="Apply a system prompt or parameter preset…",
-        format_func=lambda i: _option_name(by_id[i]),
+        format_func=lambda i: rendering.plain(_option_text(by_id[i])),
         key=key,
         on_change=on_pick,
         help="System prompts and parameter sets, built in and your own (manage them on the Presets page)",

@@ -37,12 +37,7 @@ def chat_form(new_app):
 def compare_editor(new_app):
     at = new_app().run()
     at.switch_page("views/compare.py").run()
-    at.toggle(key="compare.p.1.__all").set_value(True).run()
     return at, "compare.p.1."
-
-
-def all_parameters_switch(at, prefix):
-    return at.toggle(key="chat.all_params" if prefix.startswith("chat.") else prefix + "__all")
 
 
 @pytest.mark.parametrize("open_form", [chat_form, compare_editor], ids=["chat form", "compare editor"])
@@ -70,10 +65,7 @@ def test_every_params_field_is_in_the_form_with_the_label_range_and_tab_of_its_s
     assert [t.label for t in at.tabs][: len(groups)] == groups
 
 
-@pytest.mark.parametrize("open_form", [chat_form, compare_editor], ids=["chat form", "compare editor"])
-def test_the_common_fields_are_in_view_and_the_rest_wait_behind_all_parameters(
-    app_env, new_app, open_form, monkeypatch
-):
+def test_the_common_fields_are_in_view_and_the_rest_wait_behind_all_parameters(app_env, new_app, monkeypatch):
     # Which fields are in view is each spec's `common` flag, not a list in the page: flag one more
     # field and it moves into view.
     original = Params.spec.__func__
@@ -83,8 +75,9 @@ def test_the_common_fields_are_in_view_and_the_rest_wait_behind_all_parameters(
         return dataclasses.replace(found, common=True) if name == "seed" else found
 
     monkeypatch.setattr(Params, "spec", classmethod(spec))
-    at, prefix = open_form(new_app)
-    all_parameters_switch(at, prefix).set_value(False).run()
+    at, prefix = chat_form(new_app)
+    switch = "chat.all_params"
+    at.toggle(key=switch).set_value(False).run()
     assert not at.exception, at.exception
     in_view = {
         w.key[len(prefix) :]
@@ -92,15 +85,14 @@ def test_the_common_fields_are_in_view_and_the_rest_wait_behind_all_parameters(
         for w in at.get(kind)
         if (w.key or "").startswith(prefix)
     }
-    in_view.discard("__all")
     assert in_view == {"model", "temperature", "max_completion_tokens", "reasoning_effort", "seed"}
     assert [t.label for t in at.tabs if t.label in GROUPS] == []
 
     at.number_input(key=prefix + "seed").set_value(11).run()
-    all_parameters_switch(at, prefix).set_value(True).run()
+    at.toggle(key=switch).set_value(True).run()
     at.number_input(key=prefix + "top_p").set_value(0.5).run()
-    all_parameters_switch(at, prefix).set_value(False).run()
-    all_parameters_switch(at, prefix).set_value(True).run()
+    at.toggle(key=switch).set_value(False).run()
+    at.toggle(key=switch).set_value(True).run()
     assert at.number_input(key=prefix + "top_p").value == 0.5, "a hidden field keeps its value"
     assert at.number_input(key=prefix + "seed").value == 11
     assert "Seed" not in {w.label for tab in at.tabs for w in tab.get("number_input")}
