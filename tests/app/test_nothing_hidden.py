@@ -34,7 +34,7 @@ def chat(at):
 
 def reopen(new_app, at):
     """The same conversation in a new browser session (a reload, a new tab)."""
-    again = new_app()
+    again = new_app(all_parameters=True)
     again.query_params["c"] = at.query_params["c"]
     again.run()
     assert not again.exception, again.exception
