@@ -83,15 +83,25 @@ def _oidc_user() -> tuple[str, str] | None:
     return subject, str(st.user.get("name") or subject)
 
 
+def _text(value: object) -> str | None:
+    # Only strings count: under AppTest, st.context's cookies and address are stand-in objects.
+    return value if isinstance(value, str) and value else None
+
+
+def _browser_cookie(name: str) -> str | None:
+    return _text(st.context.cookies.get(name))
+
+
 def _presented_cookie() -> str | None:
-    return st.context.cookies.get(sign_in.SESSION_COOKIE) or st.session_state.get(COOKIE_KEY)
+    return _browser_cookie(sign_in.SESSION_COOKIE) or _text(st.session_state.get(COOKIE_KEY))
 
 
 def client_address(config: Settings) -> str:
     """This browser's address as sign_in.client_address reads it (peer, or X-Forwarded-For from a
     trusted proxy). Streamlit reports a loopback peer as None."""
-    forwarded = st.context.headers.get_all("X-Forwarded-For") if st.context.headers else []
-    return sign_in.client_address(st.context.ip_address or "127.0.0.1", forwarded, config.trusted_proxies)
+    forwarded = [v for v in st.context.headers.get_all("X-Forwarded-For") if isinstance(v, str)]
+    peer = _text(st.context.ip_address) or "127.0.0.1"
+    return sign_in.client_address(peer, forwarded, config.trusted_proxies)
 
 
 def _from_cookie(config: Settings) -> SignedIn | None:
@@ -113,7 +123,11 @@ def _from_cookie(config: Settings) -> SignedIn | None:
 
 
 def _note_guest_visit(config: Settings, user_id: int) -> None:
-    """Count this guest against the address it is using today (once per browser session and day)."""
+    """Count this guest against the address it is using today (once per browser session and day), for
+    a guest whose session began on another day or address. The guest route has recorded the address
+    the session began at; Streamlit names no peer for a loopback connection, and then this adds nothing."""
+    if _text(st.context.ip_address) is None:
+        return
     address = client_address(config)
     today = accounts.utcnow().date()
     if st.session_state.get("auth.visit") == (user_id, address, today):

@@ -135,17 +135,24 @@ def downgrade() -> None:
             "JOIN identities i ON i.user_id = u.id ORDER BY u.id, i.id"
         )
     ).all()
-    taken = {identity for _, identity, _, _ in rows}
-    seen: set[int] = set()
+    wanted: dict[int, str] = {}
+    current: dict[int, str] = {}
     for user_id, identity, method, subject in rows:
-        if user_id in seen:
-            continue
-        seen.add(user_id)
-        old = f"guest:{subject}" if method == "guest" else subject
-        if old != identity and old not in taken:
-            conn.execute(sa.text("UPDATE users SET identity = :h WHERE id = :i"), {"h": old, "i": user_id})
-            taken.discard(identity)
-            taken.add(old)
+        current.setdefault(user_id, identity)
+        wanted.setdefault(user_id, f"guest:{subject}" if method == "guest" else subject)
+    moved = True
+    while moved:  # one handle may free another's old string: repeat until nothing moves
+        moved = False
+        taken = set(current.values())
+        for user_id, old in wanted.items():
+            if current[user_id] != old and old not in taken:
+                conn.execute(
+                    sa.text("UPDATE users SET identity = :h WHERE id = :i"), {"h": old, "i": user_id}
+                )
+                taken.discard(current[user_id])
+                taken.add(old)
+                current[user_id] = old
+                moved = True
     op.drop_table("guest_visits")
     op.drop_index("ix_sign_in_failures_name_address", table_name="sign_in_failures")
     op.drop_table("sign_in_failures")
