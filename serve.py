@@ -45,6 +45,7 @@ def settings():  # type: ignore[no-untyped-def]
     return resources.settings()
 
 
+sign_in.mounted["routes"] = True  # the page may offer the cookie sign-in (components/auth.py)
 app = st.App(
     "app.py",
     routes=sign_in.routes(settings, sign_in.cookie_secret),

@@ -56,8 +56,8 @@ FREE_FAILURES = 3
 FAILURE_WINDOW = timedelta(hours=24)
 SIGN_IN_PATH, GUEST_PATH, SIGN_OUT_PATH = "/auth/sign-in", "/auth/guest", "/auth/sign-out"
 
-# Set by `routes()` (serve.py): the page offers the cookie sign-in only when these routes exist, and
-# says plainly otherwise (`streamlit run app.py` has no routes).
+# Set by serve.py when it mounts `routes()`: the page offers the cookie sign-in only when these routes
+# exist, and says plainly otherwise (`streamlit run app.py` has no routes).
 mounted = {"routes": False}
 
 
@@ -486,7 +486,6 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=https)
         return response
 
-    mounted["routes"] = True
     return [
         Route(SIGN_IN_PATH, sign_in_route, methods=["POST"]),
         Route(GUEST_PATH, guest_route, methods=["POST"]),
