@@ -351,11 +351,12 @@ _PLAIN = "padding:.4rem .9rem;border-radius:.5rem;border:1px solid #ccc;backgrou
 
 
 def password_form(next_path: str) -> str:
-    """The sign-in form (plain HTML: it posts to the route, so the browser keeps the cookie)."""
+    """The sign-in form (plain HTML: it posts to the route, so the browser keeps the cookie). Field
+    names that are also form properties (`name`, `action`) would be stripped by st.html's sanitizer."""
     return f"""
 <form method="post" action="{SIGN_IN_PATH}">
-  <input type="hidden" name="next" value="{html.escape(safe_next(next_path))}">
-  <p><label>Name<br><input name="name" autocomplete="username" required style="{_FIELD}"></label></p>
+  <input type="hidden" name="return_to" value="{html.escape(safe_next(next_path))}">
+  <p><label>Name<br><input name="username" autocomplete="username" required style="{_FIELD}"></label></p>
   <p><label>Password<br><input name="password" type="password" autocomplete="current-password" required
      style="{_FIELD}"></label></p>
   <p><button type="submit" style="{_PRIMARY}">Sign in</button></p>
@@ -366,7 +367,7 @@ def button_form(path: str, label: str, next_path: str = "/") -> str:
     """A one-button form posting to one of the routes (guest, sign-out)."""
     return f"""
 <form method="post" action="{path}">
-  <input type="hidden" name="next" value="{html.escape(safe_next(next_path))}">
+  <input type="hidden" name="return_to" value="{html.escape(safe_next(next_path))}">
   <button type="submit" style="{_PLAIN}">{html.escape(label)}</button>
 </form>"""
 
@@ -424,7 +425,7 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
     async def sign_in_route(request: Request) -> RedirectResponse:
         config, address, https = context(request)
         form = await request.form()
-        next_path = str(form.get("next") or "/")
+        next_path = str(form.get("return_to") or "/")
         if not _same_origin(request, config.trusted_proxies):
             return back(next_path, auth="origin")
         import anyio.to_thread
@@ -434,7 +435,7 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
                 sessions(config),
                 config,
                 secret(),
-                str(form.get("name") or ""),
+                str(form.get("username") or ""),
                 str(form.get("password") or ""),
                 address,
                 previous_cookie=request.cookies.get(SESSION_COOKIE),
@@ -451,7 +452,7 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
     async def guest_route(request: Request) -> RedirectResponse:
         config, address, https = context(request)
         form = await request.form()
-        next_path = str(form.get("next") or "/")
+        next_path = str(form.get("return_to") or "/")
         if not _same_origin(request, config.trusted_proxies):
             return back(next_path, auth="origin")
         if not config.guest_access:

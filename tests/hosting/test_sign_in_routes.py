@@ -49,7 +49,7 @@ def post(client: httpx.Client, path: str, data: dict, origin: str | None = "http
 def test_a_right_password_sets_a_signed_httponly_lax_cookie_and_returns_to_the_page(served):
     client, make, _ = served
     response = post(
-        client(), sign_in.SIGN_IN_PATH, {"name": "ann", "password": PASSWORD, "next": "/compare?x=1"}
+        client(), sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD, "return_to": "/compare?x=1"}
     )
     assert response.status_code == 303 and response.headers["location"] == "/compare?x=1"
     cookie = response.headers["set-cookie"]
@@ -63,7 +63,9 @@ def test_a_right_password_sets_a_signed_httponly_lax_cookie_and_returns_to_the_p
 
 def test_a_wrong_password_returns_a_code_and_never_the_password(served):
     client, _, _ = served
-    response = post(client(), sign_in.SIGN_IN_PATH, {"name": "ann", "password": "guess-123", "next": "/"})
+    response = post(
+        client(), sign_in.SIGN_IN_PATH, {"username": "ann", "password": "guess-123", "return_to": "/"}
+    )
     assert response.headers["location"] == "/?auth=mismatch"
     assert "set-cookie" not in response.headers and "guess-123" not in response.text
 
@@ -76,7 +78,9 @@ def test_a_wrong_password_returns_a_code_and_never_the_password(served):
 def test_a_cross_site_post_signs_nobody_in(served, origin, referer):
     client, _, _ = served
     headers = {"referer": referer} if referer else {}
-    response = post(client(), sign_in.SIGN_IN_PATH, {"name": "ann", "password": PASSWORD}, origin, **headers)
+    response = post(
+        client(), sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD}, origin, **headers
+    )
     assert response.headers["location"] == "/?auth=origin"
     assert "set-cookie" not in response.headers
 
@@ -84,14 +88,16 @@ def test_a_cross_site_post_signs_nobody_in(served, origin, referer):
 def test_an_outside_next_address_is_not_followed(served):
     client, _, _ = served
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        response = post(client(), sign_in.SIGN_IN_PATH, {"name": "ann", "password": PASSWORD, "next": target})
+        response = post(
+            client(), sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD, "return_to": target}
+        )
         assert response.headers["location"] == "/"
 
 
 def test_sign_out_revokes_the_session_and_clears_the_cookie(served):
     client, make, _ = served
     browser = client()
-    signed = post(browser, sign_in.SIGN_IN_PATH, {"name": "ann", "password": PASSWORD})
+    signed = post(browser, sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD})
     value = signed.cookies[sign_in.SESSION_COOKIE]
     browser.cookies.set(sign_in.SESSION_COOKIE, value)
     response = post(browser, sign_in.SIGN_OUT_PATH, {})
@@ -106,7 +112,9 @@ def test_sign_out_revokes_the_session_and_clears_the_cookie(served):
 def test_forwarded_for_counts_only_from_a_trusted_proxy(served):
     client, make, overrides = served
     spoofed = {"x-forwarded-for": "198.51.100.77", "x-forwarded-proto": "https"}
-    response = post(client("192.0.2.10"), sign_in.SIGN_IN_PATH, {"name": "ann", "password": "no"}, **spoofed)
+    response = post(
+        client("192.0.2.10"), sign_in.SIGN_IN_PATH, {"username": "ann", "password": "no"}, **spoofed
+    )
     with make() as s:
         assert (
             accounts.failures(s, "ann", "192.0.2.10", since=accounts.utcnow().replace(year=2000)).failures
@@ -118,7 +126,7 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(served):
         )
     overrides["trusted_proxies"] = ("10.0.0.0/8",)
     response = post(
-        client("10.1.2.3"), sign_in.SIGN_IN_PATH, {"name": "ann", "password": PASSWORD}, **spoofed
+        client("10.1.2.3"), sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD}, **spoofed
     )
     assert "secure" in {p.strip().lower() for p in response.headers["set-cookie"].split(";")}
     with make() as s:
@@ -145,15 +153,15 @@ def test_the_client_address_rules(peer, header, expected):
 def test_a_guest_keeps_its_account_across_sign_ins_in_one_browser(served):
     client, make, _ = served
     browser = client()
-    first = post(browser, sign_in.GUEST_PATH, {"next": "/"})
+    first = post(browser, sign_in.GUEST_PATH, {"return_to": "/"})
     guest_cookie = first.cookies[sign_in.GUEST_COOKIE]
     browser.cookies.set(sign_in.GUEST_COOKIE, guest_cookie)
-    second = post(browser, sign_in.GUEST_PATH, {"next": "/"})
+    second = post(browser, sign_in.GUEST_PATH, {"return_to": "/"})
     one = sign_in.resolve(make, SECRET, first.cookies[sign_in.SESSION_COOKIE])
     two = sign_in.resolve(make, SECRET, second.cookies[sign_in.SESSION_COOKIE])
     assert one is None, "the new guest session replaced the old one"
     assert two.method == "guest"
-    other = post(client(), sign_in.GUEST_PATH, {"next": "/"})  # another browser: another guest
+    other = post(client(), sign_in.GUEST_PATH, {"return_to": "/"})  # another browser: another guest
     assert sign_in.resolve(make, SECRET, other.cookies[sign_in.SESSION_COOKIE]).user_id != two.user_id
     with make() as s:
         assert accounts.find_user(s, "guest", sign_in.unsign(SECRET, "guest", guest_cookie)).id == two.user_id
