@@ -49,8 +49,9 @@ LOCAL, PASSWORD, OIDC, GUEST = SIGN_IN_METHODS
 
 
 def handle(method: str, subject: str) -> str:
-    """The users.identity handle of a new account: `method:subject`, or `local` for the local user."""
-    return "local" if (method, subject) == (LOCAL, LOCAL) else f"{method}:{subject}"
+    """The users.identity handle of a new account: `method:subject`, or the bare subject for the local
+    method (the `none`-mode user `local`; scripts and tests make other local users)."""
+    return subject if method == LOCAL else f"{method}:{subject}"
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]

@@ -109,7 +109,8 @@ SIGN_IN_METHODS = ("local", "password", "oidc", "guest")
 class User(Base):
     """A person's account: everything they own hangs off it. Who signs in to it is decided by its
     identities, never by `identity`, which is only a unique handle for logs and the admin page
-    (`method:subject` of the identity it was made for, or `local` for the one `none`-mode user)."""
+    (`method:subject` of the identity it was made for; the bare subject for the local method, such as
+    `local`, the one `none`-mode user)."""
 
     __tablename__ = "users"
 

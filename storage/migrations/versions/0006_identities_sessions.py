@@ -52,7 +52,7 @@ def carried_over(identity: str) -> tuple[str, str]:
 
 def handle(method: str, subject: str) -> str:
     """The users.identity handle of a new account (storage/accounts.py makes the same)."""
-    return "local" if (method, subject) == ("local", "local") else f"{method}:{subject}"
+    return subject if method == "local" else f"{method}:{subject}"
 
 
 def upgrade() -> None:
