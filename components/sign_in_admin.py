@@ -36,11 +36,11 @@ def active_sessions(make_session: sessionmaker[Session]) -> None:
     for person in people:
         name = person.display_name or person.handle
         left, right = st.columns([4, 1], vertical_alignment="center")
+        where = f" · from {rendering.label(', '.join(person.addresses))}" if person.addresses else ""
+        count = rendering.trusted(f"{person.sessions:d} session" + ("s" if person.sessions != 1 else ""))
         left.markdown(
-            f"**{rendering.label(name)}** · {rendering.code(person.handle)} · "
-            f"{person.sessions} session{'s' if person.sessions != 1 else ''} · last seen "
-            f"{person.last_seen_at:%Y-%m-%d %H:%M} UTC"
-            + (f" · from {rendering.label(', '.join(person.addresses))}" if person.addresses else "")
+            f"**{rendering.label(name)}** · {rendering.code(person.handle)} · {rendering.trusted(count)} · "
+            f"last seen {person.last_seen_at:%Y-%m-%d %H:%M} UTC{rendering.trusted(where)}"
         )
         right.button(
             "Sign out everywhere",
