@@ -16,7 +16,7 @@ from storage import accounts, database, migrations, open_database, session_facto
 from storage import repository as r
 from storage.models import utcnow
 
-BEFORE = "0005_evaluations"
+BEFORE = "0007_quota_reservations"  # the revision before this one
 
 
 def test_password_oidc_subject_and_oidc_email_named_ann_are_three_accounts(session):
@@ -34,7 +34,7 @@ def test_password_oidc_subject_and_oidc_email_named_ann_are_three_accounts(sessi
     }
 
 
-def _fill_at_0005(engine) -> None:
+def _fill_before(engine) -> None:
     stamp = datetime(2026, 3, 4, 5, 6, 7)
     stamp = stamp if engine.dialect.name == "sqlite" else stamp.replace(tzinfo=UTC)
     people = [
@@ -78,7 +78,7 @@ def _fill_at_0005(engine) -> None:
 def test_the_upgrade_carries_every_user_over_with_their_history(empty_db_url):
     engine = database._create_engine(empty_db_url)
     migrations.upgrade(engine, BEFORE)
-    _fill_at_0005(engine)
+    _fill_before(engine)
     engine.dispose()
 
     make = session_factory(open_database(empty_db_url))  # start-up: upgrade to head
@@ -108,7 +108,7 @@ def test_the_upgrade_carries_every_user_over_with_their_history(empty_db_url):
 def test_downgrade_puts_the_bare_strings_back(empty_db_url):
     engine = database._create_engine(empty_db_url)
     migrations.upgrade(engine, BEFORE)
-    _fill_at_0005(engine)
+    _fill_before(engine)
     migrations.upgrade(engine)
     migrations.downgrade(engine, BEFORE)
     with engine.connect() as conn:
