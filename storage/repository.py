@@ -18,11 +18,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import column, delete, exists, func, select, text, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage import branches, liveness
+from storage import accounts, branches, liveness
 from storage import images as image_module
 from storage.models import (
     MESSAGE_STATUSES,
@@ -56,29 +54,14 @@ ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 # ---------------------------------------------------------------------------------------------- users
 
 
-def ensure_user(session: Session, identity: str, display_name: str = "", role: str = "user") -> User:
-    """The user with this identity, created on first sight; display name and role follow the caller."""
-    identity = identity.strip()
-    if not identity:
-        raise ValueError("A user needs a non-empty identity.")
-    user = session.scalar(select(User).where(User.identity == identity))
-    if user is None:
-        # INSERT .. ON CONFLICT DO NOTHING: two app servers signing in the same person at once both win.
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(
-            insert(User)
-            .values(identity=identity, display_name=display_name, role=role, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["identity"])
-        )
-        user = session.scalar(select(User).where(User.identity == identity))
-        assert user is not None
-    if display_name and user.display_name != display_name:
-        user.display_name = display_name
-    if user.role != role:
-        user.role = role
-    session.flush()
-    return user
+def ensure_user(
+    session: Session, identity: str, display_name: str = "", role: str = "user", *, method: str = "local"
+) -> User:
+    """The account of (method, identity), created on first sight; display name and role follow the caller.
+
+    `identity` is the subject within its sign-in method (storage/accounts.py): password `ann` and OIDC
+    `ann` are two people. The default method is the local one (`none` mode, scripts and tests)."""
+    return accounts.ensure_account(session, method, identity, display_name=display_name, role=role)
 
 
 # ------------------------------------------------------------------------------------- conversations

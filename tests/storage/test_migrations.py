@@ -92,7 +92,7 @@ def test_database_from_first_revision_upgrades_with_everything_in_it(empty_db_ur
     engine = open_database(db_url)  # what the app does at start-up: upgrade to head
     assert migrations.current_revision(engine) == migrations.head_revision() != FIRST
     with session_factory(engine)() as s:
-        user = r.ensure_user(s, "old@example.com")
+        user = r.ensure_user(s, "old@example.com", method="oidc")  # an e-mail: an OIDC account
         assert user.id == 1 and user.display_name == "Old"
         [conv] = r.list_conversations(s, user)
         assert conv.params == {"temperature": 0.3} and conv.system_prompt == "Be kind"
