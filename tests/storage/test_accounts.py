@@ -16,7 +16,7 @@ from storage import accounts, database, migrations, open_database, session_facto
 from storage import repository as r
 from storage.models import utcnow
 
-BEFORE = "0007_quota_reservations"  # the revision before this one
+BEFORE = "0009_eval_runs"  # the revision before this one
 
 
 def test_password_oidc_subject_and_oidc_email_named_ann_are_three_accounts(session):

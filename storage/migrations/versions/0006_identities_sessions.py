@@ -34,7 +34,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0006_identities_sessions"
-down_revision: str | None = "0007_quota_reservations"
+down_revision: str | None = "0009_eval_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
