@@ -161,7 +161,35 @@ def show_stored(
     is_last: bool,
     render_request=None,
 ) -> None:
-    """Render a message from the database, with its controls, inside its `st.chat_message`."""
+    """Render a message from the database, with its controls, inside its `st.chat_message`.
+
+    Each message is a fragment: its own controls (the Tokens toggle, a token picked, Edit and Cancel,
+    Copy, the request) rerun only that message, not the page. A control that changes the
+    conversation (Regenerate, Keep this one, another version, sending an edit or tool results) leaves
+    its request in session state; the message's next run sees it and reruns the whole page, which
+    hands it to turns."""
+    _stored_fragment(
+        message,
+        prices=prices,
+        position=position,
+        group_leaders=group_leaders,
+        is_last=is_last,
+        render_request=render_request,
+    )
+
+
+@st.fragment
+def _stored_fragment(
+    message: Any,
+    *,
+    prices: Mapping[str, float] | None,
+    position: tuple[int, int, list[Any]],
+    group_leaders: Sequence[int],
+    is_last: bool,
+    render_request=None,
+) -> None:
+    if ACTION_KEY in st.session_state or CHOICE_KEY in st.session_state:
+        st.rerun()  # the page takes the request at the top of a whole run
     number, count, group = position
     role = "user" if message.role == "user" else "assistant"
     with st.chat_message(role):

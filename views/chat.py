@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import turns
 from chat_client import Params
 from components import (
+    cached_reads,
     conversation_list,
     message_view,
     param_form,
@@ -110,25 +111,37 @@ if system_key not in st.session_state:
     st.session_state[system_key] = conversation.system_prompt if conversation else ""
 prefix = f"chat.p.{key}."
 stored_params = Params.from_stored(conversation.params if conversation else None)
-with st.expander("System prompt and parameters", icon=":material/tune:", expanded=False):
-    presets_picker.system_prompt_picker(make_session, user_id, system_key)
+# The presets are read only while the box is open: opening it reruns the page (on_change), closing it
+# again sends nothing of them. The form itself is always drawn: its widgets hold what will be sent.
+settings_box = st.expander(
+    "System prompt and parameters",
+    icon=":material/tune:",
+    expanded=False,
+    key=f"chat.settings_open.{key}",
+    on_change="rerun",
+)
+with settings_box:
+    if settings_box.open:
+        presets_picker.system_prompt_picker(make_session, user_id, system_key)
     system_prompt = st.text_area(
         "System prompt",
         key=system_key,
         placeholder="How the model should behave in this conversation (optional).",
     )
-    presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
+    if settings_box.open:
+        presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
     st.divider()
     picker_slot = st.container()
     form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
-    with picker_slot:
-        presets_picker.params_picker(
-            make_session,
-            user_id,
-            f"chat.pp.{key}",
-            form.params,
-            lambda merged: param_form.reseed(prefix, merged),
-        )
+    if settings_box.open:
+        with picker_slot:
+            presets_picker.params_picker(
+                make_session,
+                user_id,
+                f"chat.pp.{key}",
+                form.params,
+                lambda merged: param_form.reseed(prefix, merged),
+            )
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
 prices = resources.prices_for(target, form.params.model, config)
 if conversation and (system_prompt != conversation.system_prompt or form.params != stored_params):
@@ -218,6 +231,7 @@ if prompt is not None or action is not None:
         st.session_state["chat.notices"] = refused
         st.rerun()
     st.session_state.pop("chat.carried_images", None)  # they went with this message
+    cached_reads.forget_conversations()  # a new or newly active conversation moves up the list
     if written.conversation_id is not None:
         conversation_id, reply_parent = written.conversation_id, written.reply_parent
         messages, choose = list(written.messages), dict(written.choices)
@@ -287,6 +301,7 @@ if reply_parent is not None and form.ok:
         finally:
             # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
             turn.close()
+            cached_reads.forget_conversations()  # plain Python: safe after Stop
     st.session_state.pop("chat.streaming", None)
     st.session_state["chat.notices"] = refused
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)

@@ -353,8 +353,23 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert labels == ["alpha conversation about zebras"]
 
 
-def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+def open_settings(at, key: str = "new"):
+    """Open "System prompt and parameters", as a click on it does."""
+    at.session_state[f"chat.settings_open.{key}"] = True
+    return at.run()
+
+
+def test_presets_are_read_only_once_the_settings_are_opened(app_env, new_app):
     at = new_app().run()
+    assert not [s for s in at.selectbox if s.key in ("chat.system.new.preset", "chat.pp.new.pick")]
+    assert at.number_input(key=P + "temperature") is not None  # the form itself is always there
+    open_settings(at)
+    assert at.selectbox(key="chat.system.new.preset").options[1:]
+    assert any(o.startswith("Deterministic") for o in at.selectbox(key="chat.pp.new.pick").options)
+
+
+def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+    at = open_settings(new_app())
     system_presets = at.selectbox(key="chat.system.new.preset")
     first = system_presets.options[1]
     system_presets.select(first).run()
@@ -386,7 +401,7 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
             params={"temperature": 0.2, "thinking_budget": 1024, "include_thoughts": True},
         )
         session.commit()
-    at = new_app().run()
+    at = open_settings(new_app())
     picker = at.selectbox(key="chat.pp.new.pick")
     picker.select(next(o for o in picker.options if o.startswith("Flat thinker"))).run()
     assert at.number_input(key=P + "thinking_budget").value == 1024
