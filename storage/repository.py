@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import column, delete, exists, func, select, text, union
+from sqlalchemy import column, delete, exists, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -49,6 +49,9 @@ FINISHED_STATUSES = frozenset(MESSAGE_STATUSES) - {"streaming"}
 _SECRET_KEYS = frozenset({"api_key", "apikey", "authorization", "key"})
 
 _WORD = re.compile(r"[^\W_]+")
+# PostgreSQL only: messages.search_vector, to_tsvector('simple', content) stored by the database
+# itself (a generated column, kept out of the model so no query loads it).
+_SEARCH_VECTOR = literal_column("messages.search_vector")
 
 ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 
@@ -219,42 +222,70 @@ def search_conversations(
     session: Session, user: User, query: str, *, limit: int = 50, archived: bool | None = None
 ) -> list[Conversation]:
     """The user's conversations whose title, or one of whose messages, holds every word of `query`
-    (each word also matches as a prefix: "stor" finds "storage"); most recent first.
+    (each word also matches as a prefix: "stor" finds "storage"); most recently active first.
 
     One function over two engines: SQLite's FTS5 indexes or PostgreSQL's full-text GIN indexes, over
     titles and message text, both with Unicode word splitting and no stemming, so the same words find
     the same conversations (one difference: FTS5 also ignores accents, "elan" finds "élan").
     `archived`: None searches all, True/False only archived / only active ones.
+
+    It does not read every match to return `limit`: the matching messages are walked newest first
+    (FTS5 in descending rowid order; on PostgreSQL the stored `search_vector` column, checked along
+    the primary key backwards or through its GIN index, whichever the planner finds cheaper) and the
+    walk stops at the `limit`-th distinct conversation; title matches (one per conversation) are
+    added, and those candidates are ordered by their last activity. A conversation whose only match
+    is older than the newest matches of `limit` other conversations is left out of a full page.
     """
     words = search_words(query)
     if not words:
         return []
+    shown = [] if archived is None else [Conversation.archived == archived]
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        by_text = select(Message.conversation_id).where(
-            func.to_tsvector("simple", Message.content).op("@@")(tsquery)
+        newest_hits = (
+            select(Message.conversation_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.user_id == user.id, *shown, _SEARCH_VECTOR.op("@@")(tsquery))
+            .order_by(Message.id.desc())
         )
-        by_title = select(Conversation.id).where(
-            Conversation.user_id == user.id, func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
-        )
+        title_match = func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
     else:
         fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        message_rows = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(
-            q=fts_query
+        fts = table("messages_fts", column("rowid"))
+        newest_hits = (
+            select(Message.conversation_id)
+            .select_from(fts)
+            .join(Message, Message.id == fts.c.rowid)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                text("messages_fts MATCH :q").bindparams(q=fts_query), Conversation.user_id == user.id, *shown
+            )
+            .order_by(fts.c.rowid.desc())
         )
         title_rows = text("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH :t").bindparams(
             t=fts_query
         )
-        by_text = select(Message.conversation_id).where(Message.id.in_(message_rows.columns(column("rowid"))))
-        by_title = select(Conversation.id).where(Conversation.id.in_(title_rows.columns(column("rowid"))))
-    # One IN over the union of both hit lists: the engine looks the hits up by primary key instead of
-    # reading every one of the user's conversations.
-    stmt = select(Conversation).where(
-        Conversation.id.in_(union(by_text, by_title)), Conversation.user_id == user.id
+        title_match = Conversation.id.in_(title_rows.columns(column("rowid")))
+    found: dict[int, None] = {}
+    result = session.execute(newest_hits, execution_options={"yield_per": 200})
+    try:
+        for conversation_id in result.scalars():
+            found[conversation_id] = None
+            if len(found) >= limit:
+                break
+    finally:
+        result.close()  # the rest of the matches are never read
+    by_title = select(Conversation.id).where(Conversation.user_id == user.id, *shown, title_match)
+    by_title = by_title.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+    found.update(dict.fromkeys(session.scalars(by_title)))
+    if not found:
+        return []
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id.in_(list(found)), Conversation.user_id == user.id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
     )
-    if archived is not None:
-        stmt = stmt.where(Conversation.archived == archived)
-    stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 

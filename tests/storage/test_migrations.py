@@ -116,10 +116,18 @@ def test_database_from_first_revision_upgrades_with_everything_in_it(empty_db_ur
 
 def test_models_match_the_migrated_schema(engine):
     def include(obj, name, type_, reflected, compare_to):
-        # The search index lives outside the models (an FTS5 table and its shadow tables on SQLite,
-        # expression indexes on PostgreSQL); alembic's own table is not a model either.
+        # The search index lives outside the models (an FTS5 table and its shadow tables on SQLite;
+        # on PostgreSQL the stored search_vector column, its GIN index and the title's expression
+        # index); alembic's own table is not a model either.
         return not (name or "").startswith(
-            ("messages_fts", "conversations_fts", "ix_messages_content_fts", "ix_conversations_title_fts")
+            (
+                "messages_fts",
+                "conversations_fts",
+                "ix_messages_content_fts",
+                "ix_conversations_title_fts",
+                "search_vector",
+                "ix_messages_search_vector",
+            )
         )
 
     with engine.connect() as conn:
@@ -178,3 +186,30 @@ def test_in_memory_sqlite_works_for_demos_and_tests():
             assert r.get_conversation(s, user, conv.id).title == "in memory"
     finally:
         database.close_database(url)
+
+
+def test_a_database_at_0005_upgrades_and_its_messages_are_found_by_search(empty_db_url):
+    """The stored search column (PostgreSQL) is computed for the rows already there at the upgrade."""
+    engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, "0005_evaluations")
+    with session_factory(engine)() as s:
+        user = r.ensure_user(s, "old@example.com")
+        conv = r.create_conversation(s, user, title="Airships")
+        first = r.add_message(s, user, conv.id, role="user", content="Tell me about the helium ballonet")
+        r.add_message(s, user, conv.id, role="assistant", content="Gas cells", parent_id=first.id)
+        s.commit()
+        conv_id = conv.id
+    engine.dispose()
+
+    engine = open_database(empty_db_url)
+    assert migrations.current_revision(engine) == migrations.head_revision()
+    with session_factory(engine)() as s:
+        user = r.ensure_user(s, "old@example.com")
+        assert [m.content for m in r.conversation_messages(s, user, conv_id)] == [
+            "Tell me about the helium ballonet",
+            "Gas cells",
+        ]
+        assert [c.id for c in r.search_conversations(s, user, "ballonet")] == [conv_id]
+        r.add_message(s, user, conv_id, role="user", content="and hydrogen?")
+        s.commit()
+        assert [c.id for c in r.search_conversations(s, user, "hydrogen")] == [conv_id]
