@@ -52,6 +52,8 @@ _WORD = re.compile(r"[^\W_]+")
 # PostgreSQL only: messages.search_vector, to_tsvector('simple', content) stored by the database
 # itself (a generated column, kept out of the model so no query loads it).
 _SEARCH_VECTOR = literal_column("messages.search_vector")
+SEARCH_SLICE = 20_000  # PostgreSQL reads matches among the newest this many message ids first...
+SEARCH_GROWTH = 8  # ...then among this many times as many older ones, until the page is full
 
 ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 
@@ -230,11 +232,11 @@ def search_conversations(
     `archived`: None searches all, True/False only archived / only active ones.
 
     It does not read every match to return `limit`: the matching messages are walked newest first
-    (FTS5 in descending rowid order; on PostgreSQL the stored `search_vector` column, checked along
-    the primary key backwards or through its GIN index, whichever the planner finds cheaper) and the
-    walk stops at the `limit`-th distinct conversation; title matches (one per conversation) are
-    added, and those candidates are ordered by their last activity. A conversation whose only match
-    is older than the newest matches of `limit` other conversations is left out of a full page.
+    (FTS5 in descending rowid order; on PostgreSQL slice by slice of message ids, see _newest_first,
+    through the GIN index over the stored `search_vector` column) and the walk stops at the
+    `limit`-th distinct conversation; title matches (one per conversation) are added, and those
+    candidates are ordered by their last activity. A conversation whose only match is older than the
+    newest matches of `limit` other conversations is left out of a full page.
     """
     words = search_words(query)
     if not words:
@@ -242,39 +244,15 @@ def search_conversations(
     shown = [] if archived is None else [Conversation.archived == archived]
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        newest_hits = (
-            select(Message.conversation_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.user_id == user.id, *shown, _SEARCH_VECTOR.op("@@")(tsquery))
-            .order_by(Message.id.desc())
-        )
+        found = _newest_matches_postgres(session, user, tsquery, shown, limit)
         title_match = func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
     else:
         fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        fts = table("messages_fts", column("rowid"))
-        newest_hits = (
-            select(Message.conversation_id)
-            .select_from(fts)
-            .join(Message, Message.id == fts.c.rowid)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(
-                text("messages_fts MATCH :q").bindparams(q=fts_query), Conversation.user_id == user.id, *shown
-            )
-            .order_by(fts.c.rowid.desc())
-        )
+        found = _newest_matches_sqlite(session, user, fts_query, shown, limit)
         title_rows = text("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH :t").bindparams(
             t=fts_query
         )
         title_match = Conversation.id.in_(title_rows.columns(column("rowid")))
-    found: dict[int, None] = {}
-    result = session.execute(newest_hits, execution_options={"yield_per": 200})
-    try:
-        for conversation_id in result.scalars():
-            found[conversation_id] = None
-            if len(found) >= limit:
-                break
-    finally:
-        result.close()  # the rest of the matches are never read
     by_title = select(Conversation.id).where(Conversation.user_id == user.id, *shown, title_match)
     by_title = by_title.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
     found.update(dict.fromkeys(session.scalars(by_title)))
@@ -287,6 +265,76 @@ def search_conversations(
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def _newest_matches_sqlite(
+    session: Session, user: User, fts_query: str, shown: list, limit: int
+) -> dict[int, None]:
+    """Up to `limit` of the user's conversations, in the order of their newest matching message.
+
+    FTS5 hands its matches out in descending rowid order as they are read, so one statement is read
+    only as far as the `limit`-th conversation."""
+    fts = table("messages_fts", column("rowid"))
+    hits = (
+        select(Message.conversation_id)
+        .select_from(fts)
+        .join(Message, Message.id == fts.c.rowid)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(text("messages_fts MATCH :q").bindparams(q=fts_query), Conversation.user_id == user.id, *shown)
+        .order_by(fts.c.rowid.desc())
+    )
+    found: dict[int, None] = {}
+    result = session.execute(hits, execution_options={"yield_per": 200})
+    try:
+        for conversation_id in result.scalars():
+            found[conversation_id] = None
+            if len(found) >= limit:
+                break
+    finally:
+        result.close()  # the rest of the matches are never read
+    return found
+
+
+def _newest_matches_postgres(
+    session: Session, user: User, tsquery: Any, shown: list, limit: int
+) -> dict[int, None]:
+    """Up to `limit` of the user's conversations, in the order of their newest matching message.
+
+    A GIN index has no order, and walking the primary key backwards checks every message on the way,
+    so the matches are read in slices of message ids: the newest SEARCH_SLICE first, then each slice
+    SEARCH_GROWTH times the last, until `limit` conversations are found. Each slice is the GIN index's
+    bitmap ANDed with the id range, so only that slice's rows are read; whose conversation each is,
+    is then asked of those conversations alone."""
+    found: dict[int, None] = {}
+    upper = session.scalar(select(func.max(Message.id)))
+    size = SEARCH_SLICE
+    while upper is not None and upper > 0 and len(found) < limit:
+        lower = max(upper - size, 0)
+        in_slice = list(
+            dict.fromkeys(
+                session.scalars(
+                    select(Message.conversation_id)
+                    .where(Message.id > lower, Message.id <= upper, _SEARCH_VECTOR.op("@@")(tsquery))
+                    .order_by(Message.id.desc())
+                )
+            )
+        )
+        theirs = (
+            set(
+                session.scalars(
+                    select(Conversation.id).where(
+                        Conversation.id.in_(in_slice), Conversation.user_id == user.id, *shown
+                    )
+                )
+            )
+            if in_slice
+            else set()
+        )
+        for conversation_id in in_slice:
+            if conversation_id in theirs and len(found) < limit:
+                found[conversation_id] = None
+        upper, size = lower, size * SEARCH_GROWTH
+    return found
 
 
 def search_words(query: str) -> list[str]:
