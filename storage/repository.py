@@ -254,6 +254,13 @@ def search_conversations(
         )
         title_match = Conversation.id.in_(title_rows.columns(column("rowid")))
     by_title = select(Conversation.id).where(Conversation.user_id == user.id, *shown, title_match)
+    if len(found) >= limit:
+        # A full page from the messages already: only a title match active since the oldest of them
+        # can still make the page, so the title index is asked about those alone.
+        cutoff = session.scalar(
+            select(func.min(Conversation.updated_at)).where(Conversation.id.in_(list(found)))
+        )
+        by_title = by_title.where(Conversation.updated_at >= cutoff)
     by_title = by_title.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
     found.update(dict.fromkeys(session.scalars(by_title)))
     if not found:
