@@ -303,6 +303,30 @@ def _candidates(message: Any, candidates: Sequence[Any]) -> None:
     )
 
 
+class Batch:
+    """A streaming reply's text deltas, gathered into screen updates: the first is shown at once, then
+    at most one update every `every` seconds (each update re-sends the whole reply to the browser)."""
+
+    def __init__(self, every: float = FLUSH_SECONDS) -> None:
+        self.every = every
+        self.pending: list[str] = []
+        self.last: float | None = None  # when the last update was sent; None: nothing shown yet
+
+    def add(self, text: str, now: float) -> str | None:
+        """Take a delta; the text to show now, or None to wait for more."""
+        self.pending.append(text)
+        if self.last is None or now - self.last >= self.every:
+            return self.take(now)
+        return None
+
+    def take(self, now: float) -> str:
+        """Everything gathered since the last update (sent now)."""
+        text = "".join(self.pending)
+        self.pending.clear()
+        self.last = now
+        return text
+
+
 def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     """Stream a reply into the current `st.chat_message`: thoughts above, answer below.
 
@@ -320,16 +344,14 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     def answer() -> Iterator[str]:
         retry_at, retry_note = None, ""
         notice_shown, waiting = True, True
-        pending: list[str] = []
-        last_event = last_flush = last_thought = started = time.monotonic()
+        batch = Batch()
+        last_event = last_thought = started = time.monotonic()
         for event in turn.events_in_background():
             now = time.monotonic()
             if event is None:
                 # A tick while nothing arrives: keep the screen honest, and give Stop a chance to act.
-                if pending:
-                    yield "".join(pending)
-                    pending.clear()
-                    last_flush = now
+                if batch.pending:
+                    yield batch.take(now)
                 if retry_at is not None:
                     notice_slot.info(
                         rendering.outside(f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s."),
@@ -357,11 +379,8 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
             if isinstance(event, events.TextDelta) and event.index == 0:
                 # Each update re-sends the whole reply to the browser: at most one every FLUSH_SECONDS
                 # (the first at once), so a fast stream or many sessions do not flood the socket.
-                pending.append(event.text)
-                if now - last_flush >= FLUSH_SECONDS:
-                    yield "".join(pending)
-                    pending.clear()
-                    last_flush = now
+                if (text := batch.add(event.text, now)) is not None:
+                    yield text
             elif isinstance(event, events.ThoughtDelta) and event.index == 0 and now - last_thought >= 0.1:
                 last_thought = now
                 with thought_slot.container(), st.expander("Thinking...", expanded=True):
@@ -373,8 +392,8 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                     icon=":material/schedule:",
                 )
                 notice_shown = True
-        if pending:
-            yield "".join(pending)
+        if batch.pending:
+            yield batch.take(time.monotonic())
 
     rendering.stream_markdown(answer())  # not st.write_stream: it would render the raw text
     notice_slot.empty()
