@@ -13,7 +13,7 @@ import time
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import cached_reads, downloads, rendering, resources, url_ids
+from components import cached_reads, downloads, incidents, rendering, resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
@@ -206,7 +206,7 @@ def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
         _sidebar(make_session, user_id)
 
 
-@st.fragment
+@incidents.fragment
 def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
     if st.session_state.pop(WHOLE_PAGE_KEY, False):
         st.rerun()

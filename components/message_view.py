@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from chat_client import Endpoint, events, snippets
-from components import error_view, metrics, rendering, reply_views
+from components import error_view, incidents, metrics, rendering, reply_views
 from turns import conversation
 from turns.chat import Turn
 
@@ -178,7 +178,7 @@ def show_stored(
     )
 
 
-@st.fragment
+@incidents.fragment
 def _stored_fragment(
     message: Any,
     *,

@@ -18,6 +18,7 @@ from chat_client import Params
 from components import (
     cached_reads,
     conversation_list,
+    incidents,
     message_view,
     param_form,
     presets_picker,
@@ -222,7 +223,7 @@ saved = {"system_prompt": conversation.system_prompt if conversation else "", "p
 in_full_run = True  # False once this run has drawn the box: any later run of it is the fragment's own
 
 
-@st.fragment
+@incidents.fragment
 def settings() -> tuple[str, param_form.FormResult]:
     """The system prompt and the parameter form, saved with the conversation as they change.
 
@@ -275,7 +276,10 @@ def settings() -> tuple[str, param_form.FormResult]:
     return system_prompt, form
 
 
-system_prompt, form = settings()
+drawn = settings()
+if drawn is None:  # the box failed, and says so: nothing can be sent without it
+    st.stop()
+system_prompt, form = drawn
 in_full_run, page_shows = False, (form.ok, form.params.model)
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
 prices = resources.prices_for(target, form.params.model, config)
