@@ -357,13 +357,6 @@ def _problems_for(problems: list[ParamError], name: str) -> None:
             st.error(rendering.outside(problem.message), icon=":material/error:")
 
 
-def current(prefix: str, stored: Params | Mapping[str, Any] | None, *, default_model: str) -> FormResult:
-    """What the form holds before it is drawn (seeded from `stored` the first time): a page can send
-    a request first and draw the form while the reply is on its way."""
-    _seed_state(prefix, stored)
-    return read_form(prefix, default_model=default_model)
-
-
 def read_form(prefix: str, *, default_model: str) -> FormResult:
     """What the form's widgets hold, as parameters and their problems (nothing drawn)."""
 

@@ -112,113 +112,6 @@ if system_key not in st.session_state:
     st.session_state[system_key] = conversation.system_prompt if conversation else ""
 prefix = f"chat.p.{key}."
 stored_params = Params.from_stored(conversation.params if conversation else None)
-# What the form holds, read before it is drawn, so a message is saved and its request sent before the
-# rest of the page (the form itself included, below) is drawn.
-early = param_form.current(prefix, stored_params, default_model=target.model)
-early_prompt = st.session_state.get(system_key) or ""
-
-prompt = st.chat_input(
-    "Message Prism" if early.ok else "Fix the parameters above to send",
-    key="chat.input",
-    accept_file="multiple",
-    # Any file reaches the server, so one Prism cannot send (SVG, HEIC, PDF...) is named in a notice at
-    # sending instead of being dropped by the browser without a word; storage.images says what it is.
-    file_type=None,
-    submit_mode="stop",
-    disabled=not early.ok,
-)
-
-# -- save what the user gave, before anything is sent -------------------------------------------------
-reply_parent: int | None = None
-if prompt is not None or action is not None:
-    text = (prompt if isinstance(prompt, str) else getattr(prompt, "text", "")) or ""
-    files = list(getattr(prompt, "files", None) or [])
-    accepted, refused = (list(carried) if prompt is not None else []), []
-    for upload in files[: config.max_files_per_message]:
-        try:
-            accepted.append(images.normalise(upload.getvalue(), upload.name))
-        except images.ImageRejected as problem:
-            refused.append(f"**{rendering.label(upload.name)}**: {problem}")
-    if len(files) > config.max_files_per_message:
-        refused.append(
-            f"Only {config.max_files_per_message} images fit in one message; the rest were left out."
-        )
-    for note in refused:
-        st.warning(rendering.outside(note), icon=":material/hide_image:")
-
-    if prompt is not None:
-        leaf = branches.follow(messages, choose)
-        request = conversation_turns.Send(
-            text=text, images=tuple(accepted), parent_id=leaf[-1].id if leaf else None
-        )
-    else:
-        request = action
-    written = conversation_turns.save(
-        make_session,
-        user_id,
-        conversation_id,
-        request,
-        new=conversation_turns.NewConversation(
-            system_prompt=early_prompt,
-            params=early.params.to_dict(),
-            endpoint=target.endpoint.name,
-            model=target.model,
-        ),
-        choices=choose,
-    )
-    if isinstance(written, conversation_turns.NotSaved):
-        # Nothing is sent; the words and images go back to the person (shown at the top of the next run).
-        if isinstance(request, conversation_turns.Edit):
-            st.session_state["chat.editing"] = request.message_id
-            st.session_state[f"chat.edit.{request.message_id}"] = request.text
-        st.session_state["chat.unsent"] = {"text": text, "images": accepted, "why": written.why}
-        st.session_state["chat.notices"] = refused
-        st.rerun()
-    st.session_state.pop("chat.carried_images", None)  # they went with this message
-    cached_reads.forget_conversations()  # a new or newly active conversation moves up the list
-    if written.conversation_id is not None:
-        conversation_id, reply_parent = written.conversation_id, written.reply_parent
-        messages, choose = list(written.messages), dict(written.choices)
-    if written.created:
-        conversation_list.select(conversation_id)
-        title_slot.title(rendering.label(written.title), anchor=False)
-
-
-@st.fragment(run_every=0.5)
-def redraw_after_stop() -> None:
-    """Drawn only in a run that streams a reply. Stop ends that run before it can draw the stopped
-    reply's note and buttons, and no Streamlit call works after it; this fragment's timer outlives the
-    run and redraws the whole page once the stopped reply is saved. (The stopped run may still be
-    saving on its own thread when the timer fires, so it waits for the turn to be finished.) The
-    request is sent before the page is drawn: a Stop that ends the run before the reply was read
-    stops the request here, so what Stop promises holds from the moment Enter was pressed."""
-    streaming = st.session_state.get("chat.streaming")
-    if streaming is not None and not reply_read:
-        streaming.close()  # saved as stopped; finished from here on
-    if streaming is not None and streaming.finished:
-        st.session_state.pop("chat.streaming", None)
-        st.rerun(scope="app")
-
-
-# -- send it now: the model thinks while the rest of the page is drawn -----------------------------------
-turn = None
-if reply_parent is not None and early.ok:
-    turn = turns.Turn(
-        make_session=make_session,
-        user_id=user_id,
-        conversation_id=conversation_id,
-        parent_id=reply_parent,
-        endpoint=target.endpoint,
-        params=early.params,
-        messages=written.wire_messages(early_prompt),
-        engine=resources.engine(),
-        limits=quota.Limits.from_settings(config),
-    )
-    turn.start()
-    reply_read = False  # until the reply below reads the stream (plain Python: Stop cannot skip it)
-    redraw_after_stop()
-    st.session_state["chat.streaming"] = turn  # set after the fragment's first, inline run
-
 saved = {"system_prompt": conversation.system_prompt if conversation else "", "params": stored_params}
 in_full_run = True  # False once this run has drawn the box: any later run of it is the fragment's own
 
@@ -284,6 +177,16 @@ in_full_run, page_shows = False, (form.ok, form.params.model)
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
 prices = resources.prices_for(target, form.params.model, config)
 
+prompt = st.chat_input(
+    "Message Prism" if form.ok else "Fix the parameters above to send",
+    key="chat.input",
+    accept_file="multiple",
+    # Any file reaches the server, so one Prism cannot send (SVG, HEIC, PDF...) is named in a notice at
+    # sending instead of being dropped by the browser without a word; storage.images says what it is.
+    file_type=None,
+    submit_mode="stop",
+    disabled=not form.ok,
+)
 if not form.ok:
     st.error(
         "Some parameters need fixing before you can send; see the notes under **System prompt and "
@@ -302,6 +205,61 @@ if carried:
         on_click=st.session_state.pop,
         args=("chat.carried_images", None),
     )
+
+# -- save what the user gave, before anything is sent -------------------------------------------------
+reply_parent: int | None = None
+if prompt is not None or action is not None:
+    text = (prompt if isinstance(prompt, str) else getattr(prompt, "text", "")) or ""
+    files = list(getattr(prompt, "files", None) or [])
+    accepted, refused = (list(carried) if prompt is not None else []), []
+    for upload in files[: config.max_files_per_message]:
+        try:
+            accepted.append(images.normalise(upload.getvalue(), upload.name))
+        except images.ImageRejected as problem:
+            refused.append(f"**{rendering.label(upload.name)}**: {problem}")
+    if len(files) > config.max_files_per_message:
+        refused.append(
+            f"Only {config.max_files_per_message} images fit in one message; the rest were left out."
+        )
+    for note in refused:
+        st.warning(rendering.outside(note), icon=":material/hide_image:")
+
+    if prompt is not None:
+        leaf = branches.follow(messages, choose)
+        request = conversation_turns.Send(
+            text=text, images=tuple(accepted), parent_id=leaf[-1].id if leaf else None
+        )
+    else:
+        request = action
+    written = conversation_turns.save(
+        make_session,
+        user_id,
+        conversation_id,
+        request,
+        new=conversation_turns.NewConversation(
+            system_prompt=system_prompt,
+            params=form.params.to_dict(),
+            endpoint=target.endpoint.name,
+            model=target.model,
+        ),
+        choices=choose,
+    )
+    if isinstance(written, conversation_turns.NotSaved):
+        # Nothing is sent; the words and images go back to the person (shown at the top of the next run).
+        if isinstance(request, conversation_turns.Edit):
+            st.session_state["chat.editing"] = request.message_id
+            st.session_state[f"chat.edit.{request.message_id}"] = request.text
+        st.session_state["chat.unsent"] = {"text": text, "images": accepted, "why": written.why}
+        st.session_state["chat.notices"] = refused
+        st.rerun()
+    st.session_state.pop("chat.carried_images", None)  # they went with this message
+    cached_reads.forget_conversations()  # a new or newly active conversation moves up the list
+    if written.conversation_id is not None:
+        conversation_id, reply_parent = written.conversation_id, written.reply_parent
+        messages, choose = list(written.messages), dict(written.choices)
+    if written.created:
+        conversation_list.select(conversation_id)
+        title_slot.title(rendering.label(written.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
 path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
@@ -332,9 +290,33 @@ if conversation_id is not None:
 conversation_list.sidebar(make_session, user_id)
 
 
+@st.fragment(run_every=0.5)
+def redraw_after_stop() -> None:
+    """Drawn only in a run that streams a reply. Stop ends that run before it can draw the stopped
+    reply's note and buttons, and no Streamlit call works after it; this fragment's timer outlives the
+    run and redraws the whole page once the stopped reply is saved. (The stopped run may still be
+    saving on its own thread when the timer fires, so it waits for the turn to be finished.)"""
+    streaming = st.session_state.get("chat.streaming")
+    if streaming is not None and streaming.finished:
+        st.session_state.pop("chat.streaming", None)
+        st.rerun(scope="app")
+
+
 # -- the reply ---------------------------------------------------------------------------------------
-if turn is not None:
-    reply_read = True
+if reply_parent is not None and form.ok:
+    turn = turns.Turn(
+        make_session=make_session,
+        user_id=user_id,
+        conversation_id=conversation_id,
+        parent_id=reply_parent,
+        endpoint=target.endpoint,
+        params=form.params,
+        messages=written.wire_messages(system_prompt),
+        engine=resources.engine(),
+        limits=quota.Limits.from_settings(config),
+    )
+    redraw_after_stop()
+    st.session_state["chat.streaming"] = turn  # set after the fragment's first, inline run
     with st.chat_message("assistant"):
         try:
             message_view.stream_reply(turn, prices)
