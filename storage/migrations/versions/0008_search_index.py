@@ -9,7 +9,7 @@ index moves from the expression to that column. Nothing else changes: SQLite's F
 hands out its matches in rowid order, newest first, without reading the rest.
 
 Revision ID: 0008_search_index
-Revises: 0005_evaluations
+Revises: 0007_quota_reservations
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008_search_index"
-down_revision: str | None = "0005_evaluations"
+down_revision: str | None = "0007_quota_reservations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
