@@ -59,10 +59,20 @@ class Settings:
     tokens_per_day: int | None = None
     global_tokens_per_day: int | None = None
     reserve_tokens: int = DEFAULT_RESERVE_TOKENS
-    # Guest access (off by default): a private session capped in messages and tokens.
+    # Guest access (off by default): a private session capped per browser and per client address,
+    # in messages and tokens per UTC day.
     guest_access: bool = False
     guest_messages: int = 10
     guest_tokens: int = 20_000
+    guest_address_messages: int = 30
+    guest_address_tokens: int = 60_000
+    # Password sign-in: how long a session cookie lasts, and the longest the throttle makes an address
+    # wait between wrong passwords for one name (seconds).
+    session_hours: int = 168
+    sign_in_max_delay: int = 300
+    # Proxies whose X-Forwarded-For / -Proto / -Host are believed (addresses or networks, e.g.
+    # 10.0.0.5 or 172.16.0.0/12). Empty: the socket peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
     max_files_per_message: int = 8
     # Import bounds (None: no limit). The upload itself is also capped by server.maxUploadSize.
@@ -120,6 +130,22 @@ def _names(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
     return tuple(str(v).strip() for v in value or () if str(v).strip())
+
+
+def _proxies(value: Any) -> tuple[str, ...]:
+    """Trusted proxies: IP addresses or networks, each checked so a typo is named, not ignored."""
+    import ipaddress
+
+    found = _names(value)
+    for entry in found:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"PRISM_TRUSTED_PROXIES must list IP addresses or networks (like 10.0.0.5 or "
+                f"172.16.0.0/12), not {entry!r}."
+            ) from None
+    return found
 
 
 def load_settings(
@@ -196,6 +222,22 @@ def load_settings(
         guest_messages=_limit("PRISM_GUEST_MESSAGES", pick("PRISM_GUEST_MESSAGES", guest, "messages", 10))
         or 0,
         guest_tokens=_limit("PRISM_GUEST_TOKENS", pick("PRISM_GUEST_TOKENS", guest, "tokens", 20_000)) or 0,
+        guest_address_messages=_limit(
+            "PRISM_GUEST_ADDRESS_MESSAGES",
+            pick("PRISM_GUEST_ADDRESS_MESSAGES", guest, "address_messages", 30),
+        )
+        or 0,
+        guest_address_tokens=_limit(
+            "PRISM_GUEST_ADDRESS_TOKENS", pick("PRISM_GUEST_ADDRESS_TOKENS", guest, "address_tokens", 60_000)
+        )
+        or 0,
+        session_hours=_limit("PRISM_SESSION_HOURS", pick("PRISM_SESSION_HOURS", auth, "session_hours", 168))
+        or 168,
+        sign_in_max_delay=_limit(
+            "PRISM_SIGN_IN_MAX_DELAY", pick("PRISM_SIGN_IN_MAX_DELAY", auth, "max_delay_seconds", 300)
+        )
+        or 0,
+        trusted_proxies=_proxies(pick("PRISM_TRUSTED_PROXIES", auth, "trusted_proxies", ())),
         max_files_per_message=_limit(
             "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 8)
         )

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import downloads, rendering, resources, url_ids
+from components import cached_reads, downloads, incidents, rendering, resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
 QUERY_KEY = "c"
 PAGE_SIZE = 30
+WHOLE_PAGE_KEY = "chat.list_opens"  # set by a sidebar callback that changes what the page shows
 # An import shows a progress bar once it has taken this long (a quick one shows none).
 PROGRESS_AFTER_S = 1.0
 
@@ -77,7 +78,14 @@ def _run(make_session: sessionmaker[Session], user_id: int, action, *args, **kwa
     with make_session() as session:
         result = action(session, session.get(User, user_id), *args, **kwargs)
         session.commit()
-        return result
+    cached_reads.forget_conversations()
+    return result
+
+
+def _open(conversation_id: int | None) -> None:
+    """A sidebar button's callback: open that conversation, in a run of the whole page."""
+    select(conversation_id)
+    st.session_state[WHOLE_PAGE_KEY] = True
 
 
 def _exporter(make_session: sessionmaker[Session], user_id: int, export, conversation_ids: list[int] | None):
@@ -92,7 +100,7 @@ def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: 
     _run(make_session, user_id, repository.delete_conversation, conversation_id)
     st.session_state.pop("chat.confirm_delete", None)
     if selected_id() == conversation_id:
-        select(None)
+        _open(None)
 
 
 def _manage(
@@ -236,7 +244,7 @@ def _row(conversation_id: int, title: str, pinned: bool, when: str, current: int
         st.button(
             rendering.label(title),
             key=f"chat.open.{conversation_id}",
-            on_click=select,
+            on_click=_open,
             args=(conversation_id,),
             type="primary" if conversation_id == current else "tertiary",
             icon=":material/keep:" if pinned else None,
@@ -247,57 +255,55 @@ def _row(conversation_id: int, title: str, pinned: bool, when: str, current: int
 
 
 def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
-    """Draw the sidebar's conversation tools and list: pinned first, then by day, newest first."""
+    """Draw the sidebar's conversation tools and list: pinned first, then by day, newest first.
+
+    A fragment: typing a search, paging, pinning or renaming reruns only the sidebar. Opening another
+    conversation (or deleting the open one) reruns the whole page. The rows come from
+    components/cached_reads.py (cleared by every write made here)."""
+    with st.sidebar:
+        _sidebar(make_session, user_id)
+
+
+@incidents.fragment
+def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
+    if st.session_state.pop(WHOLE_PAGE_KEY, False):
+        st.rerun()
     current = selected_id()
     zone = _zone()
     now = datetime.now(zone)
-    with st.sidebar:
-        st.button(
-            "New chat", icon=":material/add:", key="chat.new", on_click=select, args=(None,), width="stretch"
-        )
-        query = st.text_input(
-            "Search chats",
-            key="chat.search",
-            placeholder="Search titles and messages",
-            label_visibility="collapsed",
-        )
-        searching = bool(query.strip())
-        limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
-        with make_session() as session:
-            user = session.get(User, user_id)
-            if searching:
-                conversations = repository.search_conversations(session, user, query, limit=limit)
-            else:
-                conversations = repository.list_conversations(session, user, limit=limit + 1)
-            rows = [
-                (c.id, c.title or "Untitled", bool(c.pinned), c.updated_at.astimezone(zone))
-                for c in conversations
-            ]
-            hits = (
-                repository.search_hits(session, user, [r[0] for r in rows[:limit]], query)
-                if searching
-                else {}
-            )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if current is not None:
-            open_row = next((r for r in rows if r[0] == current), None)
-            if open_row is not None:
-                _manage(make_session, user_id, *open_row[:3])
-        if not rows:
-            st.caption("No conversations match." if searching else "No conversations yet.")
-        words = repository.search_words(query)
-        heading = None
-        with st.container(key="chat-history", gap=None):
-            for conversation_id, title, pinned, when in rows:
-                group = "Search results" if searching else "Pinned" if pinned else group_of(when, now)
-                if group != heading:
-                    st.caption(rendering.trusted(f"**{group}**"))
-                    heading = group
-                _row(conversation_id, title, pinned, relative(when, now), current)
-                if conversation_id in hits:
-                    st.caption(rendering.highlighted(hits[conversation_id], words))
-        if more and st.button("Show more", key="chat.list_more"):
-            st.session_state["chat.list_limit"] = limit + PAGE_SIZE
-            st.rerun()
-        _import(make_session, user_id)
+    st.button(
+        "New chat", icon=":material/add:", key="chat.new", on_click=_open, args=(None,), width="stretch"
+    )
+    query = st.text_input(
+        "Search chats",
+        key="chat.search",
+        placeholder="Search titles and messages",
+        label_visibility="collapsed",
+    )
+    searching = bool(query.strip())
+    limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
+    rows = cached_reads.conversations(make_session, user_id, query, limit if searching else limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if current is not None:
+        open_row = next((r for r in rows if r[0] == current), None)
+        if open_row is not None:
+            _manage(make_session, user_id, *open_row[:3])
+    if not rows:
+        st.caption("No conversations match." if searching else "No conversations yet.")
+    words = repository.search_words(query)
+    heading = None
+    with st.container(key="chat-history", gap=None):
+        for conversation_id, title, pinned, updated_at, hit in rows:
+            when = updated_at.astimezone(zone)
+            group = "Search results" if searching else "Pinned" if pinned else group_of(when, now)
+            if group != heading:
+                st.caption(rendering.trusted(f"**{group}**"))
+                heading = group
+            _row(conversation_id, title, pinned, relative(when, now), current)
+            if hit:
+                st.caption(rendering.highlighted(hit, words))
+    if more and st.button("Show more", key="chat.list_more"):
+        st.session_state["chat.list_limit"] = limit + PAGE_SIZE
+        st.rerun(scope="fragment")
+    _import(make_session, user_id)

@@ -106,4 +106,5 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
         format_func=lambda i: rendering.plain(labels[i]),
         key=key,
     )
-    st.dataframe(alternatives(tokens[picked]), hide_index=True, width="stretch")
+    # A plain table: a few rows need no interactive grid (st.dataframe loads one into the page).
+    st.table(alternatives(tokens[picked]), border="horizontal", hide_index=True)

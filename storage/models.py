@@ -12,12 +12,13 @@ NUL and lone surrogates are stored losslessly, the same way on both engines (see
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -100,7 +101,17 @@ class Base(DeclarativeBase):
     }
 
 
+# How a person proved who they are. A person is an (method, subject) pair (the Identity rows below),
+# so password `ann`, OIDC subject `ann` and OIDC `ann@example.com` are three different people.
+SIGN_IN_METHODS = ("local", "password", "oidc", "guest")
+
+
 class User(Base):
+    """A person's account: everything they own hangs off it. Who signs in to it is decided by its
+    identities, never by `identity`, which is only a unique handle for logs and the admin page
+    (`method:subject` of the identity it was made for; the bare subject for the local method, such as
+    `local`, the one `none`-mode user)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +122,76 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, identity={self.identity!r}, role={self.role!r})"
+
+
+class Identity(Base):
+    """One way into an account: (sign-in method, subject), unique. An operator may point a second
+    identity at an existing account on purpose (storage/accounts.py, `python -m storage.accounts link`)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("method", "subject", name="uq_identities_method_subject"),
+        Index("ix_identities_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(StorableString(20))
+    subject: Mapped[str] = mapped_column(StorableString(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Identity({self.method}:{self.subject} -> user {self.user_id})"
+
+
+class SignInSession(Base):
+    """A sign-in that a browser holds as a cookie: only the SHA-256 of its random token is stored, so a
+    copy of the database signs nobody in. Revoked (sign-out, "sign out everywhere") or expired rows
+    are refused by every app server."""
+
+    __tablename__ = "sign_in_sessions"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_sign_in_sessions_token_hash"),
+        Index("ix_sign_in_sessions_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(StorableString(64))
+    method: Mapped[str] = mapped_column(StorableString(20))
+    address: Mapped[str] = mapped_column(StorableString(64), default="")
+    user_agent: Mapped[str] = mapped_column(StorableString(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Neither revoked nor expired."""
+        return self.revoked_at is None and self.expires_at > (now or utcnow())
+
+
+class SignInFailure(Base):
+    """A wrong password, per (name, client address): the sign-in throttle counts these, on every server."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_name_address", "name_key", "address", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_key: Mapped[str] = mapped_column(StorableString(320))
+    address: Mapped[str] = mapped_column(StorableString(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuestVisit(Base):
+    """A guest account seen from a client address on a UTC day: the per-address guest caps sum the
+    usage of every guest seen from the address that day."""
+
+    __tablename__ = "guest_visits"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(StorableString(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class Conversation(Base):

@@ -20,7 +20,8 @@ What must stay true:
   above a limit only by what the estimates missed (see the README's quota section).
 - A refusal says in plain words what was hit and when it resets (UTC), and nothing is sent.
 - A request that failed still counts as a request.
-- Guest caps apply to role `guest` only and count the whole guest session (they never reset).
+- Guest caps apply to role `guest` only, per UTC day: per browser (its guest account, kept by a guest
+  cookie) and per client address (every guest seen from it that day), before the global budget.
 
 No streamlit here.
 """
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client.errors import RateLimitError
 from settings import DEFAULT_RESERVE_TOKENS
-from storage import usage
+from storage import accounts, usage
 from storage.models import User, utcnow
 
 # Keys for pg_advisory_xact_lock: one lock for all admits when a global budget is set, else per user.
@@ -59,13 +60,21 @@ class Limits:
     global_tokens_per_day: int | None = None
     guest_messages: int | None = None
     guest_tokens: int | None = None
+    guest_address_messages: int | None = None
+    guest_address_tokens: int | None = None
     reserve_tokens: int = DEFAULT_RESERVE_TOKENS  # reserved per candidate when a request sets no max tokens
 
     @property
     def limits_tokens(self) -> bool:
         """True when a token limit is in force (a request without max tokens is then sent with one)."""
         return any(
-            v is not None for v in (self.tokens_per_day, self.global_tokens_per_day, self.guest_tokens)
+            v is not None
+            for v in (
+                self.tokens_per_day,
+                self.global_tokens_per_day,
+                self.guest_tokens,
+                self.guest_address_tokens,
+            )
         )
 
     @classmethod
@@ -77,6 +86,8 @@ class Limits:
             global_tokens_per_day=settings.global_tokens_per_day,
             guest_messages=settings.guest_messages if settings.guest_access else None,
             guest_tokens=settings.guest_tokens if settings.guest_access else None,
+            guest_address_messages=settings.guest_address_messages if settings.guest_access else None,
+            guest_address_tokens=settings.guest_address_tokens if settings.guest_access else None,
             reserve_tokens=settings.reserve_tokens,
         )
 
@@ -90,8 +101,10 @@ class Limits:
             ("Requests per minute, per person", show(self.requests_per_minute)),
             ("Tokens per day (UTC), per person", show(self.tokens_per_day)),
             ("Tokens per day (UTC), everyone together", show(self.global_tokens_per_day)),
-            ("Messages per guest session", show(self.guest_messages)),
-            ("Tokens per guest session", show(self.guest_tokens)),
+            ("Guest messages per day (UTC), per browser", show(self.guest_messages)),
+            ("Guest tokens per day (UTC), per browser", show(self.guest_tokens)),
+            ("Guest messages per day (UTC), per client address", show(self.guest_address_messages)),
+            ("Guest tokens per day (UTC), per client address", show(self.guest_address_tokens)),
             ("Tokens reserved per reply that sets no max tokens", show(self.reserve_tokens)),
         ]
 
@@ -199,6 +212,45 @@ def _too_big(reserve: int, left: str) -> str:
     )
 
 
+def _guest_refusal(session: Session, user: User, limits: Limits, requests: int, reserve: int, now: datetime):
+    """Guest caps, per UTC day: this browser's guest, and every guest seen from its address together
+    (storage/accounts.py), counting replies still running; the refusal says exactly what was used."""
+    start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)
+    use = accounts.guest_use(session, user, day=now.date(), since=start, now=now)
+    resets = start + timedelta(days=1)
+    go_on = f"Sign in with an account to go on. {_when(resets, now)}"
+    for limit, used, who in (
+        (limits.guest_messages, use.browser_requests, "This browser has"),
+        (limits.guest_address_messages, use.address_requests, "Guests at your address have"),
+    ):
+        if limit is not None and used + requests > limit:
+            needs = "" if requests == 1 else f"; this needs {requests}"
+            return QuotaExceeded(
+                f"{who} used {min(used, limit):,} of {limit:,} guest messages today{needs}. {go_on}",
+                resets_at=resets,
+                per_day=True,
+                now=now,
+            )
+    for limit, used, who, whose in (
+        (limits.guest_tokens, use.browser_tokens, "This browser has", "this browser has"),
+        (
+            limits.guest_address_tokens,
+            use.address_tokens,
+            "Guests at your address have",
+            "guests at your address have",
+        ),
+    ):
+        if limit is not None and used + max(reserve, 1) > limit:
+            if used < limit:
+                words = _too_big(
+                    reserve, f"{whose} {limit - used:,} of their {limit:,} guest tokens left today"
+                )
+            else:
+                words = f"{who} used {min(used, limit):,} of {limit:,} guest tokens today. {go_on}"
+            return QuotaExceeded(words, resets_at=resets, per_day=True, now=now)
+    return None
+
+
 def refusal(
     session: Session,
     user: User,
@@ -212,27 +264,9 @@ def refusal(
     QuotaExceeded), or None if they may."""
     now = now or utcnow()
     if user.role == "guest":
-        spent = usage.usage_totals(session, user, since=user.created_at - timedelta(seconds=1), now=now)
-        if limits.guest_messages is not None and spent.requests + requests > limits.guest_messages:
-            return QuotaExceeded(
-                f"A guest session may send {_count(limits.guest_messages, 'message')}, and this one has "
-                "used them. Sign in with an account to go on.",
-                resets_at=None,
-                per_day=True,
-                now=now,
-            )
-        if limits.guest_tokens is not None and spent.tokens + max(reserve, 1) > limits.guest_tokens:
-            if spent.tokens < limits.guest_tokens:
-                left = max(0, limits.guest_tokens - spent.tokens)
-                words = _too_big(
-                    reserve, f"this guest session has {left:,} of its {limits.guest_tokens:,} tokens left"
-                )
-            else:
-                words = (
-                    f"A guest session may use {limits.guest_tokens:,} tokens, and this one has used them. "
-                    "Sign in with an account to go on."
-                )
-            return QuotaExceeded(words, resets_at=None, per_day=True, now=now)
+        refused = _guest_refusal(session, user, limits, requests, reserve, now)
+        if refused is not None:
+            return refused
     rpm = limits.requests_per_minute
     if rpm is not None:
         if requests > rpm:

@@ -1,5 +1,5 @@
 """The admin page (role admin): tokens and requests per person per day with charts, the quotas in force,
-and every share link with revoke.
+who is signed in (with "sign out everywhere"), the sign-in throttle, and every share link with revoke.
 
 A straight script. What must stay true: only an admin sees anything here; the check is made on the page
 itself, not only by leaving the page out of the navigation, so reaching the address directly shows
@@ -14,7 +14,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, share
+from components import auth, resources, share, sign_in_admin
 from storage import sharing, usage
 from storage.models import User, utcnow
 from turns import quota
@@ -85,6 +85,10 @@ st.caption(
     "Set with PRISM_REQUESTS_PER_MINUTE, PRISM_TOKENS_PER_DAY, PRISM_GLOBAL_TOKENS_PER_DAY and, for guests, "
     "PRISM_GUEST_MESSAGES and PRISM_GUEST_TOKENS (or [quotas] and [guest] in secrets). Days are UTC days."
 )
+
+# -- sign-in ---------------------------------------------------------------------------------------------
+sign_in_admin.active_sessions(make_session)
+sign_in_admin.throttle(make_session, config)
 
 # -- share links ------------------------------------------------------------------------------------------
 st.subheader("All share links", anchor=False)

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_setup, compare_stats, compare_view, downloads, rendering, resources, share
+from components import (
+    cached_reads,
+    compare_setup,
+    compare_stats,
+    compare_view,
+    downloads,
+    rendering,
+    resources,
+    share,
+)
 from storage import ImageRejected
 from storage import compare as compare_store
 from storage.models import User
@@ -252,6 +261,7 @@ if "column" in fork_request and open_run is not None:
     conversation_id = compare_turns.fork_to_conversation(
         make_session, user_id, open_run["id"], fork_request["column"]
     )
+    cached_reads.forget_conversations()  # the chat sidebar lists the new conversation at once
     st.switch_page("views/chat.py", query_params={"c": str(conversation_id)})
 
 if again_clicked and open_run is not None:

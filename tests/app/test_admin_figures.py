@@ -29,7 +29,7 @@ def test_the_token_columns_add_up_with_thinking_counted_either_way(app_env, new_
     make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
     now = datetime.now(UTC)
     with make_session() as session:
-        bob_row = repository.ensure_user(session, "bob")
+        bob_row = repository.ensure_user(session, "bob", method="password")  # the bob who signed in
         # Gemini: thinking on top of completion. OpenAI: thinking inside completion.
         usage.record_usage(
             session,

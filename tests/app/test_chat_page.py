@@ -225,7 +225,11 @@ def test_logprobs_show_as_coloured_tokens_with_alternatives(app_env, new_app):
     toggles = [t for t in at.toggle if t.key and t.key.startswith("chat.lp.")]
     toggles[0].set_value(True).run()
     assert any("-background[" in m.value for m in at.markdown)
-    assert len(at.dataframe) == 1
+    alternatives = at.table[0].value  # the first token (marked), then the other alternatives asked for
+    assert list(alternatives.columns) == ["token", "probability"]
+    tokens = list(alternatives["token"])
+    assert tokens[0].endswith(" (chosen)") and len(tokens) == 3  # the chosen token is one of the 3
+    assert tokens[0].removesuffix(" (chosen)") not in tokens[1:], "the chosen token is listed once"
 
 
 def test_thought_summary_appears_in_a_collapsed_section(app_env, new_app):
@@ -357,8 +361,24 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert labels == ["Alpha conversation about zebras"]
 
 
-def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+def open_settings(at, key: str = "new"):
+    """Open "System prompt and parameters", as a click on it does."""
+    at.session_state[f"chat.settings_open.{key}"] = True
+    return at.run()
+
+
+def test_presets_are_read_only_once_the_settings_are_opened(app_env, new_app):
     at = new_app().run()
+    assert not [s for s in at.selectbox if s.key == "chat.preset.new"]
+    assert at.number_input(key=P + "temperature") is not None  # the form itself is always there
+    open_settings(at)
+    options = at.selectbox(key="chat.preset.new").options
+    assert any(o.startswith("System prompt: ") for o in options)
+    assert any(o.startswith("Parameters: Deterministic") for o in options)
+
+
+def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+    at = open_settings(new_app())
     picker = at.selectbox(key="chat.preset.new")
     assert picker.value is None, "the menu starts empty"
     first = next(o for o in picker.options if o.startswith("System prompt: "))
@@ -392,7 +412,7 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
             params={"temperature": 0.2, "thinking_budget": 1024, "include_thoughts": True},
         )
         session.commit()
-    at = new_app(all_parameters=True).run()
+    at = open_settings(new_app(all_parameters=True))
     picker = at.selectbox(key="chat.preset.new")
     picker.select(next(o for o in picker.options if o.startswith("Parameters: Flat thinker"))).run()
     assert at.number_input(key=P + "thinking_budget").value == 1024
@@ -429,3 +449,27 @@ def test_the_cost_line_uses_the_price_of_the_model_chosen_in_the_form(app_env, n
     assert sent(app_env)["model"] == "gemini-2.5-flash-lite"
     costs = [float(m) for c in at.caption for m in re.findall(r"\$(\d+\.\d+)", c.value)]
     assert costs and costs[-1] >= 1.0, costs
+
+
+def test_a_preset_another_app_server_saves_is_offered_at_the_next_run(app_env, new_app):
+    """The preset menu is a cached read: a preset written straight to the database (as another app
+    server sharing it would) still shows at the next run, and one deleted there is gone."""
+    import os
+
+    from storage import open_database, presets, repository, session_factory
+
+    at = open_settings(new_app())
+    assert not any("Elsewhere" in o for o in at.selectbox(key="chat.preset.new").options)
+    make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        made = presets.create_preset(session, user, kind="params", name="Elsewhere", params={"seed": 4})
+        session.commit()
+        made_id = made.id
+    at.run()
+    assert any(o.startswith("Parameters: Elsewhere") for o in at.selectbox(key="chat.preset.new").options)
+    with make_session() as session:
+        presets.delete_preset(session, repository.ensure_user(session, "local"), made_id)
+        session.commit()
+    at.run()
+    assert not any(o.startswith("Parameters: Elsewhere") for o in at.selectbox(key="chat.preset.new").options)
