@@ -101,3 +101,37 @@ def test_the_snippets_without_an_address_run_with_the_variable_set(offline):
     assert offline.base_url not in code
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "chat.completion.chunk" in out.stdout, out.stderr
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_connection_error_names_the_internal_host_only_to_an_admin(hosted, monkeypatch):
+    port = closed_port()
+    monkeypatch.setenv("PRISM_API_BASE_URL", f"http://127.0.0.1:{port}/v1/")
+    bob = sign_in(hosted().run(), "bob", BOB)
+    bob.chat_input[0].set_value("hello there").run()
+    errors_shown = " ".join(e.value for e in bob.error)
+    assert "Could not connect to the model's server" in errors_shown
+    assert f"127.0.0.1:{port}" not in str(bob._tree), "the internal address reached the page"
+
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.chat_input[0].set_value("hello again").run()
+    assert f"127.0.0.1:{port}" in " ".join(e.value for e in ann.error)
+
+
+def test_a_saved_error_shows_the_public_host_when_one_is_set(hosted, monkeypatch):
+    port = closed_port()
+    monkeypatch.setenv("PRISM_API_BASE_URL", f"http://127.0.0.1:{port}/v1/")
+    monkeypatch.setenv("PRISM_API_PUBLIC_URL", PUBLIC)
+    bob = sign_in(hosted().run(), "bob", BOB)
+    bob.chat_input[0].set_value("hello there").run()
+    bob.run()  # drawn again from the database: the error saved with the reply
+    assert f"127.0.0.1:{port}" not in str(bob._tree)
+    assert "generativelanguage.googleapis.com" in " ".join(e.value for e in bob.error)

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.app.hosting_support import users
+from tests.app.hosting_support import ANN, users
 from tests.browser.support import (
     AppServer,
     ChatPage,
@@ -485,20 +485,29 @@ def world(tmp_path_factory):
         secrets=f'[auth]\nmode = "password"\n\n[auth.users]\n{people}\n',
         entry="app.py",
     )
+    # The Admin page exists only where there are people to administer: password mode, behind serve.py
+    # (its sign-in route), with ann as the admin.
+    admin = AppServer(
+        folder / "admin",
+        env={"PRISM_DATABASE_URL": database_url, "STREAMLIT_SERVER_COOKIE_SECRET": "hostile-text admin"},
+        secrets=f'[auth]\nmode = "password"\nadmins = ["ann"]\n\n[auth.users]\n{people}\n',
+    )
     try:
         signed_in.start()
         public.start()
+        admin.start()
         ids = seed(database_url, tracker)
-        yield tracker, signed_in, public, ids, database_url
+        yield tracker, signed_in, public, ids, database_url, admin
     finally:
         signed_in.stop()
         public.stop()
+        admin.stop()
         provider.close()
         tracker.close()
 
 
 def test_no_page_fetches_anything_the_outside_text_names(world, page):
-    tracker, app, public, ids, _ = world
+    tracker, app, public, ids, _, admin = world
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
@@ -527,7 +536,14 @@ def test_no_page_fetches_anything_the_outside_text_names(world, page):
     visit(page, f"{app.url}compare?run={ids['run']}", tracker, must_show="Hostile compare0")
     visit(page, f"{app.url}presets", tracker, must_show="presetname")
     visit(page, f"{app.url}shared", tracker, must_show="comparetitle")
-    visit(page, f"{app.url}admin", tracker, must_show="Usage")
+
+    # Signed in as the admin, on the password-mode server over the same database.
+    page.goto(admin.url)
+    page.get_by_role("textbox", name="Name").fill("ann")
+    page.get_by_role("textbox", name="Password").fill(ANN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as ann")).to_be_visible(timeout=30_000)
+    visit(page, f"{admin.url}admin", tracker, must_show="Usage")
 
     # Signed out, on the server that opens public links.
     visit(page, f"{public.url}shared?token={ids['chat_token']}", tracker, must_show="Hostile assistant")
@@ -539,7 +555,7 @@ def test_no_page_fetches_anything_the_outside_text_names(world, page):
 
 
 def test_a_trusted_image_host_is_fetched_so_the_tracker_can_see_a_fetch(world, page, tmp_path):
-    tracker, _, _, ids, database_url = world
+    tracker, _, _, ids, database_url, _ = world
     trusting = AppServer(
         tmp_path, env={"PRISM_DATABASE_URL": database_url, "PRISM_IMAGE_HOSTS": tracker.host}, entry="app.py"
     )

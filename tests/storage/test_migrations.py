@@ -250,33 +250,18 @@ def test_upgrading_from_evaluations_keeps_runs_and_clears_request_runs_left_in_c
 def test_a_database_at_0005_upgrades_and_its_messages_are_found_by_search(empty_db_url):
     """The stored search column (PostgreSQL) is computed for the rows already there at the upgrade."""
     engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, FIRST)
+    _fill_at_first_revision(engine)  # plain SQL, as an old version wrote it
     migrations.upgrade(engine, "0005_evaluations")
-    with session_factory(engine)() as s:
-        user = r.ensure_user(s, "old@example.com")
-        conv = r.create_conversation(s, user, title="Airships")
-        first = r.add_message(s, user, conv.id, role="user", content="Tell me about the helium ballonet")
-        r.add_message(s, user, conv.id, role="assistant", content="Gas cells", parent_id=first.id)
-        s.commit()
-        conv_id = conv.id
     engine.dispose()
 
     engine = open_database(empty_db_url)
     assert migrations.current_revision(engine) == migrations.head_revision()
-    with engine.connect() as conn:
-        kept = conn.execute(text("SELECT id FROM compare_runs ORDER BY id")).scalars().all()
-        results = conn.execute(text("SELECT run_id FROM compare_results ORDER BY run_id")).scalars().all()
-        run = conn.execute(text("SELECT title, status, writer, stop_requested FROM eval_runs")).one()
-        cells = conn.execute(text("SELECT COUNT(*) FROM eval_cells")).scalar()
-    assert kept == [2, 3] and results == [2, 3]
-    assert tuple(run) == ("Capitals", "finished", None, False) and cells == 1
-
     with session_factory(engine)() as s:
-        user = r.ensure_user(s, "old@example.com")
-        assert [m.content for m in r.conversation_messages(s, user, conv_id)] == [
-            "Tell me about the helium ballonet",
-            "Gas cells",
-        ]
-        assert [c.id for c in r.search_conversations(s, user, "ballonet")] == [conv_id]
-        r.add_message(s, user, conv_id, role="user", content="and hydrogen?")
+        user = r.ensure_user(s, "old@example.com", method="oidc")  # an e-mail: an OIDC account
+        (conv,) = r.search_conversations(s, user, "helium")  # written before the upgrade
+        assert conv.title and r.search_conversations(s, user, "zeppelin") == [conv]
+        leaf = r.active_path(s, user, conv.id)[-1]
+        r.add_message(s, user, conv.id, role="user", content="and hydrogen?", parent_id=leaf.id)
         s.commit()
-        assert [c.id for c in r.search_conversations(s, user, "hydrogen")] == [conv_id]
+        assert [c.id for c in r.search_conversations(s, user, "hydrogen")] == [conv.id]
