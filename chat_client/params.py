@@ -88,6 +88,9 @@ class Spec:
     replaces: tuple[str, ...] = ()  # fields a swept value unsets (the API refuses the pair)
     # How a summary names a set value; None leaves it out of summaries.
     summary: Callable[[str, Any], str] | None = _named
+    # One of the few fields most people change: the form shows it in view, the rest behind
+    # "All parameters".
+    common: bool = False
 
     def range_text(self) -> str:
         """The allowed range in words (`0 to 2`), or "" for a field without one."""
@@ -135,7 +138,9 @@ class Params:
     Fields are in form order within each group (`GROUPS`); the sweep offers them in this order too.
     """
 
-    model: str | None = _field("Model", "Model name, e.g. gemini-2.5-flash.", "Basics", "text", summary=None)
+    model: str | None = _field(
+        "Model", "Model name, e.g. gemini-2.5-flash.", "Basics", "text", summary=None, common=True
+    )
     temperature: float | None = _field(
         "Temperature",
         "Lower is more focused and repeatable; 0 always picks the likeliest word.",
@@ -147,6 +152,7 @@ class Params:
         fmt="%.2f",
         default="1.0",
         sweep="0, 0.5, 1, 1.5, 2",
+        common=True,
     )
     top_p: float | None = _field(
         "Top P",
@@ -200,6 +206,7 @@ class Params:
         default="model limit (65,535)",
         sweep="16, 64, 256",
         replaces=("max_tokens",),
+        common=True,
     )
     n: int | None = _field(
         "Candidates (n)",
@@ -220,6 +227,7 @@ class Params:
         choices=REASONING_EFFORTS,
         sweep="none, low, medium, high",
         replaces=("thinking_budget",),
+        common=True,
     )
     thinking_budget: int | None = _field(
         "Thinking budget",
@@ -333,6 +341,11 @@ class Params:
     def field_names(cls) -> tuple[str, ...]:
         """Names of every field, in form order."""
         return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def common_names(cls) -> tuple[str, ...]:
+        """The fields a form shows in view (their spec's `common`), in form order."""
+        return tuple(name for name in cls.field_names() if cls.spec(name).common)
 
     @classmethod
     def spec(cls, name: str) -> Spec:

@@ -14,6 +14,7 @@ Both return plain, picklable rows (`st.cache_data` hands every caller its own co
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -66,20 +67,23 @@ def forget_presets() -> None:
 @st.cache_data(show_spinner=False, ttl=LIST_TTL_S, max_entries=2000)
 def _conversations(
     database: str, user_id: int, query: str, limit: int, _make_session
-) -> list[tuple[int, str, bool]]:
+) -> list[tuple[int, str, bool, datetime, str | None]]:
     with _make_session() as session:
         user = session.get(User, user_id)
         if query:
             found = repository.search_conversations(session, user, query, limit=limit)
+            hits = repository.search_hits(session, user, [c.id for c in found], query)
         else:
             found = repository.list_conversations(session, user, limit=limit)
-        return [(c.id, c.title or "Untitled", bool(c.pinned)) for c in found]
+            hits = {}
+        return [(c.id, c.title or "Untitled", bool(c.pinned), c.updated_at, hits.get(c.id)) for c in found]
 
 
 def conversations(
     make_session: sessionmaker[Session], user_id: int, query: str, limit: int
-) -> list[tuple[int, str, bool]]:
-    """(id, title, pinned) of the user's conversations: a search's matches, or the most recent first."""
+) -> list[tuple[int, str, bool, datetime, str | None]]:
+    """(id, title, pinned, last active, matched words) of the user's conversations: a search's matches
+    (with the words of the message that matched, None for a title match), or the most recent first."""
     return _conversations(_database(make_session), user_id, query.strip(), limit, make_session)
 
 

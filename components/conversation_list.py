@@ -1,5 +1,9 @@
 """The sidebar: new chat, the user's conversations (search, rename, pin, delete), export and import.
 
+The list reads like the chat apps people know: pinned conversations first, then the rest under Today,
+Yesterday, Previous 7 days and Older (days in the browser's time zone), each row its title and how long
+ago it was last active; a search shows, under each title, the words of the message that matched.
+
 The open conversation lives in the URL (`?c=ID`), so a reload or a bookmark finds it again. Titles are
 the user's own words: they go into button labels, which Streamlit renders as markdown without HTML, so a
 title holding HTML or script is shown as text. Every storage call passes the acting user, so another
@@ -9,6 +13,8 @@ person's conversation id simply finds nothing.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,7 +63,9 @@ def select(conversation_id: int | None) -> None:
     st.session_state.pop("chat.editing", None)
     # A new chat starts from the defaults, not from what the last new chat was given.
     for name in [
-        k for k in st.session_state if str(k).startswith(("chat.p.new.", "chat.system.new", "chat.pp.new"))
+        k
+        for k in st.session_state
+        if str(k).startswith(("chat.p.new.", "chat.system.new", "chat.preset.new"))
     ]:
         del st.session_state[name]
     if conversation_id is None:
@@ -196,8 +204,58 @@ def _import(make_session: sessionmaker[Session], user_id: int) -> None:
         )
 
 
+def _zone() -> tzinfo:
+    """The browser's time zone (Today and Yesterday are the person's days), UTC when it is unknown."""
+    try:
+        return ZoneInfo(st.context.timezone or "UTC")
+    except (ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+def group_of(when: datetime, now: datetime) -> str:
+    """Which heading of the list a conversation last active at `when` goes under (both in local time)."""
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        return "Today"
+    if days == 1:
+        return "Yesterday"
+    if days <= 7:
+        return "Previous 7 days"
+    return "Older"
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """How long ago, in few characters: "now", "5 min", "3 h", "2 d", then the date."""
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f} h"
+    if seconds < 8 * 86400:
+        return f"{seconds // 86400:.0f} d"
+    return f"{when:%-d %b}" if when.year == now.year else f"{when:%-d %b %Y}"
+
+
+def _row(conversation_id: int, title: str, pinned: bool, when: str, current: int | None) -> None:
+    """One conversation: its title (a button that opens it, left-aligned by styles.py) and how long ago."""
+    with st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small"):
+        st.button(
+            rendering.label(title),
+            key=f"chat.open.{conversation_id}",
+            on_click=_open,
+            args=(conversation_id,),
+            type="primary" if conversation_id == current else "tertiary",
+            icon=":material/keep:" if pinned else None,
+            help="Pinned" if pinned else None,
+            width="stretch",
+        )
+        st.caption(rendering.trusted(when), width="content")
+
+
 def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
-    """Draw the sidebar's conversation tools and list.
+    """Draw the sidebar's conversation tools and list: pinned first, then by day, newest first.
 
     A fragment: typing a search, paging, pinning or renaming reruns only the sidebar. Opening another
     conversation (or deleting the open one) reruns the whole page. The rows come from
@@ -211,6 +269,8 @@ def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
     if st.session_state.pop(WHOLE_PAGE_KEY, False):
         st.rerun()
     current = selected_id()
+    zone = _zone()
+    now = datetime.now(zone)
     st.button(
         "New chat", icon=":material/add:", key="chat.new", on_click=_open, args=(None,), width="stretch"
     )
@@ -220,25 +280,29 @@ def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
         placeholder="Search titles and messages",
         label_visibility="collapsed",
     )
+    searching = bool(query.strip())
     limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
-    rows = cached_reads.conversations(make_session, user_id, query, limit if query.strip() else limit + 1)
+    rows = cached_reads.conversations(make_session, user_id, query, limit if searching else limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     if current is not None:
         open_row = next((r for r in rows if r[0] == current), None)
         if open_row is not None:
-            _manage(make_session, user_id, *open_row)
+            _manage(make_session, user_id, *open_row[:3])
     if not rows:
-        st.caption("No conversations match." if query.strip() else "No conversations yet.")
-    for conversation_id, title, pinned in rows:
-        st.button(
-            ("📌 " if pinned else "") + rendering.label(title),
-            key=f"chat.open.{conversation_id}",
-            on_click=_open,
-            args=(conversation_id,),
-            type="primary" if conversation_id == current else "tertiary",
-            width="stretch",
-        )
+        st.caption("No conversations match." if searching else "No conversations yet.")
+    words = repository.search_words(query)
+    heading = None
+    with st.container(key="chat-history", gap=None):
+        for conversation_id, title, pinned, updated_at, hit in rows:
+            when = updated_at.astimezone(zone)
+            group = "Search results" if searching else "Pinned" if pinned else group_of(when, now)
+            if group != heading:
+                st.caption(rendering.trusted(f"**{group}**"))
+                heading = group
+            _row(conversation_id, title, pinned, relative(when, now), current)
+            if hit:
+                st.caption(rendering.highlighted(hit, words))
     if more and st.button("Show more", key="chat.list_more"):
         st.session_state["chat.list_limit"] = limit + PAGE_SIZE
         st.rerun(scope="fragment")

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from chat_client import Endpoint, events, snippets
-from components import error_view, incidents, metrics, rendering, reply_views
+from components import copy_button, error_view, incidents, metrics, rendering, reply_views
 from turns import conversation
 from turns.chat import Turn
 
@@ -54,29 +54,36 @@ def _status_note(status: str | None, finish_reason: str | None = None) -> None:
 
 
 def _branch_nav(message: Any, number: int, count: int, group_leaders: Sequence[int]) -> None:
-    """The "< 2/3 >" control that moves between a message's alternatives."""
+    """The "‹ 2/3 ›" control that moves between a message's alternatives (sized like the text by
+    styles.py: a navigator in caption size was too small and faint to read)."""
     if count < 2:
         return
-    left, middle, right = st.columns([1, 2, 1], width=160, vertical_alignment="center", gap="small")
-    left.button(
-        "‹",
-        key=f"chat.prev.{message.id}",
-        type="tertiary",
-        disabled=number == 1,
-        on_click=_choose,
-        args=(message.parent_id, group_leaders[max(number - 2, 0)]),
-        help="Previous version",
-    )
-    middle.caption(rendering.trusted(f"{number}/{count}"))
-    right.button(
-        "›",
-        key=f"chat.next.{message.id}",
-        type="tertiary",
-        disabled=number == count,
-        on_click=_choose,
-        args=(message.parent_id, group_leaders[min(number, count - 1)]),
-        help="Next version",
-    )
+    with st.container(
+        horizontal=True,
+        vertical_alignment="center",
+        gap="small",
+        width="content",
+        key=f"chat.nav.{message.id}",
+    ):
+        st.button(
+            "‹",
+            key=f"chat.prev.{message.id}",
+            type="tertiary",
+            disabled=number == 1,
+            on_click=_choose,
+            args=(message.parent_id, group_leaders[max(number - 2, 0)]),
+            help="Previous version",
+        )
+        st.caption(rendering.trusted(f"{number}/{count}"), width="content")
+        st.button(
+            "›",
+            key=f"chat.next.{message.id}",
+            type="tertiary",
+            disabled=number == count,
+            on_click=_choose,
+            args=(message.parent_id, group_leaders[min(number, count - 1)]),
+            help="Next version",
+        )
 
 
 def _images(message: Any) -> None:
@@ -100,14 +107,33 @@ def request_renderer(endpoint: Endpoint, *, show_url: bool):
     return render
 
 
-def _request_popover(message: Any, render_request) -> None:
-    with st.popover("Request", icon=":material/data_object:", type="tertiary"):
-        st.caption("The exact JSON sent for this reply (the API key is never stored or shown).")
-        st.json(message.request_body or {}, expanded=1)
-        if render_request is not None:
-            for label, language, text in render_request(message.request_body or {}):
-                st.caption(rendering.trusted(label))
-                st.code(text, language=language)
+@st.dialog("Request", width="large")
+def _request_dialog(message: Any, render_request) -> None:
+    """The exact request behind a reply, as JSON and as code to send it again (a dialog over the page,
+    not a popover squeezed over the sidebar)."""
+    st.caption("The exact JSON sent for this reply (the API key is never stored or shown).")
+    st.json(message.request_body or {}, expanded=1)
+    if render_request is not None:
+        for label, language, text in render_request(message.request_body or {}):
+            st.caption(rendering.trusted(label))
+            st.code(text, language=language, wrap_lines=True)
+
+
+def _request_button(message: Any, render_request) -> None:
+    if st.button(
+        "Request",
+        key=f"chat.request.{message.id}",
+        icon=":material/data_object:",
+        type="tertiary",
+        help="The exact request sent for this reply, and code to send it again",
+    ):
+        _request_dialog(message, render_request)
+
+
+def _usage_line(message: Any, prices) -> None:
+    line = metrics.summary(message.usage, message.timings, message.finish_reason, prices)
+    if line:
+        st.caption(rendering.outside(line))
 
 
 def _body(message: Any, show_logprobs: bool) -> None:
@@ -191,18 +217,19 @@ def _stored_fragment(
     if ACTION_KEY in st.session_state or CHOICE_KEY in st.session_state:
         st.rerun()  # the page takes the request at the top of a whole run
     number, count, group = position
-    role = "user" if message.role == "user" else "assistant"
-    with st.chat_message(role):
-        if message.role == "tool":
+    if message.role == "tool":
+        # A tool's result is what the person typed for it, not the model's words: its own avatar.
+        with st.chat_message("tool", avatar=":material/build:"):
             st.caption(f"Tool result for {rendering.code(message.tool_call_id)}")
-            st.code(message.content or "", language="json")
-            return
+            st.code(message.content or "", language="json", wrap_lines=True)
+        return
+    with st.chat_message("user" if message.role == "user" else "assistant"):
         if message.role == "user":
             _user(message, number, count, group_leaders)
             return
         candidates = [m for m in group if m.role == "assistant"]
         if len(candidates) > 1:
-            _candidates(message, candidates)
+            _candidates(message, candidates, prices, render_request)
         else:
             _assistant(message, prices, is_last, render_request)
         _branch_nav(message, number, count, group_leaders)
@@ -247,29 +274,32 @@ def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
     if message.status == "error" and message.error:
         error_view.show_saved(message.error)
     _status_note(message.status, message.finish_reason)
-    line = metrics.summary(message.usage, message.timings, message.finish_reason, prices)
-    if line:
-        st.caption(rendering.outside(line))
-    cols = st.columns(4, width=520, gap="small")
-    cols[0].button(
-        "Retry" if message.status == "error" else "Regenerate",
-        key=f"chat.regen.{message.id}",
-        type="tertiary",
-        icon=":material/refresh:",
-        on_click=ask,
-        args=(conversation.Regenerate(parent_id=message.parent_id),),
-    )
-    with cols[1].popover("Copy", icon=":material/content_copy:", type="tertiary"):
-        st.code(message.content or "", language=None, wrap_lines=True)
-    with cols[2]:
-        _request_popover(message, render_request)
-    if message.logprobs:
-        cols[3].toggle("Tokens", key=f"chat.lp.{message.id}", help="Colour the reply by token probability")
+    _usage_line(message, prices)
+    # One row, also on a phone: a horizontal container does not stack the way columns do.
+    with st.container(
+        horizontal=True,
+        wrap=False,
+        vertical_alignment="center",
+        gap="small",
+        key=f"chat.actions.{message.id}",
+    ):
+        st.button(
+            "Retry" if message.status == "error" else "Regenerate",
+            key=f"chat.regen.{message.id}",
+            type="tertiary",
+            icon=":material/refresh:",
+            on_click=ask,
+            args=(conversation.Regenerate(parent_id=message.parent_id),),
+        )
+        copy_button.copy_button(message.content or "", key=f"chat.copy.{message.id}")
+        _request_button(message, render_request)
+        if message.logprobs:
+            st.toggle("Tokens", key=f"chat.lp.{message.id}", help="Colour the reply by token probability")
     if is_last and message.tool_calls and message.status in ("complete", "length"):
         tool_result_form(message)
 
 
-def _candidates(message: Any, candidates: Sequence[Any]) -> None:
+def _candidates(message: Any, candidates: Sequence[Any], prices, render_request) -> None:
     """n > 1: the candidates side by side; "Keep this one" makes one continue the conversation.
 
     A failed attempt shows its saved error in every candidate it cut short, as a single reply does,
@@ -283,6 +313,10 @@ def _candidates(message: Any, candidates: Sequence[Any]) -> None:
             if candidate.status == "error" and candidate.error:
                 error_view.show_saved(candidate.error)
             _status_note(candidate.status, candidate.finish_reason)
+            _usage_line(candidate, prices)
+            with st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small"):
+                copy_button.copy_button(candidate.content or "", key=f"chat.copy.{candidate.id}")
+                _request_button(candidate, render_request)
             if candidate.id == message.id:
                 st.caption(":green[Kept: the conversation continues from this one]")
             else:

@@ -1,6 +1,7 @@
 """The parameter form: every request field, grouped, generated from `chat_client.Params`.
 
-Each field of `Params` carries its label, help, range, group (a tab here), placeholder and widget kind;
+Each field of `Params` carries its label, help, range, group (a tab here), placeholder, widget kind and
+whether it is one of the common few shown in view (the rest wait behind "All parameters");
 this module only knows how to draw, seed and read each widget kind (`WIDGETS`), so a field added to
 `Params` appears here with nothing to change. The form reads its widgets into a `Params` and asks the
 client's `validate`, the one source of truth: its messages are shown next to the field they name.
@@ -16,6 +17,7 @@ options), `format`, `schema_name`, `schema_text`, `schema_strict` (response form
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -370,26 +372,64 @@ def read_form(prefix: str, *, default_model: str) -> FormResult:
     return FormResult(params=params, problems=[*problems, *validate(params)])
 
 
+def _keep_values(prefix: str) -> None:
+    """Keep the values of the fields not drawn in this run (behind a closed "All parameters").
+
+    Streamlit forgets a widget's value after a run that does not draw it; written back as plain
+    session state they stay, and the widget starts from them when it is drawn again."""
+    for name in [k for k in st.session_state if str(k).startswith(prefix)]:
+        st.session_state[name] = st.session_state[name]
+
+
 def parameter_form(
-    prefix: str, stored: Params | Mapping[str, Any] | None, *, default_model: str
+    prefix: str,
+    stored: Params | Mapping[str, Any] | None,
+    *,
+    default_model: str,
+    common_columns: int = 1,
+    all_key: str | None = None,
 ) -> FormResult:
     """Draw the form (in the current container) and return what it holds.
 
-    `stored` is what the form starts from the first time: a `Params`, or what a row kept (either of
-    its JSON shapes).
+    The fields whose spec is `common` come first, in view (`common_columns` to a row); every other
+    field is in a tab per group, behind an "All parameters" switch when `all_key` (its widget key)
+    is given. `stored` is what the form starts from the first time: a `Params`, or what a
+    row kept (either of its JSON shapes).
     """
     _seed_state(prefix, stored)
+    _keep_values(prefix)
     # Read the current widget values first, so problems can be shown next to their fields below.
     result = read_form(prefix, default_model=default_model)
 
     def val(suffix: str) -> Any:
         return st.session_state.get(prefix + suffix)
 
+    def draw(name: str) -> None:
+        _widget(name).draw(prefix, name, val, placeholders.get(name))
+        _problems_for(result.problems, name)
+
     placeholders = {"model": default_model}
-    for group, tab in zip(GROUPS, st.tabs([rendering.trusted(group) for group in GROUPS]), strict=True):
+    common = Params.common_names()
+    for start in range(0, len(common), common_columns):
+        row = common[start : start + common_columns]
+        for name, cell in zip(row, st.columns(common_columns) if common_columns > 1 else [st], strict=False):
+            with cell if common_columns > 1 else contextlib.nullcontext():
+                draw(name)
+    rest = [name for name in Params.field_names() if name not in common]
+    if all_key is not None:
+        if any(p.field.split(".")[0] in rest for p in result.problems):
+            st.session_state[all_key] = True  # a problem is never hidden behind the switch
+        st.toggle(
+            "All parameters",
+            key=all_key,
+            help="Every field of the API: sampling, thinking, output format, tools and more",
+        )
+        if not st.session_state.get(all_key):
+            return result
+    groups = [g for g in GROUPS if any(Params.spec(n).group == g for n in rest)]
+    for group, tab in zip(groups, st.tabs([rendering.trusted(g) for g in groups]), strict=True):
         with tab:
-            for name in Params.field_names():
+            for name in rest:
                 if Params.spec(name).group == group:
-                    _widget(name).draw(prefix, name, val, placeholders.get(name))
-                    _problems_for(result.problems, name)
+                    draw(name)
     return result

@@ -1,4 +1,5 @@
-"""Pick, apply and save presets: system prompts and parameter sets (built-in and the user's own).
+"""Pick, apply and save presets: system prompts and parameter sets (built-in and the user's own), in
+one menu and one save box, so the settings show a single place for presets.
 
 Applying a preset writes into the widgets' session state from a callback (before the widgets are drawn),
 which is the only moment Streamlit allows it.
@@ -34,81 +35,73 @@ def _save(make_session: sessionmaker[Session], user_id: int, **fields: Any) -> s
     return None
 
 
-def system_prompt_picker(make_session: sessionmaker[Session], user_id: int, text_key: str) -> None:
-    """A preset menu that fills the system prompt box whose widget key is `text_key`."""
-    options = _load(make_session, user_id, "system")
-    by_id = {p["id"]: p for p in options}
-
-    def apply() -> None:
-        chosen = by_id.get(st.session_state.get(text_key + ".preset"))
-        if chosen is not None:
-            st.session_state[text_key] = chosen["system_prompt"]
-
-    st.selectbox(
-        "System prompt preset",
-        [None, *by_id],
-        format_func=lambda i: (
-            "Choose a preset…"
-            if i is None
-            else rendering.plain(by_id[i]["name"]) + ("" if by_id[i]["builtin"] else " (yours)")
-        ),
-        key=text_key + ".preset",
-        on_change=apply,
-    )
+def _option_text(preset: dict[str, Any]) -> str:
+    kind = "System prompt" if preset["kind"] == "system" else "Parameters"
+    own = "" if preset["builtin"] else " (yours)"
+    about = f" — {preset['description']}" if preset["description"] else ""
+    return f"{kind}: {preset['name']}{own}{about}"
 
 
-def save_system_prompt(make_session: sessionmaker[Session], user_id: int, text: str, key: str) -> None:
-    """Save the current system prompt as a new preset."""
-    with st.popover("Save as preset", icon=":material/bookmark_add:"):
-        name = st.text_input("Preset name", key=key + ".name", max_chars=80)
-        if st.button("Save", key=key + ".save"):
-            problem = (
-                _save(make_session, user_id, kind="system", name=name, system_prompt=text)
-                if text.strip()
-                else "The system prompt is empty."
-            )
-            if problem:
-                st.error(rendering.outside(problem))
-            else:
-                st.success(f"Saved “{rendering.label(name)}”.")
-
-
-def params_picker(
+def picker(
     make_session: sessionmaker[Session],
     user_id: int,
     key: str,
+    *,
+    system_key: str,
     current: Params,
     apply: Callable[[Params], None],
 ) -> None:
-    """Apply a parameter preset (merged over the current parameters) or save the current ones as one."""
-    options = _load(make_session, user_id, "params")
+    """One menu of every preset: a system prompt fills the box whose widget key is `system_key`, a
+    parameter set is merged over the current parameters (`apply`). The menu empties again once a
+    preset is applied, so it never shows a stale choice (or a clear button on nothing)."""
+    options = [
+        {**p, "kind": kind} for kind in ("system", "params") for p in _load(make_session, user_id, kind)
+    ]
     by_id = {p["id"]: p for p in options}
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
 
     def on_pick() -> None:
-        chosen = by_id.get(st.session_state.get(key + ".pick"))
-        if chosen is not None:
+        chosen = by_id.get(st.session_state.get(key))
+        st.session_state[key] = None
+        if chosen is None:
+            return
+        if chosen["kind"] == "system":
+            st.session_state[system_key] = chosen["system_prompt"]
+        else:
             apply(current.merged(Params.from_stored(chosen["params"])))
 
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
-        "Parameter preset",
-        [None, *by_id],
-        format_func=lambda i: (
-            "Apply a preset…"
-            if i is None
-            else rendering.plain(
-                by_id[i]["name"] + (f" — {by_id[i]['description']}" if by_id[i]["description"] else "")
-            )
-        ),
-        key=key + ".pick",
+        "Preset",
+        list(by_id),
+        index=None,
+        placeholder="Apply a system prompt or parameter preset…",
+        format_func=lambda i: rendering.plain(_option_text(by_id[i])),
+        key=key,
         on_change=on_pick,
+        help="System prompts and parameter sets, built in and your own (manage them on the Presets page)",
     )
-    with right.popover("Save", icon=":material/bookmark_add:"):
-        name = st.text_input("Preset name", key=key + ".name", max_chars=80)
-        if st.button("Save parameters", key=key + ".save"):
-            keep = current.replace(model=None, stream=None, stream_options=None).to_dict()
-            problem = _save(make_session, user_id, kind="params", name=name, params=keep)
-            if problem:
-                st.error(rendering.outside(problem))
-            else:
-                st.success(f"Saved “{rendering.label(name)}”.")
+    with right.popover("Save", icon=":material/bookmark_add:", width="stretch"):
+        _save_form(make_session, user_id, key, st.session_state.get(system_key) or "", current)
+
+
+def _save_form(
+    make_session: sessionmaker[Session], user_id: int, key: str, system_prompt: str, current: Params
+) -> None:
+    name = st.text_input("Preset name", key=key + ".name", max_chars=80)
+    prompt_button, params_button = st.columns(2)
+    problem = saved = None
+    if prompt_button.button("Save the system prompt", key=key + ".save_system"):
+        problem = (
+            _save(make_session, user_id, kind="system", name=name, system_prompt=system_prompt)
+            if system_prompt.strip()
+            else "The system prompt is empty."
+        )
+        saved = problem is None
+    if params_button.button("Save the parameters", key=key + ".save_params"):
+        keep = current.replace(model=None, stream=None, stream_options=None).to_dict()
+        problem = _save(make_session, user_id, kind="params", name=name, params=keep)
+        saved = problem is None
+    if problem:
+        st.error(rendering.outside(problem))
+    elif saved:
+        st.success(f"Saved “{rendering.label(name)}”.")

@@ -89,6 +89,32 @@ def code(text: Any) -> str:
     return _code_span(" ".join(plain(text).split()) or " ")
 
 
+def highlighted(text: Any, words: Sequence[str], width: int = 90) -> str:
+    """A window of `text` around the first of `words` found (each word also as a prefix), literal like
+    `label`, with every match in bold: what a search result shows under its title. "" when none is found."""
+    flat = " ".join(plain(text).split())
+    terms = [w for w in words if w]
+    if not flat or not terms:
+        return ""
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in terms) + r")\w*", re.IGNORECASE)
+    first = pattern.search(flat)
+    if first is None:
+        return ""
+    start = max(0, first.start() - width // 3)
+    if start:
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < first.start() else start
+    end = min(len(flat), start + width)
+    window = flat[start:end]
+    out, at = [], 0
+    for match in pattern.finditer(window):
+        out.append(escape_markdown(window[at : match.start()]))
+        out.append("**" + escape_markdown(match.group()) + "**")
+        at = match.end()
+    out.append(escape_markdown(window[at:]))
+    return ("…" if start else "") + "".join(out) + ("…" if end < len(flat) else "")
+
+
 def trusted(text: str) -> str:
     """Mark text that Prism's own code built (numbers, settings, fixed words): passed through unchanged.
 

@@ -66,13 +66,29 @@ def _band(logprob: float) -> str:
 
 
 def coloured_tokens(tokens: Sequence[Mapping[str, Any]]) -> str:
-    """Markdown showing each token on a background coloured by its probability."""
+    """Markdown showing each token on a background coloured by its probability, in its own colour too
+    (a tint alone was too pale to read). Tokens carry their own spaces, so they are joined with
+    nothing: a space is put only where the model put one, never before a comma."""
     parts = []
     for token in tokens:
         text = token.get("token", "")
         shown = escape_markdown(rendering.visible_controls(text.replace("\n", "⏎"))) or "∅"
-        parts.append(f":{_band(float(token.get('logprob', 0.0)))}-background[{shown}]")
-    return " ".join(parts)
+        band = _band(float(token.get("logprob", 0.0)))
+        parts.append(f":{band}-background[:{band}[{shown}]]")
+    return "".join(parts)
+
+
+def alternatives(token: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The rows of a token's alternatives table: the chosen token first (marked), then the others,
+    each once (the API lists the chosen token among its own alternatives too)."""
+    chosen = token.get("token", "")
+    rows = [{"token": repr(chosen) + " (chosen)", "probability": f"{math.exp(token['logprob']):.1%}"}]
+    rows += [
+        {"token": repr(alt[0]), "probability": f"{math.exp(alt[1]):.1%}"}
+        for alt in token.get("top") or []
+        if alt[0] != chosen
+    ]
+    return rows
 
 
 def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
@@ -80,7 +96,8 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
     if not tokens:
         st.caption("No log-probabilities were returned for this reply.")
         return
-    st.markdown(rendering.trusted(coloured_tokens(tokens)))  # each token escaped by coloured_tokens
+    with st.container(key=f"tokens.{key}"):  # styles.py underlines each token in its colour
+        st.markdown(rendering.trusted(coloured_tokens(tokens)))  # each token escaped by coloured_tokens
     st.caption("green ≥ 90% · blue ≥ 50% · orange ≥ 20% · red < 20%")
     labels = [f"{i + 1}: {t.get('token', '')!r}" for i, t in enumerate(tokens)]
     picked = st.selectbox(
@@ -89,10 +106,5 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
         format_func=lambda i: rendering.plain(labels[i]),
         key=key,
     )
-    chosen = tokens[picked]
-    rows = [{"token": repr(chosen.get("token", "")), "probability": f"{math.exp(chosen['logprob']):.1%}"}]
-    rows += [
-        {"token": repr(alt[0]), "probability": f"{math.exp(alt[1]):.1%}"} for alt in chosen.get("top") or []
-    ]
     # A plain table: a few rows need no interactive grid (st.dataframe loads one into the page).
-    st.table(rows, border="horizontal", hide_index=True)
+    st.table(alternatives(tokens[picked]), border="horizontal", hide_index=True)

@@ -115,6 +115,15 @@ def list_conversations(
     return list(session.scalars(stmt))
 
 
+def titles_starting(session: Session, user: User, prefix: str) -> list[str]:
+    """The titles of the user's conversations that begin with `prefix` (to make a new title unique)."""
+    stmt = select(Conversation.title).where(
+        Conversation.user_id == user.id, Conversation.title.startswith(prefix, autoescape=True)
+    )
+    # LIKE ignores case on SQLite: keep only the exact prefix.
+    return [t for t in session.scalars(stmt) if t.startswith(prefix)]
+
+
 def count_conversations(session: Session, user: User, *, archived: bool = False) -> int:
     """How many conversations list_conversations would page through."""
     stmt = select(func.count()).where(Conversation.user_id == user.id, Conversation.archived == archived)
@@ -325,6 +334,32 @@ def _newest_matches_postgres(
                 found[conversation_id] = None
         upper, size = lower, size * SEARCH_GROWTH
     return found
+
+
+def search_hits(session: Session, user: User, conversation_ids: Iterable[int], query: str) -> dict[int, str]:
+    """For each of the user's conversations named, the text of its first message holding every word
+    of `query` (what a search result shows under its title); conversations found only by title are
+    left out."""
+    words = search_words(query)
+    hits: dict[int, str] = {}
+    if not words:
+        return hits
+    for conversation_id in conversation_ids:
+        stmt = (
+            select(Message.content)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Conversation.user_id == user.id,
+                Message.conversation_id == conversation_id,
+                *(Message.content.icontains(w, autoescape=True) for w in words),
+            )
+            .order_by(Message.id)
+            .limit(1)
+        )
+        found = session.scalar(stmt)
+        if found:
+            hits[conversation_id] = found
+    return hits
 
 
 def search_words(query: str) -> list[str]:

@@ -75,6 +75,8 @@ READS = {
     "count_conversations",
     "get_conversation",
     "search_conversations",
+    "search_hits",
+    "titles_starting",
     "search_words",
     "check_finished_status",
     "get_message",

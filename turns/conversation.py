@@ -29,9 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import branches, database, repository
 from storage.images import NormalisedImage
 from storage.models import Conversation, Message, User
+from turns import titles
 from turns.chat import to_wire_messages
-
-TITLE_LENGTH = 60  # a new conversation is titled with the first line of its first message, this long
 
 
 @dataclass(frozen=True)
@@ -154,12 +153,18 @@ def _start(session: Session, user: User, request: Send, new: NewConversation) ->
     return repository.create_conversation(
         session,
         user,
-        title=(request.text.strip().splitlines() or ["Images"])[0][:TITLE_LENGTH],
+        title=_new_title(session, user, request.text),
         system_prompt=new.system_prompt,
         params=dict(new.params),
         endpoint=new.endpoint,
         model=new.model,
     )
+
+
+def _new_title(session: Session, user: User, text: str) -> str:
+    """A short summary of the first message, numbered when another of the person's chats has it."""
+    title = titles.summary(text)
+    return titles.unique(title, repository.titles_starting(session, user, title))
 
 
 def _save(session: Session, user: User, conversation: Conversation, request: Request) -> int | None:

@@ -25,6 +25,7 @@ from components import (
     rendering,
     resources,
     share,
+    styles,
 )
 from storage import branches, database, images, repository
 from storage.models import User
@@ -33,6 +34,7 @@ from turns import quota
 
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
+styles.chat_page()
 make_session = resources.sessions()
 user_id = resources.current_user_id()
 config = resources.settings()
@@ -120,10 +122,11 @@ in_full_run = True  # False once this run has drawn the box: any later run of it
 def settings() -> tuple[str, param_form.FormResult]:
     """The system prompt and the parameter form, saved with the conversation as they change.
 
-    A fragment: typing in a field, applying a preset or opening the box reruns only this box. When
-    what the rest of the page shows from it changes (whether the message can be sent, the model the
-    cost is priced by), it reruns the whole page. The presets are read only while the box is open
-    (opening it reruns the box); the form is always drawn, as its widgets hold what will be sent."""
+    A fragment: typing in a field, applying a preset, opening the box or All parameters reruns only
+    this box. When what the rest of the page shows from it changes (whether the message can be sent,
+    the model the cost is priced by), it reruns the whole page. The one preset menu (both kinds) is
+    read and drawn only while the box is open (opening it reruns the box); the form is always drawn,
+    as its widgets hold what will be sent."""
     box = st.expander(
         "System prompt and parameters",
         icon=":material/tune:",
@@ -132,26 +135,27 @@ def settings() -> tuple[str, param_form.FormResult]:
         on_change="rerun",
     )
     with box:
-        if box.open:
-            presets_picker.system_prompt_picker(make_session, user_id, system_key)
+        # The preset menu is drawn first but applies the form's values, so it is filled in once the
+        # form has been read.
+        picker_slot = st.container()
         system_prompt = st.text_area(
             "System prompt",
             key=system_key,
+            height=80,
             placeholder="How the model should behave in this conversation (optional).",
         )
-        if box.open:
-            presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
-        st.divider()
-        picker_slot = st.container()
-        form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
+        form = param_form.parameter_form(
+            prefix, stored_params, default_model=target.model, common_columns=4, all_key="chat.all_params"
+        )
         if box.open:
             with picker_slot:
-                presets_picker.params_picker(
+                presets_picker.picker(
                     make_session,
                     user_id,
-                    f"chat.pp.{key}",
-                    form.params,
-                    lambda merged: param_form.reseed(prefix, merged),
+                    f"chat.preset.{key}",
+                    system_key=system_key,
+                    current=form.params,
+                    apply=lambda merged: param_form.reseed(prefix, merged),
                 )
     if conversation and (system_prompt != saved["system_prompt"] or form.params != saved["params"]):
         with make_session() as session:

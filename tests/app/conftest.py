@@ -27,8 +27,11 @@ def app_env(monkeypatch, tmp_path, offline):
 def new_app():
     """Make an AppTest of the real entry script (each call is a fresh browser session)."""
 
-    def make() -> AppTest:
-        return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    def make(*, all_parameters: bool = False) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        if all_parameters:  # the chat form's "All parameters" switch on: every field drawn
+            at.session_state["chat.all_params"] = True
+        return at
 
     return make
 

@@ -96,7 +96,7 @@ def reply_text(at) -> str:
 
 
 def test_a_truncated_png_is_refused_by_name_and_the_text_is_still_sent(app_env, new_app):
-    at = send_with(new_app().run(), "look", ("cut.png", png()[:60], "image/png"))
+    at = send_with(new_app(all_parameters=True).run(), "look", ("cut.png", png()[:60], "image/png"))
     assert "cut.png" in warnings(at) and "damaged or truncated" in warnings(at)
     assert image_parts(app_env) == []
     role, _, text, images = saved(at)[0]
@@ -104,7 +104,7 @@ def test_a_truncated_png_is_refused_by_name_and_the_text_is_still_sent(app_env, 
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(app_env, new_app):
-    at = send_with(new_app().run(), "look", ("bomb.png", bomb_png(), "image/png"))
+    at = send_with(new_app(all_parameters=True).run(), "look", ("bomb.png", bomb_png(), "image/png"))
     assert "bomb.png" in warnings(at)
     assert "enormous size" in warnings(at) or "megapixels" in warnings(at)
     assert image_parts(app_env) == []
@@ -112,7 +112,7 @@ def test_a_decompression_bomb_is_refused_before_decoding(app_env, new_app):
 
 
 def test_a_cmyk_jpeg_is_converted_and_described(app_env, new_app):
-    at = send_with(new_app().run(), "what colour?", ("ink.jpg", cmyk_jpeg(), "image/jpeg"))
+    at = send_with(new_app(all_parameters=True).run(), "what colour?", ("ink.jpg", cmyk_jpeg(), "image/jpeg"))
     assert warnings(at) == ""
     assert len(image_parts(app_env)) == 1
     assert "RGB mode" in reply_text(at) and "red" in reply_text(at)
@@ -120,14 +120,18 @@ def test_a_cmyk_jpeg_is_converted_and_described(app_env, new_app):
 
 
 def test_an_exif_rotated_photo_is_stored_and_sent_upright(app_env, new_app):
-    at = send_with(new_app().run(), "which way up?", ("phone.jpg", exif_rotated_jpeg(), "image/jpeg"))
+    at = send_with(
+        new_app(all_parameters=True).run(), "which way up?", ("phone.jpg", exif_rotated_jpeg(), "image/jpeg")
+    )
     assert warnings(at) == ""
     assert "20×60" in reply_text(at)
     assert saved(at)[0][3] == [(20, 60)]
 
 
 def test_an_animated_gif_is_sent_as_its_first_frame(app_env, new_app):
-    at = send_with(new_app().run(), "what is this?", ("blink.gif", animated_gif(), "image/gif"))
+    at = send_with(
+        new_app(all_parameters=True).run(), "what is this?", ("blink.gif", animated_gif(), "image/gif")
+    )
     assert warnings(at) == ""
     assert "30×30" in reply_text(at) and "red" in reply_text(at)
     assert image_parts(app_env)[0]["image_url"]["url"].startswith("data:image/png;base64,")
@@ -135,7 +139,7 @@ def test_an_animated_gif_is_sent_as_its_first_frame(app_env, new_app):
 
 
 def test_more_than_five_stop_strings_are_refused_before_sending(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.text_area(key=P + "stop").set_value("a\nb\nc\nd\ne\nf")
     at.run()
     assert any("stop" in e.value.lower() and "5" in e.value for e in at.error), [e.value for e in at.error]
@@ -145,7 +149,7 @@ def test_more_than_five_stop_strings_are_refused_before_sending(app_env, new_app
 
 def test_a_one_megabyte_prompt_is_saved_whole_and_sent(app_env, new_app):
     prompt = ("All work and no play makes a long prompt. " * 25_000)[: 1 << 20]
-    at = send_with(new_app().run(), prompt)
+    at = send_with(new_app(all_parameters=True).run(), prompt)
     assert last_request(app_env)["messages"][-1]["content"] == prompt
     (role, status, text, _), (reply_role, reply_status, reply, _) = saved(at)
     assert (role, status, len(text)) == ("user", "complete", 1 << 20)
@@ -154,13 +158,13 @@ def test_a_one_megabyte_prompt_is_saved_whole_and_sent(app_env, new_app):
 
 
 def test_the_chat_input_lets_any_file_through_so_none_is_dropped_without_a_word(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     assert list(at.chat_input[0].proto.file_type) == []  # the browser filters nothing out
 
 
 def test_an_svg_and_a_heic_are_named_at_sending_and_the_text_and_good_image_still_go(app_env, new_app):
     at = send_with(
-        new_app().run(),
+        new_app(all_parameters=True).run(),
         "what are these?",
         ("logo.svg", SVG, "image/svg+xml"),
         ("IMG_0001.HEIC", HEIC, "image/heic"),
@@ -175,7 +179,9 @@ def test_an_svg_and_a_heic_are_named_at_sending_and_the_text_and_good_image_stil
 
 
 def test_a_png_with_a_compressed_chunk_bomb_is_refused_as_a_bomb(app_env, new_app):
-    at = send_with(new_app().run(), "look", ("meta.png", png_with_chunk_bomb(b"zTXt"), "image/png"))
+    at = send_with(
+        new_app(all_parameters=True).run(), "look", ("meta.png", png_with_chunk_bomb(b"zTXt"), "image/png")
+    )
     assert "meta.png holds a compressed text or colour-profile chunk" in warnings(at)
     assert "decompression bomb" in warnings(at) and image_parts(app_env) == []
     assert saved(at)[0][2] == "look"
@@ -195,7 +201,7 @@ def test_a_png_with_a_compressed_chunk_bomb_is_refused_as_a_bomb(app_env, new_ap
 def test_a_json_schema_prism_cannot_check_is_refused_at_the_field_before_sending(
     app_env, new_app, schema_text, words
 ):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.radio(key=P + "format").set_value("json_schema").run()
     at.text_area(key=P + "schema_text").set_value(schema_text).run()
     assert not at.exception, at.exception

@@ -44,7 +44,7 @@ def png(size=(32, 16), colour=(200, 30, 30)) -> bytes:
 
 
 def test_parameters_set_in_the_form_reach_the_wire_and_nothing_else(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "temperature").set_value(0.3)
     at.number_input(key=P + "seed").set_value(7)
     at.text_area(key=P + "stop").set_value("zebra\nquokka")
@@ -88,7 +88,7 @@ def test_an_invalid_value_is_explained_next_to_the_field_and_sending_waits(app_e
 
 
 def test_reasoning_effort_and_thinking_budget_together_are_refused_with_a_reason(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.selectbox(key=P + "reasoning_effort").set_value("low")
     at.number_input(key=P + "thinking_budget").set_value(512)
     at.run()
@@ -133,7 +133,7 @@ def test_n_candidates_are_shown_side_by_side_and_the_kept_one_continues(app_env,
 
     from storage import open_database, repository, session_factory
 
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "n").set_value(3)
     at.number_input(key=P + "temperature").set_value(1.8)
     send(at, "describe sampling")
@@ -158,7 +158,7 @@ def test_n_candidates_are_shown_side_by_side_and_the_kept_one_continues(app_env,
 
 
 def test_a_tool_call_shows_a_form_and_the_typed_result_continues_the_loop(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     tools = [
         {
             "type": "function",
@@ -191,7 +191,7 @@ def test_a_tool_call_shows_a_form_and_the_typed_result_continues_the_loop(app_en
 
 
 def test_a_json_schema_reply_is_pretty_printed_and_checked(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.radio(key=P + "format").set_value("json_schema").run()
     schema = {
         "type": "object",
@@ -208,7 +208,7 @@ def test_a_json_schema_reply_is_pretty_printed_and_checked(app_env, new_app):
 
 
 def test_an_invalid_json_schema_is_explained_before_sending(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.radio(key=P + "format").set_value("json_schema").run()
     at.text_area(key=P + "schema_text").set_value('{"type": "object", "properties": {"a": {"type": 12}}}')
     at.run()
@@ -217,7 +217,7 @@ def test_an_invalid_json_schema_is_explained_before_sending(app_env, new_app):
 
 
 def test_logprobs_show_as_coloured_tokens_with_alternatives(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.toggle(key=P + "logprobs").set_value(True)
     at.number_input(key=P + "top_logprobs").set_value(3)
     send(at, "explain presence penalty")
@@ -225,12 +225,15 @@ def test_logprobs_show_as_coloured_tokens_with_alternatives(app_env, new_app):
     toggles = [t for t in at.toggle if t.key and t.key.startswith("chat.lp.")]
     toggles[0].set_value(True).run()
     assert any("-background[" in m.value for m in at.markdown)
-    alternatives = at.table[0].value  # the first token, then the 3 alternatives asked for
-    assert len(alternatives) == 1 + 3 and list(alternatives.columns) == ["token", "probability"]
+    alternatives = at.table[0].value  # the first token (marked), then the other alternatives asked for
+    assert list(alternatives.columns) == ["token", "probability"]
+    tokens = list(alternatives["token"])
+    assert tokens[0].endswith(" (chosen)") and len(tokens) == 3  # the chosen token is one of the 3
+    assert tokens[0].removesuffix(" (chosen)") not in tokens[1:], "the chosen token is listed once"
 
 
 def test_thought_summary_appears_in_a_collapsed_section(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.toggle(key=P + "include_thoughts").set_value(True)
     send(at, "think about temperature")
     assert sent(app_env)["extra_body"]["google"]["thinking_config"]["include_thoughts"] is True
@@ -252,6 +255,8 @@ def test_the_request_view_shows_the_exact_body_and_copyable_snippets_without_the
         at = new_app().run()
         send(at, "hello with a key")
         assert chat(at)[1][1].strip(), "the key was sent and accepted"
+        assert not [c for c in at.code if "curl" in c.value], "the request waits behind its button"
+        button(at, "Request").click().run()
         snippets = [c.value for c in at.code]
         assert any("curl" in s and "$PRISM_API_KEY" in s for s in snippets)
         assert any("httpx" in s for s in snippets)
@@ -336,7 +341,8 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     send(at, "beta conversation about lions")
     at.sidebar.text_input(key="chat.search").set_value("zebras").run()
     labels = [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat.open.")]
-    assert labels == ["alpha conversation about zebras"]
+    assert labels == ["Alpha conversation about zebras"]
+    assert any("**zebras**" in c.value for c in at.sidebar.caption), "the matching words are shown"
     at.sidebar.text_input(key="chat.search").set_value("").run()
 
     rename_key = next(t.key for t in at.sidebar.text_input if t.key.startswith("chat.rename."))
@@ -345,13 +351,14 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert at.title[0].value == "Lions, renamed"
 
     button(at, "Pin to top").click().run()
-    labels = [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat.open.")]
-    assert labels[0].endswith("Lions, renamed") and labels[0].startswith("📌")
+    rows = [b for b in at.sidebar.button if b.key and b.key.startswith("chat.open.")]
+    assert rows[0].label == "Lions, renamed" and rows[0].proto.icon == ":material/keep:"
+    assert rows[1].proto.icon == "", "only the pinned one carries the pin"
 
     button(at, "Delete…").click().run()
     button(at, "Delete").click().run()
     labels = [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat.open.")]
-    assert labels == ["alpha conversation about zebras"]
+    assert labels == ["Alpha conversation about zebras"]
 
 
 def open_settings(at, key: str = "new"):
@@ -362,22 +369,25 @@ def open_settings(at, key: str = "new"):
 
 def test_presets_are_read_only_once_the_settings_are_opened(app_env, new_app):
     at = new_app().run()
-    assert not [s for s in at.selectbox if s.key in ("chat.system.new.preset", "chat.pp.new.pick")]
+    assert not [s for s in at.selectbox if s.key == "chat.preset.new"]
     assert at.number_input(key=P + "temperature") is not None  # the form itself is always there
     open_settings(at)
-    assert at.selectbox(key="chat.system.new.preset").options[1:]
-    assert any(o.startswith("Deterministic") for o in at.selectbox(key="chat.pp.new.pick").options)
+    options = at.selectbox(key="chat.preset.new").options
+    assert any(o.startswith("System prompt: ") for o in options)
+    assert any(o.startswith("Parameters: Deterministic") for o in options)
 
 
 def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
     at = open_settings(new_app())
-    system_presets = at.selectbox(key="chat.system.new.preset")
-    first = system_presets.options[1]
-    system_presets.select(first).run()
+    picker = at.selectbox(key="chat.preset.new")
+    assert picker.value is None, "the menu starts empty"
+    first = next(o for o in picker.options if o.startswith("System prompt: "))
+    picker.select(first).run()
     assert at.text_area(key="chat.system.new").value.strip()
-    params = at.selectbox(key="chat.pp.new.pick")
-    deterministic = next(o for o in params.options if o.startswith("Deterministic"))
-    params.select(deterministic).run()
+    picker = at.selectbox(key="chat.preset.new")
+    assert picker.value is None, "the menu is empty again once a preset is applied"
+    deterministic = next(o for o in picker.options if o.startswith("Parameters: Deterministic"))
+    picker.select(deterministic).run()
     assert at.number_input(key=P + "temperature").value == 0.0
     send(at, "hi")
     body = sent(app_env)
@@ -402,9 +412,9 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
             params={"temperature": 0.2, "thinking_budget": 1024, "include_thoughts": True},
         )
         session.commit()
-    at = open_settings(new_app())
-    picker = at.selectbox(key="chat.pp.new.pick")
-    picker.select(next(o for o in picker.options if o.startswith("Flat thinker"))).run()
+    at = open_settings(new_app(all_parameters=True))
+    picker = at.selectbox(key="chat.preset.new")
+    picker.select(next(o for o in picker.options if o.startswith("Parameters: Flat thinker"))).run()
     assert at.number_input(key=P + "thinking_budget").value == 1024
     assert at.toggle(key=P + "include_thoughts").value is True
     send(at, "think")
@@ -413,7 +423,7 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
 
 
 def test_the_same_seed_gives_the_same_sample_and_another_seed_another(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "temperature").set_value(1.0)
     at.number_input(key=P + "seed").set_value(42)
     send(at, "Tell me about the seed parameter and sampling")
@@ -449,7 +459,7 @@ def test_a_preset_another_app_server_saves_is_offered_at_the_next_run(app_env, n
     from storage import open_database, presets, repository, session_factory
 
     at = open_settings(new_app())
-    assert not any("Elsewhere" in o for o in at.selectbox(key="chat.pp.new.pick").options)
+    assert not any("Elsewhere" in o for o in at.selectbox(key="chat.preset.new").options)
     make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
     with make_session() as session:
         user = repository.ensure_user(session, "local")
@@ -457,9 +467,9 @@ def test_a_preset_another_app_server_saves_is_offered_at_the_next_run(app_env, n
         session.commit()
         made_id = made.id
     at.run()
-    assert any(o.startswith("Elsewhere") for o in at.selectbox(key="chat.pp.new.pick").options)
+    assert any(o.startswith("Parameters: Elsewhere") for o in at.selectbox(key="chat.preset.new").options)
     with make_session() as session:
         presets.delete_preset(session, repository.ensure_user(session, "local"), made_id)
         session.commit()
     at.run()
-    assert not any(o.startswith("Elsewhere") for o in at.selectbox(key="chat.pp.new.pick").options)
+    assert not any(o.startswith("Parameters: Elsewhere") for o in at.selectbox(key="chat.preset.new").options)

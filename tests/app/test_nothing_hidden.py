@@ -34,7 +34,7 @@ def chat(at):
 
 def reopen(new_app, at):
     """The same conversation in a new browser session (a reload, a new tab)."""
-    again = new_app()
+    again = new_app(all_parameters=True)
     again.query_params["c"] = at.query_params["c"]
     again.run()
     assert not again.exception, again.exception
@@ -60,7 +60,7 @@ def stored(conversation_id: int):
 
 
 def test_the_kept_candidate_and_the_follow_up_show_after_a_reload(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "n").set_value(3)
     at.number_input(key=P + "temperature").set_value(1.8)
     send(at, "describe sampling")
@@ -83,7 +83,7 @@ def test_the_kept_candidate_and_the_follow_up_show_after_a_reload(app_env, new_a
 
 
 def test_an_older_version_continued_is_what_a_reload_shows(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     send(at, "original question")
     next(b for b in at.button if b.label == "Edit").click().run()
     box = next(t.key for t in at.text_area if t.key.startswith("chat.edit."))
@@ -102,7 +102,7 @@ def test_an_older_version_continued_is_what_a_reload_shows(app_env, new_app):
 
 
 def test_a_failed_candidate_shows_its_error_with_retry(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "n").set_value(2)
     send(at, "tell me about sampling [[fault:error:after=6]]")
     again = reopen(new_app, at)
@@ -114,7 +114,7 @@ def test_a_failed_candidate_shows_its_error_with_retry(app_env, new_app):
 
 
 def test_line_breaks_in_a_message_are_shown_as_typed(app_env, new_app):
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     send(at, "line one\nline two\n\n# not a heading")
     again = reopen(new_app, at)
     user = again.chat_message[0]
@@ -156,7 +156,7 @@ def fill(disk: Path) -> Path:
 
 def test_a_full_disk_keeps_the_message_in_the_box_and_says_so(app_env, new_app, monkeypatch, small_disk):
     monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{small_disk / 'prism.db'}")
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     send(at, "a first message, saved while there is room")
     sent_before = len(app_env.received)
     filler = fill(small_disk)
@@ -179,7 +179,7 @@ def test_a_full_disk_keeps_the_message_in_the_box_and_says_so(app_env, new_app, 
 
 def test_a_choice_the_full_disk_refuses_is_shown_and_said_plainly(app_env, new_app, monkeypatch, small_disk):
     monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{small_disk / 'prism.db'}")
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     at.number_input(key=P + "temperature").set_value(1.5)
     send(at, "tell me about top_p")
     next(b for b in at.button if b.label == "Regenerate").click().run()
@@ -195,7 +195,7 @@ def test_a_choice_the_full_disk_refuses_is_shown_and_said_plainly(app_env, new_a
 
 def test_an_edit_the_full_disk_refuses_stays_in_the_edit_box(app_env, new_app, monkeypatch, small_disk):
     monkeypatch.setenv("PRISM_DATABASE_URL", f"sqlite:///{small_disk / 'prism.db'}")
-    at = new_app().run()
+    at = new_app(all_parameters=True).run()
     send(at, "original question")
     next(b for b in at.button if b.label == "Edit").click().run()
     box = next(t.key for t in at.text_area if t.key.startswith("chat.edit."))

@@ -4,6 +4,8 @@ what the form holds reaches the wire in `Params.to_wire`'s shape (Gemini's extra
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chat_client import Params
@@ -29,7 +31,7 @@ def form_widgets(at, prefix):
 
 
 def chat_form(new_app):
-    return new_app().run(), "chat.p.new."
+    return new_app(all_parameters=True).run(), "chat.p.new."
 
 
 def compare_editor(new_app):
@@ -49,12 +51,51 @@ def test_every_params_field_is_in_the_form_with_the_label_range_and_tab_of_its_s
         spec = Params.spec(name)
         assert spec.label in widgets, f"{name}: no widget labelled {spec.label!r}"
         widget, tab = widgets[spec.label]
-        assert tab == spec.group, f"{name} is in tab {tab!r}, its spec says {spec.group!r}"
+        expected_tab = None if spec.common else spec.group  # the common few are in view, above the tabs
+        assert tab == expected_tab, f"{name} is in tab {tab!r}, its spec says {expected_tab!r}"
         assert spec.help in (widget.help or ""), name
         if spec.range_text():
             assert f"Allowed: {spec.range_text()}." in widget.help, name
             assert widget.placeholder == spec.placeholder_text(), name
-    assert [t.label for t in at.tabs][: len(GROUPS)] == list(GROUPS)
+    groups = [
+        g
+        for g in GROUPS
+        if any(not Params.spec(n).common and Params.spec(n).group == g for n in Params.field_names())
+    ]
+    assert [t.label for t in at.tabs][: len(groups)] == groups
+
+
+def test_the_common_fields_are_in_view_and_the_rest_wait_behind_all_parameters(app_env, new_app, monkeypatch):
+    # Which fields are in view is each spec's `common` flag, not a list in the page: flag one more
+    # field and it moves into view.
+    original = Params.spec.__func__
+
+    def spec(cls, name):
+        found = original(cls, name)
+        return dataclasses.replace(found, common=True) if name == "seed" else found
+
+    monkeypatch.setattr(Params, "spec", classmethod(spec))
+    at, prefix = chat_form(new_app)
+    switch = "chat.all_params"
+    at.toggle(key=switch).set_value(False).run()
+    assert not at.exception, at.exception
+    in_view = {
+        w.key[len(prefix) :]
+        for kind in WIDGET_KINDS
+        for w in at.get(kind)
+        if (w.key or "").startswith(prefix)
+    }
+    assert in_view == {"model", "temperature", "max_completion_tokens", "reasoning_effort", "seed"}
+    assert [t.label for t in at.tabs if t.label in GROUPS] == []
+
+    at.number_input(key=prefix + "seed").set_value(11).run()
+    at.toggle(key=switch).set_value(True).run()
+    at.number_input(key=prefix + "top_p").set_value(0.5).run()
+    at.toggle(key=switch).set_value(False).run()
+    at.toggle(key=switch).set_value(True).run()
+    assert at.number_input(key=prefix + "top_p").value == 0.5, "a hidden field keeps its value"
+    assert at.number_input(key=prefix + "seed").value == 11
+    assert "Seed" not in {w.label for tab in at.tabs for w in tab.get("number_input")}
 
 
 def test_a_nested_field_set_in_the_form_reaches_the_wire_nested(app_env, new_app):
@@ -108,7 +149,7 @@ def test_a_conversation_stored_in_the_older_nested_shape_still_fills_the_form(ap
         conversation = repository.create_conversation(session, user, title="Older", params=older)
         session.commit()
         conversation_id = conversation.id
-    at = new_app()
+    at = new_app(all_parameters=True)
     at.query_params["c"] = str(conversation_id)
     at.run()
     assert not at.exception, at.exception
@@ -135,8 +176,8 @@ def test_a_preset_sets_only_its_own_fields_even_beside_another_nested_one(app_en
     at.number_input(key=prefix + "thinking_budget").set_value(1024)
     at.session_state["chat.settings_open.new"] = True  # opened: its presets are read
     at.run()
-    picker = at.selectbox(key="chat.pp.new.pick")
-    picker.select(next(o for o in picker.options if o.startswith("Show thoughts"))).run()
+    picker = at.selectbox(key="chat.preset.new")
+    picker.select(next(o for o in picker.options if o.startswith("Parameters: Show thoughts"))).run()
     assert not at.exception, at.exception
     assert at.number_input(key=prefix + "thinking_budget").value == 1024
     assert at.toggle(key=prefix + "include_thoughts").value is True

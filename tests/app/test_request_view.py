@@ -36,6 +36,7 @@ def hosted(app_env, new_app, monkeypatch):
 
 def snippets_after_a_reply(at) -> list[str]:
     at.chat_input[0].set_value("hello there").run()
+    next(b for b in at.button if b.label == "Request").click().run()  # the request opens in a dialog
     texts = [c.value for c in at.code]
     assert any("curl" in t for t in texts) and any("httpx" in t for t in texts)
     return texts

@@ -2,7 +2,7 @@
 
 The app is given PRISM_API_KEY and talks to an offline model that refuses requests without that key,
 so the key is really in use. The browser then chats (a reply proves the key was sent upstream), opens
-the parameters and the reply's Request popover (which shows the request as curl and Python), and visits
+the parameters and the reply's Request dialog (which shows the request as curl and Python), and visits
 every page in the navigation. Every page's HTML, every HTTP response body and every websocket frame in
 either direction is searched for the key; so is the server's log.
 """
@@ -72,7 +72,7 @@ def test_the_api_key_never_reaches_the_browser(keyed_app, keyed_offline, page):
     tap.snapshot(page, "chat, parameters open")
     chat.reply().get_by_role("button", name=re.compile("Request")).click()
     expect(page.get_by_text("Copy as curl")).to_be_visible()
-    tap.snapshot(page, "chat, request popover")
+    tap.snapshot(page, "chat, request dialog")
     page.keyboard.press("Escape")
 
     conversation = chat.conversation_id()

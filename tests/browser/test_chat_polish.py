@@ -1,0 +1,80 @@
+"""The chat page's finish, in a real browser: one-click Copy of a reply's markdown, a reply's actions in
+one row on a phone, and a page (icons included) that fetches nothing from outside loopback.
+
+Copy is the browser's own clipboard, written by the page while it handles the click, so only a browser
+can show it: the context is granted clipboard access and the test reads the clipboard back.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.support import ChatPage, stored_messages
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect
+
+PHONE = {"width": 390, "height": 844}
+LOOPBACK = ("http://127.0.0.1", "ws://127.0.0.1", "blob:", "data:")
+
+
+def test_copy_puts_the_replys_markdown_on_the_clipboard(first_run_app, context, page):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=first_run_app.url.rstrip("/"))
+    chat = ChatPage(page, first_run_app.url).open()
+    chat.send("Reply in JSON: what does the temperature do?")
+    chat.wait_reply_done()
+    saved = stored_messages(first_run_app.extra_env["PRISM_DATABASE_URL"], chat.conversation_id())
+    reply = saved[-1]["content"]
+    assert reply.strip(), "the offline model gave an empty reply"
+    page.evaluate("navigator.clipboard.writeText('nothing copied yet')")
+
+    copy = chat.reply().get_by_role("button", name="Copy the reply as markdown")
+    copy.click()
+    expect(copy).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == reply
+
+
+def test_a_replys_actions_fit_in_one_row_on_a_phone(first_run_app, page):
+    page.set_viewport_size(PHONE)
+    chat = ChatPage(page, first_run_app.url).open()
+    chat.send("What does top p do?")
+    chat.wait_reply_done()
+    reply = chat.reply()
+    actions = [
+        reply.get_by_role("button", name="Regenerate"),
+        reply.get_by_role("button", name="Copy the reply as markdown"),
+        reply.get_by_role("button", name="Request"),
+    ]
+    boxes = []
+    for action in actions:
+        expect(action).to_be_visible()
+        boxes.append(action.bounding_box())
+    middles = [box["y"] + box["height"] / 2 for box in boxes]
+    assert max(middles) - min(middles) < 4, f"the actions are not in one row: {boxes}"
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] for box in boxes), boxes
+    lefts = [box["x"] for box in boxes]
+    assert lefts == sorted(lefts), "Regenerate, Copy, Request, left to right"
+    chat.screenshot("chat-phone-actions")
+
+
+def test_the_chat_page_fetches_nothing_from_outside_loopback(first_run_app, page):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    chat = ChatPage(page, first_run_app.url).open()
+    chat.send("Tell me a story about a dragon.")
+    chat.wait_reply_done()
+    page.get_by_text("System prompt and parameters").click()
+    page.get_by_text("All parameters").click()
+    chat.wait_idle()
+    chat.reply().get_by_role("button", name="Request").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Copy as curl")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Dragon story")
+
+    outside = [url for url in requested if not url.startswith(LOOPBACK)]
+    assert outside == [], f"fetched from outside loopback: {outside}"
+    # The icons (the history's pin, the actions' glyphs) come from the Material Symbols font that
+    # Streamlit ships and serves itself, and it did load.
+    assert any("MaterialSymbols" in url and url.startswith("http://127.0.0.1") for url in requested)
+    assert page.evaluate("document.fonts.check('24px \"Material Symbols Rounded\"', 'keep')")
