@@ -28,7 +28,7 @@ PricesFor = Callable[[Mapping[str, Any]], Mapping[str, float] | None]
 STATUS_NOTES = {
     "stopped": ":orange[Stopped: the part that arrived before Stop.]",
     "interrupted": ":orange[Interrupted: the app stopped while this reply was streaming.]",
-    "length": ":orange[Cut off at the token limit.]",
+    "length": ":orange[Cut off at the token limit ({advice}).]",
     "streaming": ":orange[Still streaming (or cut short).]",
 }
 CHART_METRICS = {
@@ -166,7 +166,8 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
     if result.status == "error" and result.error:
         error_view.show_saved(result.error)
     if result.status in STATUS_NOTES:
-        st.caption(STATUS_NOTES[result.status])
+        advice = metrics.length_advice(result.request_body)  # fixed words
+        st.caption(rendering.trusted(STATUS_NOTES[result.status].replace("{advice}", advice)))
     line = metrics.summary(result.usage, result.timings, result.finish_reason, prices)
     timings = result.timings or {}
     if "duration_s" in timings:

@@ -98,7 +98,11 @@ def targets(config: Settings | None = None) -> list[Target]:
         found.append(Target(endpoint, config.model, offline=False))
     for extra in config.extra_endpoints:
         endpoint = Endpoint(
-            base_url=extra.base_url, api_key=extra.api_key, name=extra.name, models=extra.models
+            base_url=extra.base_url,
+            api_key=extra.api_key,
+            name=extra.name,
+            models=extra.models,
+            length_field=extra.length_field,
         )
         found.append(Target(endpoint, (extra.models or (config.model,))[0], offline=False))
     return found

@@ -179,7 +179,7 @@ class CompareTurn(Run):
                 endpoint=col.endpoint,
                 params=col.params,
                 messages=self.messages[c],
-                request_body=build_body(col.params, self.messages[c]),
+                request_body=build_body(col.params, self.messages[c], col.endpoint.length_field),
             )
             for r in range(repeats)
             for c, col in enumerate(self.columns)
