@@ -333,6 +333,30 @@ def reply_of(run: CompareRun, turn_index: int, column_index: int, repeat_index: 
     return None
 
 
+def adopted_from(run: Any, turn_index: int) -> int | None:
+    """The column whose reply every column continued from at `turn_index`, or None.
+
+    Read from what was sent, not from a flag: each column's request at this turn carries, before the
+    new prompt, the reply it kept. When every column kept the same column's reply, and that reply is
+    not every column's own anyway, that column's reply was adopted."""
+    if turn_index < 1 or not run.columns:
+        return None
+    previous = [reply_of(run, turn_index - 1, i) for i in range(len(run.columns))]
+    kept = []
+    for index in range(len(run.columns)):
+        now = reply_of(run, turn_index, index)
+        sent = ((now.request_body if now else None) or {}).get("messages") or []
+        before = sent[-2] if len(sent) >= 2 else {}
+        kept.append(before.get("content") if before.get("role") == "assistant" else None)
+    for index, reply in enumerate(previous):
+        text = reply.content if reply is not None else None
+        if not text or any(k != text for k in kept):
+            continue
+        if any((other.content if other else None) != text for other in previous):
+            return index
+    return None
+
+
 def continuation(
     run: CompareRun, prompt: str, *, adopt: int | None = None, image_data_urls: Sequence[str] = ()
 ) -> tuple[list[list[dict[str, Any]]], int]:
