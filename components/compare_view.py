@@ -244,10 +244,10 @@ def repeats_summary(results: Sequence[Any]) -> tuple[str, str]:
 def _show_repeats(results: Sequence[Any], key: str) -> None:
     """Distinct outputs with counts and the spread of length, latency and tokens, folded small: a
     column with k repeats stays about as tall as one with a single reply."""
-    counted, line = repeats_summary(results)
-    st.markdown(counted)
+    counted, line = repeats_summary(results)  # counts and figures of Prism's own making
+    st.markdown(rendering.trusted(counted))
     if line:
-        st.caption(line)
+        st.caption(rendering.trusted(line))
     distinct = compare_stats.distinct_outputs(r.content or "" for r in results if r.status != "streaming")
     with st.expander("Distinct outputs", expanded=False, key=key + ".distinct"):
         for text, count in distinct:
