@@ -28,7 +28,7 @@ pages = [
     st.Page("views/presets.py", title="Presets", icon=":material/bookmarks:"),
     st.Page("views/shared.py", title="Shared links", icon=":material/link:", url_path="shared"),
 ]
-if who is not None and who.is_admin:
+if who is not None and who.is_admin and config.auth_mode != "none":  # none: one person, nothing to administer
     pages.append(st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:"))
 page = st.navigation(pages, position="sidebar" if who else "hidden")
 # A shared link opens without sign-in only if the operator allows public links (views/shared.py).

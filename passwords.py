@@ -1,4 +1,4 @@
-"""Password hashes for `password` sign-in mode, and the throttle on failed attempts.
+"""Password hashes for `password` sign-in mode.
 
 Why it exists: a hosted demo keeps its users and their password hashes in secrets, so an operator needs
 a way to make a hash (`python -m passwords hash`) and the app a way to check one.
@@ -8,10 +8,9 @@ What must stay true:
 - No plain text password is ever stored or printed: a hash is `scrypt$n$r$p$salt$digest` (base64).
 - Checking compares digests in constant time, and an unknown user costs the same work as a known one,
   so timing tells nothing about which names exist.
-- After `limit` failures within `window` seconds, a name is refused without checking until the window
-  has passed (the throttle), whatever password is given.
 
-No streamlit here: the sign-in component hands in what the person typed.
+The throttle on wrong passwords lives in the database (sign_in.py, storage/accounts.py), shared by
+every app server. No streamlit here.
 """
 
 from __future__ import annotations
@@ -22,10 +21,6 @@ import hashlib
 import hmac
 import secrets
 import sys
-import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 SCHEME = "scrypt"
 # OWASP's scrypt minimum (N=2^17, r=8, p=1) costs 128 MiB per check; 2^14 keeps a check near 50 ms and
@@ -72,73 +67,6 @@ def verify_password(password: str, stored: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return matched and stored is not None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a sign-in attempt."""
-
-    ok: bool
-    message: str = ""
-    retry_after: float = 0.0  # seconds until the throttle lets this name try again
-
-
-class Throttle:
-    """Counts failed sign-ins per name; after `limit` failures within `window` seconds, refuses them.
-
-    One per process (the sign-in component keeps it in st.cache_resource). With sticky sessions a person
-    stays on one app server; an attacker spreading guesses over n servers gets at most n times `limit`.
-    """
-
-    def __init__(self, *, limit: int = 5, window: float = 300.0, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-        self._failures[key] = recent
-        return recent
-
-    def wait(self, key: str) -> float:
-        """Seconds until `key` may try again (0 when it may try now)."""
-        with self._lock:
-            now = self.clock()
-            recent = self._recent(key, now)
-            if len(recent) < self.limit:
-                return 0.0
-            return max(0.0, recent[-self.limit] + self.window - now)
-
-    def fail(self, key: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._recent(key, now).append(now)
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-def sign_in(users: Mapping[str, str], name: str, password: str, throttle: Throttle) -> Verdict:
-    """Check a name and password against the configured users, throttling repeated failures."""
-    key = name.strip().lower()
-    wait = throttle.wait(key)
-    if wait > 0:
-        minutes = max(1, round(wait / 60))
-        return Verdict(
-            False,
-            f"Too many failed attempts for this name. Try again in about {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
-            wait,
-        )
-    stored = next((h for n, h in users.items() if n.strip().lower() == key), None)
-    if verify_password(password, stored):
-        throttle.clear(key)
-        return Verdict(True)
-    throttle.fail(key)
-    return Verdict(False, "That name and password do not match.")
 
 
 def main(argv: list[str]) -> int:

@@ -5,8 +5,10 @@ Content-Security-Policy's `img-src` allows only Prism's own origin, `data:` and 
 images and the user's attachments) and the hosts an operator trusts (PRISM_IMAGE_HOSTS /
 `rendering.image_hosts`). `frame-ancestors 'self'` stops another site framing Prism to trick clicks;
 `object-src 'none'` and `base-uri 'self'` close two old injection routes; `nosniff` and
-`Referrer-Policy: no-referrer` keep a browser from guessing content types or telling a linked site
-which conversation a person came from. Scripts, styles, fonts and the websocket are left to Streamlit's
+`Referrer-Policy: same-origin` keep a browser from guessing content types or telling a linked site
+which conversation a person came from (same-origin, not no-referrer: under no-referrer a browser sends
+`Origin: null` even with a form posted to Prism itself, and the sign-in routes check that Origin to
+refuse cross-site posts, sign_in.py). Scripts, styles, fonts and the websocket are left to Streamlit's
 defaults: its page needs inline styles and KaTeX's fonts, and restricting them bought nothing the
 renderer does not already guarantee.
 
@@ -45,7 +47,7 @@ def security_headers(image_hosts: Sequence[str] = ()) -> list[tuple[bytes, bytes
     return [
         (b"content-security-policy", content_security_policy(image_hosts).encode("latin-1")),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        (b"referrer-policy", b"same-origin"),
     ]
 
 

@@ -1,15 +1,21 @@
-"""Prism with its security headers: `streamlit run serve.py` (Streamlit runs this ASGI app under uvicorn).
+"""Prism with its security headers and sign-in routes: `streamlit run serve.py` (Streamlit runs this ASGI
+app under uvicorn).
 
-app.py stays the app; this file only wraps it (security_headers.py says which headers and why), and
+app.py stays the app; this file only wraps it (security_headers.py says which headers and why), adds the
+routes that set and clear the password and guest sign-in cookies (sign_in.py), and
 hands every exception a script run or a widget callback did not catch to the error boundary
 (components/incidents.py), so even the sign-in gate, which runs before app.py's own boundary around
-the page, never shows a traceback. `streamlit run app.py` still works but sends none of these headers.
+the page, never shows a traceback; and it serves each download only to the browser that clicked it
+(private_downloads.py). `streamlit run app.py` still works in `none` mode, but sends none of these
+headers and has no sign-in routes (its sign-in page says so).
 """
 
 import streamlit as st
 from starlette.middleware import Middleware
 
+import sign_in
 from components import incidents
+from private_downloads import PrivateDownloads
 from security_headers import SecurityHeaders
 
 
@@ -23,8 +29,29 @@ def trusted_image_hosts() -> tuple[str, ...]:
         return ()
 
 
+def media_storage():
+    """The in-memory storage Streamlit's own /media route serves from (None before the runtime runs)."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    return runtime.get_instance().media_file_mgr._storage  # Streamlit's own server reaches it the same way
+
+
+def settings():  # type: ignore[no-untyped-def]
+    """The settings, read per request the way app.py reads them (environment, then secrets)."""
+    from components import resources
+
+    return resources.settings()
+
+
+sign_in.mounted["routes"] = True  # the page may offer the cookie sign-in (components/auth.py)
 app = st.App(
     "app.py",
-    middleware=[Middleware(SecurityHeaders, image_hosts=trusted_image_hosts)],
+    routes=sign_in.routes(settings, sign_in.cookie_secret),
+    middleware=[
+        Middleware(SecurityHeaders, image_hosts=trusted_image_hosts),
+        Middleware(PrivateDownloads, storage=media_storage),
+    ],
     on_script_error=incidents.report,
 )

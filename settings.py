@@ -20,6 +20,8 @@ from chat_client.endpoint import LENGTH_FIELDS
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_DATABASE_URL = "sqlite:///data/prism.db"
 AUTH_MODES = ("none", "password", "oidc")
+# Tokens held per candidate at admission for a request that sets no max tokens (turns/quota.py).
+DEFAULT_RESERVE_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class EndpointConfig:
     # The field the reply-length limit is sent as: max_completion_tokens, max_tokens (llama.cpp and
     # other servers that ignore the newer name), or both; None sends it as set (Gemini reads both).
     length_field: str | None = None
+    public_url: str | None = None  # the address the request view shows people who are not admins
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Settings:
 
     api_base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_public_url: str | None = None  # the default endpoint's address as non-admins may see it
     model: str = DEFAULT_MODEL
     database_url: str = DEFAULT_DATABASE_URL
     auth_mode: str = "none"
@@ -59,10 +63,21 @@ class Settings:
     requests_per_minute: int | None = None
     tokens_per_day: int | None = None
     global_tokens_per_day: int | None = None
-    # Guest access (off by default): a private session capped in messages and tokens.
+    reserve_tokens: int = DEFAULT_RESERVE_TOKENS
+    # Guest access (off by default): a private session capped per browser and per client address,
+    # in messages and tokens per UTC day.
     guest_access: bool = False
     guest_messages: int = 10
     guest_tokens: int = 20_000
+    guest_address_messages: int = 30
+    guest_address_tokens: int = 60_000
+    # Password sign-in: how long a session cookie lasts, and the longest the throttle makes an address
+    # wait between wrong passwords for one name (seconds).
+    session_hours: int = 168
+    sign_in_max_delay: int = 300
+    # Proxies whose X-Forwarded-For / -Proto / -Host are believed (addresses or networks, e.g.
+    # 10.0.0.5 or 172.16.0.0/12). Empty: the socket peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # Files per message; the size per file is server.maxUploadSize in .streamlit/config.toml.
     max_files_per_message: int = 8
     # Import bounds (None: no limit). The upload itself is also capped by server.maxUploadSize.
@@ -122,6 +137,22 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value or () if str(v).strip())
 
 
+def _proxies(value: Any) -> tuple[str, ...]:
+    """Trusted proxies: IP addresses or networks, each checked so a typo is named, not ignored."""
+    import ipaddress
+
+    found = _names(value)
+    for entry in found:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"PRISM_TRUSTED_PROXIES must list IP addresses or networks (like 10.0.0.5 or "
+                f"172.16.0.0/12), not {entry!r}."
+            ) from None
+    return found
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
 ) -> Settings:
@@ -166,6 +197,7 @@ def load_settings(
                     api_key=raw.get("api_key") or None,
                     models=tuple(raw.get("models") or ()),
                     length_field=length_field,
+                    public_url=str(raw["public_url"]) if raw.get("public_url") else None,
                 )
             )
 
@@ -177,6 +209,7 @@ def load_settings(
     return Settings(
         api_base_url=pick("PRISM_API_BASE_URL", api, "base_url"),
         api_key=pick("PRISM_API_KEY", api, "api_key"),
+        api_public_url=pick("PRISM_API_PUBLIC_URL", api, "public_url"),
         model=pick("PRISM_MODEL", api, "model", DEFAULT_MODEL),
         database_url=pick("PRISM_DATABASE_URL", database, "url", DEFAULT_DATABASE_URL),
         auth_mode=auth_mode,
@@ -193,10 +226,31 @@ def load_settings(
             "PRISM_GLOBAL_TOKENS_PER_DAY",
             pick("PRISM_GLOBAL_TOKENS_PER_DAY", quotas, "global_tokens_per_day"),
         ),
+        reserve_tokens=_limit(
+            "PRISM_RESERVE_TOKENS",
+            pick("PRISM_RESERVE_TOKENS", quotas, "reserve_tokens", DEFAULT_RESERVE_TOKENS),
+        )
+        or DEFAULT_RESERVE_TOKENS,
         guest_access=_flag(pick("PRISM_GUEST_ACCESS", guest, "enabled", False)),
         guest_messages=_limit("PRISM_GUEST_MESSAGES", pick("PRISM_GUEST_MESSAGES", guest, "messages", 10))
         or 0,
         guest_tokens=_limit("PRISM_GUEST_TOKENS", pick("PRISM_GUEST_TOKENS", guest, "tokens", 20_000)) or 0,
+        guest_address_messages=_limit(
+            "PRISM_GUEST_ADDRESS_MESSAGES",
+            pick("PRISM_GUEST_ADDRESS_MESSAGES", guest, "address_messages", 30),
+        )
+        or 0,
+        guest_address_tokens=_limit(
+            "PRISM_GUEST_ADDRESS_TOKENS", pick("PRISM_GUEST_ADDRESS_TOKENS", guest, "address_tokens", 60_000)
+        )
+        or 0,
+        session_hours=_limit("PRISM_SESSION_HOURS", pick("PRISM_SESSION_HOURS", auth, "session_hours", 168))
+        or 168,
+        sign_in_max_delay=_limit(
+            "PRISM_SIGN_IN_MAX_DELAY", pick("PRISM_SIGN_IN_MAX_DELAY", auth, "max_delay_seconds", 300)
+        )
+        or 0,
+        trusted_proxies=_proxies(pick("PRISM_TRUSTED_PROXIES", auth, "trusted_proxies", ())),
         max_files_per_message=_limit(
             "PRISM_MAX_FILES_PER_MESSAGE", pick("PRISM_MAX_FILES_PER_MESSAGE", uploads, "max_files", 8)
         )

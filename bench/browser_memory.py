@@ -1,9 +1,11 @@
-"""Server memory per extra idle browser session.
+"""Server memory for the first browser session, and per extra idle session.
 
-Starts the real app, opens one chromium session on the chat page (so everything is imported and the
-first run has happened), reads the server's resident memory from /proc, opens N more sessions (each
-its own browser context, each with the chat page drawn and idle), reads it again, and prints the growth
-per extra session (goal <= 30 MB).
+Starts the real app, reads the server's resident memory from /proc once it is healthy, opens the
+first chromium session on the chat page and reads it again once the page is drawn: that growth is
+what the first session costs (the page's imports, the database, its first run), the figure
+bench/browser_peer.py prints as a ratio to the minimal Streamlit chat's. Then it opens N more
+sessions (each its own browser context, each with the chat page drawn and idle), reads it again, and
+prints the growth per extra session (goal <= 30 MB).
 
     .venv/bin/python bench/browser_memory.py [--sessions 10]
 """
@@ -37,8 +39,10 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
+                healthy = server.rss_bytes()
                 first = browser.new_context()
                 ChatPage(first.new_page(), server.url).open()
+                first_session = server.rss_bytes()
                 ChatPage(first.new_page(), server.url).open()  # a second load settles lazy imports
                 base = server.rss_bytes()
                 contexts = []
@@ -52,6 +56,10 @@ def main() -> None:
             server.stop()
 
     per = (after - base) / args.sessions
+    print(
+        f"server RSS when healthy: {healthy / MB:.0f} MB; with the first session's page drawn: "
+        f"{first_session / MB:.0f} MB (the first session: {(first_session - healthy) / MB:.1f} MB)"
+    )
     print(f"server RSS with 2 sessions: {base / MB:.0f} MB; with {args.sessions} more: {after / MB:.0f} MB")
     print(f"per extra idle session: {per / MB:.1f} MB (goal <= 30 MB)")
 

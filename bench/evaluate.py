@@ -4,7 +4,7 @@
    slowest of the four settings run alone at the same concurrency per setting (goal <= 1.3x): the
    settings run side by side, as Compare's columns do, so four should take about as long as the
    slowest one. Everything goes the real way (evals.runner.EvalRun -> evals.engine ->
-   turns.compare.CompareTurn, rows saved to SQLite).
+   turns.evaluation.CaseTurn, usage admitted and counted in SQLite).
 2. The page's rerun cost with the finished 400-cell run open, against the same page with a 1-case x 4
    run open (goal <= 1.5x), measured under AppTest as the median of reruns of the two interleaved.
 

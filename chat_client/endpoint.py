@@ -24,6 +24,7 @@ class Endpoint:
     name: str = "default"
     models: tuple[str, ...] = ()
     length_field: str | None = None
+    public_url: str | None = None  # what a request view may show people who may not see base_url
 
     def __post_init__(self) -> None:
         if isinstance(self.models, list):

@@ -13,12 +13,13 @@ import time
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import rendering, resources, url_ids
+from components import cached_reads, downloads, incidents, rendering, resources, url_ids
 from storage import interchange, repository
 from storage.models import User
 
 QUERY_KEY = "c"
 PAGE_SIZE = 30
+WHOLE_PAGE_KEY = "chat.list_opens"  # set by a sidebar callback that changes what the page shows
 # An import shows a progress bar once it has taken this long (a quick one shows none).
 PROGRESS_AFTER_S = 1.0
 
@@ -69,7 +70,14 @@ def _run(make_session: sessionmaker[Session], user_id: int, action, *args, **kwa
     with make_session() as session:
         result = action(session, session.get(User, user_id), *args, **kwargs)
         session.commit()
-        return result
+    cached_reads.forget_conversations()
+    return result
+
+
+def _open(conversation_id: int | None) -> None:
+    """A sidebar button's callback: open that conversation, in a run of the whole page."""
+    select(conversation_id)
+    st.session_state[WHOLE_PAGE_KEY] = True
 
 
 def _exporter(make_session: sessionmaker[Session], user_id: int, export, conversation_ids: list[int] | None):
@@ -77,14 +85,14 @@ def _exporter(make_session: sessionmaker[Session], user_id: int, export, convers
         with make_session() as session:
             return export(session, session.get(User, user_id), conversation_ids)
 
-    return make
+    return downloads.made_on_click(make)
 
 
 def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: int) -> None:
     _run(make_session, user_id, repository.delete_conversation, conversation_id)
     st.session_state.pop("chat.confirm_delete", None)
     if selected_id() == conversation_id:
-        select(None)
+        _open(None)
 
 
 def _manage(
@@ -189,44 +197,49 @@ def _import(make_session: sessionmaker[Session], user_id: int) -> None:
 
 
 def sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
-    """Draw the sidebar's conversation tools and list."""
-    current = selected_id()
+    """Draw the sidebar's conversation tools and list.
+
+    A fragment: typing a search, paging, pinning or renaming reruns only the sidebar. Opening another
+    conversation (or deleting the open one) reruns the whole page. The rows come from
+    components/cached_reads.py (cleared by every write made here)."""
     with st.sidebar:
+        _sidebar(make_session, user_id)
+
+
+@incidents.fragment
+def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
+    if st.session_state.pop(WHOLE_PAGE_KEY, False):
+        st.rerun()
+    current = selected_id()
+    st.button(
+        "New chat", icon=":material/add:", key="chat.new", on_click=_open, args=(None,), width="stretch"
+    )
+    query = st.text_input(
+        "Search chats",
+        key="chat.search",
+        placeholder="Search titles and messages",
+        label_visibility="collapsed",
+    )
+    limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
+    rows = cached_reads.conversations(make_session, user_id, query, limit if query.strip() else limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if current is not None:
+        open_row = next((r for r in rows if r[0] == current), None)
+        if open_row is not None:
+            _manage(make_session, user_id, *open_row)
+    if not rows:
+        st.caption("No conversations match." if query.strip() else "No conversations yet.")
+    for conversation_id, title, pinned in rows:
         st.button(
-            "New chat", icon=":material/add:", key="chat.new", on_click=select, args=(None,), width="stretch"
+            ("📌 " if pinned else "") + rendering.label(title),
+            key=f"chat.open.{conversation_id}",
+            on_click=_open,
+            args=(conversation_id,),
+            type="primary" if conversation_id == current else "tertiary",
+            width="stretch",
         )
-        query = st.text_input(
-            "Search chats",
-            key="chat.search",
-            placeholder="Search titles and messages",
-            label_visibility="collapsed",
-        )
-        limit = st.session_state.get("chat.list_limit", PAGE_SIZE)
-        with make_session() as session:
-            user = session.get(User, user_id)
-            if query.strip():
-                conversations = repository.search_conversations(session, user, query, limit=limit)
-            else:
-                conversations = repository.list_conversations(session, user, limit=limit + 1)
-            rows = [(c.id, c.title or "Untitled", bool(c.pinned)) for c in conversations]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if current is not None:
-            open_row = next((r for r in rows if r[0] == current), None)
-            if open_row is not None:
-                _manage(make_session, user_id, *open_row)
-        if not rows:
-            st.caption("No conversations match." if query.strip() else "No conversations yet.")
-        for conversation_id, title, pinned in rows:
-            st.button(
-                ("📌 " if pinned else "") + rendering.label(title),
-                key=f"chat.open.{conversation_id}",
-                on_click=select,
-                args=(conversation_id,),
-                type="primary" if conversation_id == current else "tertiary",
-                width="stretch",
-            )
-        if more and st.button("Show more", key="chat.list_more"):
-            st.session_state["chat.list_limit"] = limit + PAGE_SIZE
-            st.rerun()
-        _import(make_session, user_id)
+    if more and st.button("Show more", key="chat.list_more"):
+        st.session_state["chat.list_limit"] = limit + PAGE_SIZE
+        st.rerun(scope="fragment")
+    _import(make_session, user_id)

@@ -1,5 +1,5 @@
 """Drawing an evaluation: the matrix of cases x settings, the figures per setting and their chart, one
-cell opened, the blind review, and the live view while a run goes.
+cell opened, and the blind review.
 
 Everything here reads the results document (evals.runner.results_record), so a running, a reopened and
 an exported run look the same. Text from the suite or the model is shown only as data (dataframe cells,
@@ -8,9 +8,10 @@ st.text, st.code) or escaped, never as markdown.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,10 +21,18 @@ import streamlit as st
 
 from components import rendering
 from evals import stats
-from evals.runner import Cell, EvalRun
 
 # Words, not emoji: they read the same in every font and to a screen reader.
 PASS, FAIL, ERROR, PENDING = "pass", "FAIL", "error", "…"
+
+
+def image_bytes(url: str) -> bytes:
+    """The bytes of a case's image (a `data:` URL Prism made), to draw it through Streamlit's media
+    files rather than put a data URL in the page; empty when it cannot be read."""
+    try:
+        return base64.b64decode(url.split(",", 1)[1], validate=True)
+    except (IndexError, binascii.Error):
+        return b""
 
 
 def case_label(record: Mapping[str, Any], index: int) -> str:
@@ -105,6 +114,11 @@ def show_cell(record: Mapping[str, Any], cell: Mapping[str, Any]) -> None:
             f"{cell.get('state')}"
         )
     )
+    cases = record["suite"].get("tests") or []
+    images = (cases[cell["case"]].get("images") or []) if cell["case"] < len(cases) else []
+    shown = [data for data in (image_bytes(url) for url in images) if data]
+    if shown:
+        st.image(shown, width=96, caption=[f"image {i + 1}" for i in range(len(shown))])
     if cell.get("error"):
         st.error("The request failed:", icon=":material/error:")
         st.text(cell["error"])
@@ -182,25 +196,53 @@ def tally_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
-class LiveView:
-    """The progress bar and the matrix while a run goes: redrawn at most every `every` seconds."""
-
-    def __init__(self, run: EvalRun, record_of_run, every: float = 0.25) -> None:
-        self.run = run
-        self.record_of_run = record_of_run
-        self.every = every
-        self.bar = st.progress(0.0, text=f"0 of {run.requests} requests")
-        self.matrix = st.empty()
-        self.last = 0.0
-
-    def __call__(self, cell: Cell) -> None:
-        now = time.monotonic()
-        settled = sum(c.state in ("done", "stopped", "not run") for c in self.run.cells)
-        if now - self.last < self.every and settled < len(self.run.cells):
-            return
-        self.last = now
-        self.bar.progress(self.run.progress, text=f"{settled} of {self.run.requests} requests")
-        self.matrix.dataframe(matrix_frame(self.record_of_run()), hide_index=True, width="stretch")
+def matrix_with_cell(record: Mapping[str, Any]) -> None:
+    """The matrix (a cell picked in it opens it) and the case / setting / repeat pickers with the cell
+    they name: its reply, each assertion and why it passed or failed. Widget keys stay the same while
+    a run goes and after it ends, so what a person opened stays open."""
+    names = [s["name"] for s in record["settings"]]
+    st.caption("Pick a cell to open it: its reply, each assertion and why it passed or failed.")
+    picked = st.dataframe(
+        matrix_frame(record),
+        hide_index=True,
+        width="stretch",
+        key="evaluate.matrix",
+        on_select="rerun",
+        selection_mode="single-cell",
+    )
+    chosen = list(getattr(getattr(picked, "selection", None), "cells", None) or [])
+    if chosen and chosen[0][1] in names and st.session_state.get("evaluate.picked") != tuple(chosen[0]):
+        st.session_state["evaluate.picked"] = tuple(chosen[0])
+        st.session_state["evaluate.cell_case"] = int(chosen[0][0])
+        st.session_state["evaluate.cell_setting"] = names.index(chosen[0][1])
+    left, middle, right = st.columns(3)
+    case_count = len(record["suite"].get("tests") or [])
+    case = left.selectbox(
+        "Case",
+        range(case_count),
+        format_func=lambda i: rendering.plain(case_label(record, i)),
+        key="evaluate.cell_case",
+    )
+    setting = middle.selectbox(
+        "Setting",
+        range(len(names)),
+        format_func=lambda i: rendering.plain(names[i]),
+        key="evaluate.cell_setting",
+    )
+    repeat = right.number_input(
+        "Repeat", min_value=1, max_value=int(record["repeats"]), step=1, key="evaluate.cell_repeat"
+    )
+    cell = next(
+        (
+            c
+            for c in record["cells"]
+            if (c["case"], c["setting"], c["repeat"]) == (case, setting, int(repeat) - 1)
+        ),
+        None,
+    )
+    if cell is not None:
+        with st.container(border=True, key="evaluate.cell"):
+            show_cell(record, cell)
 
 
 def settings_frame(record: Mapping[str, Any]) -> pd.DataFrame:

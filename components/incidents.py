@@ -8,12 +8,17 @@ under the same incident id, so an operator told "incident 3f9c2a1b" finds it wit
 Streamlit the message is drawn), and app.py also calls it around `page.run()`. Streamlit's own
 `st.stop()` and `st.rerun()` raise BaseException subclasses, which `except Exception` lets through.
 `.streamlit/config.toml` sets `client.showErrorDetails = "none"` as a second line of defence.
+A fragment (`fragment` below) carries the boundary inside it: Streamlit catches what a fragment raises
+and draws its own error element there, which app.py's boundary would only see afterwards.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -44,3 +49,18 @@ def report(exc: Exception) -> bool:
     except Exception:  # drawing failed too (no script context): the log line is all that can be done
         LOG.error("incident %s: the message could not be drawn", incident, exc_info=True)
     return True
+
+
+def fragment(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`st.fragment`, with the error boundary inside: what the part raises is reported here (the
+    plain message, in the part's place) and the call returns None."""
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            report(exc)
+            return None
+
+    return st.fragment(guarded)

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from chat_client import Endpoint, events, snippets
-from components import error_view, metrics, rendering, reply_views
+from components import error_view, incidents, metrics, rendering, reply_views
 from turns import conversation
 from turns.chat import Turn
 
@@ -88,13 +88,16 @@ def _images(message: Any) -> None:
         st.image([a.thumbnail or a.data for a in images], width=120)
 
 
-def request_renderer(endpoint: Endpoint):
-    """Render a stored request body as curl and as Python for `endpoint` (the key as an env reference)."""
+def request_renderer(endpoint: Endpoint, *, show_url: bool):
+    """Render a stored request body as curl and as Python for `endpoint` (the key as an env reference).
+
+    `show_url` is for admins: anyone else sees the endpoint's public URL, or `$PRISM_API_BASE_URL`,
+    never its base URL, which may be an internal address."""
 
     def render(body: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         return [
-            ("Copy as curl", "bash", snippets.as_curl(endpoint, dict(body))),
-            ("Copy as Python (httpx)", "python", snippets.as_httpx(endpoint, dict(body))),
+            ("Copy as curl", "bash", snippets.as_curl(endpoint, dict(body), show_url=show_url)),
+            ("Copy as Python (httpx)", "python", snippets.as_httpx(endpoint, dict(body), show_url=show_url)),
         ]
 
     return render
@@ -161,7 +164,35 @@ def show_stored(
     is_last: bool,
     render_request=None,
 ) -> None:
-    """Render a message from the database, with its controls, inside its `st.chat_message`."""
+    """Render a message from the database, with its controls, inside its `st.chat_message`.
+
+    Each message is a fragment: its own controls (the Tokens toggle, a token picked, Edit and Cancel,
+    Copy, the request) rerun only that message, not the page. A control that changes the
+    conversation (Regenerate, Keep this one, another version, sending an edit or tool results) leaves
+    its request in session state; the message's next run sees it and reruns the whole page, which
+    hands it to turns."""
+    _stored_fragment(
+        message,
+        prices=prices,
+        position=position,
+        group_leaders=group_leaders,
+        is_last=is_last,
+        render_request=render_request,
+    )
+
+
+@incidents.fragment
+def _stored_fragment(
+    message: Any,
+    *,
+    prices: Mapping[str, float] | None,
+    position: tuple[int, int, list[Any]],
+    group_leaders: Sequence[int],
+    is_last: bool,
+    render_request=None,
+) -> None:
+    if ACTION_KEY in st.session_state or CHOICE_KEY in st.session_state:
+        st.rerun()  # the page takes the request at the top of a whole run
     number, count, group = position
     role = "user" if message.role == "user" else "assistant"
     with st.chat_message(role):
@@ -275,6 +306,30 @@ def _candidates(message: Any, candidates: Sequence[Any]) -> None:
     )
 
 
+class Batch:
+    """A streaming reply's text deltas, gathered into screen updates: the first is shown at once, then
+    at most one update every `every` seconds (each update re-sends the whole reply to the browser)."""
+
+    def __init__(self, every: float = FLUSH_SECONDS) -> None:
+        self.every = every
+        self.pending: list[str] = []
+        self.last: float | None = None  # when the last update was sent; None: nothing shown yet
+
+    def add(self, text: str, now: float) -> str | None:
+        """Take a delta; the text to show now, or None to wait for more."""
+        self.pending.append(text)
+        if self.last is None or now - self.last >= self.every:
+            return self.take(now)
+        return None
+
+    def take(self, now: float) -> str:
+        """Everything gathered since the last update (sent now)."""
+        text = "".join(self.pending)
+        self.pending.clear()
+        self.last = now
+        return text
+
+
 def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     """Stream a reply into the current `st.chat_message`: thoughts above, answer below.
 
@@ -292,16 +347,14 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
     def answer() -> Iterator[str]:
         retry_at, retry_note = None, ""
         notice_shown, waiting = True, True
-        pending: list[str] = []
-        last_event = last_flush = last_thought = started = time.monotonic()
+        batch = Batch()
+        last_event = last_thought = started = time.monotonic()
         for event in turn.events_in_background():
             now = time.monotonic()
             if event is None:
                 # A tick while nothing arrives: keep the screen honest, and give Stop a chance to act.
-                if pending:
-                    yield "".join(pending)
-                    pending.clear()
-                    last_flush = now
+                if batch.pending:
+                    yield batch.take(now)
                 if retry_at is not None:
                     notice_slot.info(
                         rendering.outside(f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s."),
@@ -329,11 +382,8 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
             if isinstance(event, events.TextDelta) and event.index == 0:
                 # Each update re-sends the whole reply to the browser: at most one every FLUSH_SECONDS
                 # (the first at once), so a fast stream or many sessions do not flood the socket.
-                pending.append(event.text)
-                if now - last_flush >= FLUSH_SECONDS:
-                    yield "".join(pending)
-                    pending.clear()
-                    last_flush = now
+                if (text := batch.add(event.text, now)) is not None:
+                    yield text
             elif isinstance(event, events.ThoughtDelta) and event.index == 0 and now - last_thought >= 0.1:
                 last_thought = now
                 with thought_slot.container(), st.expander("Thinking...", expanded=True):
@@ -345,8 +395,8 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                     icon=":material/schedule:",
                 )
                 notice_shown = True
-        if pending:
-            yield "".join(pending)
+        if batch.pending:
+            yield batch.take(time.monotonic())
 
     rendering.stream_markdown(answer())  # not st.write_stream: it would render the raw text
     notice_slot.empty()

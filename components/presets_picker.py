@@ -13,24 +13,13 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Params
-from components import rendering
+from components import cached_reads, rendering
 from storage import presets
 from storage.models import User
 
 
 def _load(make_session: sessionmaker[Session], user_id: int, kind: str) -> list[dict[str, Any]]:
-    with make_session() as session:
-        return [
-            {
-                "id": p.id,
-                "name": p.name,
-                "builtin": p.builtin,
-                "system_prompt": p.system_prompt or "",
-                "params": dict(p.params or {}),
-                "description": p.description or "",
-            }
-            for p in presets.list_presets(session, session.get(User, user_id), kind)
-        ]
+    return cached_reads.presets(make_session, user_id, kind)
 
 
 def _save(make_session: sessionmaker[Session], user_id: int, **fields: Any) -> str | None:
@@ -41,6 +30,7 @@ def _save(make_session: sessionmaker[Session], user_id: int, **fields: Any) -> s
             session.commit()
     except ValueError as problem:
         return str(problem)
+    cached_reads.forget_presets()
     return None
 
 

@@ -94,4 +94,5 @@ def show_logprobs(tokens: Sequence[Mapping[str, Any]], key: str) -> None:
     rows += [
         {"token": repr(alt[0]), "probability": f"{math.exp(alt[1]):.1%}"} for alt in chosen.get("top") or []
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    # A plain table: a few rows need no interactive grid (st.dataframe loads one into the page).
+    st.table(rows, border="horizontal", hide_index=True)

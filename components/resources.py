@@ -94,7 +94,12 @@ def targets(config: Settings | None = None) -> list[Target]:
         endpoint = Endpoint(base_url=server.base_url, api_key=None, name=OFFLINE_ENDPOINT_NAME)
         found.append(Target(endpoint, config.model, offline=True))
     else:
-        endpoint = Endpoint(base_url=config.api_base_url, api_key=config.api_key, name="default")
+        endpoint = Endpoint(
+            base_url=config.api_base_url,
+            api_key=config.api_key,
+            name="default",
+            public_url=config.api_public_url,
+        )
         found.append(Target(endpoint, config.model, offline=False))
     for extra in config.extra_endpoints:
         endpoint = Endpoint(
@@ -103,6 +108,7 @@ def targets(config: Settings | None = None) -> list[Target]:
             name=extra.name,
             models=extra.models,
             length_field=extra.length_field,
+            public_url=extra.public_url,
         )
         found.append(Target(endpoint, (extra.models or (config.model,))[0], offline=False))
     return found

@@ -129,7 +129,16 @@ def run(args: argparse.Namespace, out=None) -> int:
         data = Path(args.suite).read_bytes()
     except OSError as exc:
         raise UsageProblem(f"The suite {args.suite} cannot be read: {exc.strerror or exc}.") from None
-    suite = promptfoo.load(args.suite, data, prompt=args.prompt)
+    folder = Path(args.suite).resolve().parent
+
+    def beside_the_suite(name: str) -> bytes | None:
+        """An image file a case names, read relative to the suite file's folder."""
+        try:
+            return (folder / name).read_bytes()
+        except OSError:
+            return None
+
+    suite = promptfoo.load(args.suite, data, prompt=args.prompt, image_files=beside_the_suite)
     problems = suite.problems()
     if problems:
         raise UsageProblem(" ".join(problems))
@@ -169,7 +178,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         with make_session() as session:
             user_id = repository.ensure_user(session, "local", display_name="You", role="admin").id
             session.commit()
-        engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config), title=suite.name)
+        engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config))
         evaluation = EvalRun(
             suite,
             settings,

@@ -15,8 +15,9 @@ What must stay true:
   synchronous on that loop: with every setting on one loop, 400 requests' commits queued behind each
   other and 4 settings took twice as long as one. Each request's turn is read to its end in a worker
   thread, so the caller's loop only waits and its callbacks (the page's drawing) stay in its thread.
-- The engine needs a compare run to write its rows into: each evaluation gets one, titled as such, and
-  `close()` deletes it once the evaluation's own rows (storage/evals.py) hold the results.
+- A request is a `turns.evaluation.CaseTurn`, which writes no row: the evaluation's own cells
+  (storage/evals.py) are its record, so nothing of a run shows in the Compare page, and a process that
+  dies mid-run leaves no half-written request behind.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import ssl
 import threading
 from collections.abc import Sequence
@@ -37,11 +37,10 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat_client import Endpoint, Params
-from storage import compare as compare_store
-from storage.models import User
 from turns import compare as compare_turns
 from turns import engine as turn_engine
 from turns import quota
+from turns.evaluation import CaseTurn
 
 # The grader's answer: a JSON object the offline model (and Gemini) can be asked for by schema.
 MAX_WORKERS = 96  # 6 settings x 16 in flight each (evals.runner.MAX_CONCURRENCY); threads start as needed
@@ -112,7 +111,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class Engine:
-    """Sends evaluation requests through the compare turn engine, one admitted request at a time."""
+    """Sends evaluation requests through the turn engine, one admitted request at a time."""
 
     def __init__(
         self,
@@ -120,34 +119,15 @@ class Engine:
         user_id: int,
         *,
         limits: quota.Limits | None = None,
-        title: str = "Evaluation",
         client_options: dict[str, Any] | None = None,
     ) -> None:
         self.make_session = make_session
         self.user_id = user_id
         self.limits = limits
-        self.title = title
         self.client_options = client_options or {}
-        self._run_id: int | None = None
-        self._turns = itertools.count()
         self._workers: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._engines: dict[str, turn_engine.Engine] = {}
-
-    def _backing_run(self) -> int:
-        with self._lock:
-            return self._make_backing_run()
-
-    def _make_backing_run(self) -> int:
-        if self._run_id is None:
-            self._run_id = compare_turns.create_run(
-                self.make_session,
-                self.user_id,
-                prompt=self.title,
-                columns=[],
-                title=f"{self.title} (requests)",
-            )
-        return self._run_id
 
     def _engine_for(self, key: str) -> turn_engine.Engine:
         with self._lock:
@@ -161,23 +141,13 @@ class Engine:
         self, setting: Setting, prompt: str, *, images: Sequence[str] = (), cancel: threading.Event
     ) -> Outcome:
         """Send one prompt (with images as `data:` URLs) with one setting; return how it ended."""
-        column = compare_turns.Column(
-            label=setting.name,
-            endpoint=setting.endpoint,
-            params=setting.params,
-            system_prompt=setting.system_prompt,
-        )
-        turn = compare_turns.CompareTurn(
+        turn = CaseTurn(
             engine=self._engine_for(f"{setting.name}\n{setting.endpoint.base_url}"),
             make_session=self.make_session,
             user_id=self.user_id,
-            run_id=self._backing_run(),
-            columns=[column],
-            messages=[compare_turns.first_messages(setting.system_prompt, (), prompt, list(images))],
-            repeats=1,
-            turn_index=next(self._turns),
-            prompt=prompt,
-            max_parallel=1,
+            endpoint=setting.endpoint,
+            params=setting.params,
+            messages=compare_turns.first_messages(setting.system_prompt, (), prompt, list(images)),
             client_options=self.client_options,
             limits=self.limits,
         )
@@ -194,7 +164,7 @@ class Engine:
             self._workers = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="evals-request")
         await asyncio.get_running_loop().run_in_executor(self._workers, read_to_the_end)
 
-        sample = turn.samples[0]
+        sample = turn.sample
         return Outcome(
             content=sample.content,
             status=sample.status,
@@ -238,7 +208,7 @@ class Engine:
         return grade
 
     def close(self) -> None:
-        """Delete the compare run the engine wrote into (the evaluation keeps its own results)."""
+        """Stop the worker threads and the settings' turn engines (their loops and HTTP clients)."""
         if self._workers is not None:
             self._workers.shutdown(wait=True)
             self._workers = None
@@ -246,9 +216,3 @@ class Engine:
             engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
             engine.close()
-        if self._run_id is None:
-            return
-        with self.make_session() as session:
-            compare_store.delete_compare_run(session, session.get(User, self.user_id), self._run_id)
-            session.commit()
-        self._run_id = None

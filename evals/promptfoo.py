@@ -12,6 +12,11 @@ The formats, as promptfoo documents them:
   `latency(5000)` (a threshold in parentheses), `grade:` or `llm-rubric:` for a rubric, and anything
   else is an `equals`. `javascript:`, `fn:`, `eval:`, `python:` and `file://` scripts are promptfoo's
   code assertions: Prism keeps them, names them and never runs them. `__description` names the case.
+- Images (Prism's addition, sent with the case's prompt): a case's `images:` list in YAML, or an
+  `__images` column in CSV (entries separated by spaces), each a `data:image/...` URL or the name of an
+  image file (`cat.png`, `file://shots/cat.png`). A name is looked up by the caller's `image_files`
+  (the command line reads it beside the suite file, the page among the files uploaded with it) and
+  stored as a normalised `data:` URL; a name nobody can find is refused, naming the case and the file.
 
 What must stay true: only `yaml.safe_load` / `safe_dump` (a suite is outside input, and YAML tags can
 build objects); a malformed suite is refused with a SuiteError naming the line or the field; a
@@ -25,7 +30,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonschema
@@ -40,6 +45,7 @@ from evals.suite import (
     SuiteError,
     default_template,
 )
+from storage import images as image_store
 
 MAX_SUITE_BYTES = 5_000_000
 MAX_CASES = 2_000
@@ -110,8 +116,14 @@ _CODE_PREFIXES = (("javascript:", "javascript"), ("fn:", "javascript"), ("eval:"
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def load(filename: str, data: bytes, *, prompt: str | None = None) -> Suite:
-    """A suite from an uploaded or named file: `.csv` is the CSV form, anything else YAML (or JSON)."""
+ImageFiles = Callable[[str], bytes | None]  # an image file's name -> its bytes, or None when not found
+
+
+def load(
+    filename: str, data: bytes, *, prompt: str | None = None, image_files: ImageFiles | None = None
+) -> Suite:
+    """A suite from an uploaded or named file: `.csv` is the CSV form, anything else YAML (or JSON);
+    image files the cases name are read through `image_files`."""
     if len(data) > MAX_SUITE_BYTES:
         raise SuiteError(f"The suite file is {len(data):,} bytes; the limit is {MAX_SUITE_BYTES:,}.")
     try:
@@ -120,11 +132,41 @@ def load(filename: str, data: bytes, *, prompt: str | None = None) -> Suite:
         raise SuiteError(f"The suite file is not UTF-8 text (byte {exc.start} cannot be read).") from None
     name = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "Suite"
     if filename.lower().endswith(".csv"):
-        return load_csv(text, prompt=prompt, name=name)
-    return load_yaml(text, prompt=prompt, name=name)
+        return load_csv(text, prompt=prompt, name=name, image_files=image_files)
+    return load_yaml(text, prompt=prompt, name=name, image_files=image_files)
 
 
-def load_yaml(text: str, *, prompt: str | None = None, name: str = "Suite") -> Suite:
+def image_references(entries: Any, where: str, image_files: ImageFiles | None) -> tuple[str, ...]:
+    """A case's images as `data:` URLs: URLs kept, file names read through `image_files` and normalised."""
+    if not isinstance(entries, list) or not all(isinstance(i, str) and i.strip() for i in entries):
+        raise SuiteError(f"{where} must be a list of image file names or `data:image/...` URLs.")
+    out = []
+    for position, entry in enumerate(entries):
+        entry = entry.strip()
+        if entry.startswith("data:image/"):
+            out.append(entry)
+            continue
+        if "://" in entry and not entry.startswith("file://"):
+            raise SuiteError(
+                f"{where}[{position}]: {entry[:80]!r} is an address, and Prism never fetches remote "
+                "images: give the image file itself, or a `data:image/...` URL."
+            )
+        name = entry.removeprefix("file://")
+        found = image_files(name) if image_files is not None else None
+        if found is None:
+            raise SuiteError(
+                f"{where}[{position}]: the image {name!r} was not found; give the image file with the suite."
+            )
+        try:
+            out.append(image_store.normalise(found, name).data_url())
+        except image_store.ImageRejected as refused:
+            raise SuiteError(f"{where}[{position}]: {name!r}: {refused.message}") from None
+    return tuple(out)
+
+
+def load_yaml(
+    text: str, *, prompt: str | None = None, name: str = "Suite", image_files: ImageFiles | None = None
+) -> Suite:
     """A suite from promptfoo YAML: a config with `tests:` (and `prompts:`), or a bare list of cases."""
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -179,17 +221,13 @@ def load_yaml(text: str, *, prompt: str | None = None, name: str = "Suite") -> S
             if not isinstance(item, Mapping) or not item.get("type"):
                 raise SuiteError(f"{at(*where, 'assert', position)} needs a `type`.")
             asserts.append(_checked(Assertion.from_dict(item), at(*where, "assert", position)))
-        images = raw.get("images") or []
-        if not isinstance(images, list) or not all(
-            isinstance(i, str) and i.startswith("data:image/") for i in images
-        ):
-            raise SuiteError(f"{at(*where, 'images')} must be a list of `data:image/...` URLs.")
+        images = image_references(raw.get("images") or [], at(*where, "images"), image_files)
         cases.append(
             Case(
                 vars={str(k): "" if v is None else str(v) for k, v in variables.items()},
                 asserts=tuple(asserts),
                 description=str(raw.get("description") or ""),
-                images=tuple(images),
+                images=images,
             )
         )
     suite = Suite(prompt="", cases=tuple(cases), name=name)
@@ -198,7 +236,9 @@ def load_yaml(text: str, *, prompt: str | None = None, name: str = "Suite") -> S
     )
 
 
-def load_csv(text: str, *, prompt: str | None = None, name: str = "Suite") -> Suite:
+def load_csv(
+    text: str, *, prompt: str | None = None, name: str = "Suite", image_files: ImageFiles | None = None
+) -> Suite:
     """A suite from promptfoo's CSV form: one column per variable, `__expected*` assertion columns."""
     reader = csv.reader(io.StringIO(text))
     try:
@@ -226,7 +266,13 @@ def load_csv(text: str, *, prompt: str | None = None, name: str = "Suite") -> Su
             continue
         if len(row) > len(header):
             raise SuiteError(f"Line {line} of the CSV has {len(row)} fields; the header has {len(header)}.")
-        cases.append(case_from_row(dict(zip(header, row, strict=False)), where=f"line {line}"))
+        fields = dict(zip(header, row, strict=False))
+        case = case_from_row(fields, where=f"line {line}")
+        if (fields.get("__images") or "").strip():
+            where = f"line {line}, column __images"
+            images = image_references(fields["__images"].split(), where, image_files)
+            case = Case(case.vars, case.asserts, case.description, images)
+        cases.append(case)
         if len(cases) > MAX_CASES:
             raise SuiteError(f"The suite has more than {MAX_CASES:,} test cases.")
     suite = Suite(prompt="", cases=tuple(cases), name=name)
@@ -413,8 +459,13 @@ def suite_rows(suite: Suite) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def dump_csv(suite: Suite) -> str:
-    """The suite in promptfoo's CSV form (the template is not part of that form)."""
+    """The suite in promptfoo's CSV form (the template is not part of that form), with an `__images`
+    column of `data:` URLs when a case has images."""
     columns, rows = suite_rows(suite)
+    if any(case.images for case in suite.cases):
+        columns = [*columns, "__images"]
+        for row, case in zip(rows, suite.cases, strict=True):
+            row["__images"] = " ".join(case.images)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

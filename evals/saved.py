@@ -52,18 +52,20 @@ def finish(make_session: sessionmaker[Session], user_id: int, run_id: int, run: 
 
 
 def record_of(row: EvaluationRun) -> dict[str, Any]:
-    """A stored run as the results document, with every cell it should have (unsaved ones "not run")."""
+    """A stored run as the results document, with every cell it should have: a cell not saved yet is
+    "waiting" while the run goes, and "not run" once it has ended."""
     suite = row.suite or {}
     cells: dict[tuple[int, int, int], dict[str, Any]] = {
         (c.case_index, c.setting_index, c.repeat_index): dict(c.data) for c in row.cells
     }
+    unsaved = "waiting" if row.status == "running" else "not run"
     ordered = []
     for case in range(len(suite.get("tests") or [])):
         for repeat in range(row.repeats):
             for setting in range(len(row.settings or [])):
                 ordered.append(
                     cells.get((case, setting, repeat))
-                    or Cell(case=case, setting=setting, repeat=repeat, state="not run").to_dict()
+                    or Cell(case=case, setting=setting, repeat=repeat, state=unsaved).to_dict()
                 )
     record = results_record(
         suite, row.settings or [], row.repeats, ordered, grader=row.grader, reviews=row.reviews or []

@@ -3,8 +3,9 @@
 What must stay true: every function takes the session and the acting user, and another person's ids
 behave as missing (None or False, or NotFound for a write). A cell is written when it settles, one row
 per (case, setting, repeat): writing the same position again replaces it, so a rerun of a cell or a
-late save never makes two. A run still marked "running" whose cells stopped changing is read as
-"interrupted" (the app stopped while it ran), the same rule as a streaming reply (storage/liveness.py).
+late save never makes two. A run still marked "running" whose process is gone (its writer tag names a
+dead process on this host) or whose cells stopped changing is read as "interrupted" (the app stopped
+while it ran), the same rules as a streaming reply (storage/liveness.py).
 This module holds documents (suites and cells are JSON in the shapes evals/ writes); it never reads them.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import liveness
 from storage.models import EvaluationCell, EvaluationRun, SavedSuite, User, utcnow
 from storage.repository import NotFound
 
@@ -74,11 +76,31 @@ def update_suite(
     return row
 
 
-def delete_suite(session: Session, user: User, suite_id: int) -> bool:
-    """Delete a suite (its runs stay, with their own copy); False if not the user's."""
+def runs_of_suite(session: Session, user: User, suite_id: int) -> list[EvaluationRun]:
+    """The user's runs of one saved suite, most recent first."""
+    stmt = (
+        select(EvaluationRun)
+        .where(EvaluationRun.user_id == user.id, EvaluationRun.suite_id == suite_id)
+        .order_by(EvaluationRun.updated_at.desc(), EvaluationRun.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def delete_suite(session: Session, user: User, suite_id: int, *, with_runs: bool = False) -> bool:
+    """Delete a suite; False if not the user's.
+
+    Its runs stay by default: each holds its own copy of the suite as it ran, so it still opens,
+    exports and shares (its link to the suite is cleared). With `with_runs` the runs go too, except
+    one still running, which is left to finish (its writer would otherwise lose the row it fills)."""
     row = get_suite(session, user, suite_id)
     if row is None:
         return False
+    for run in runs_of_suite(session, user, suite_id):
+        _notice_interruption(session, run)
+        if with_runs and run.status != "running":
+            session.delete(run)
+        else:
+            run.suite_id = None
     session.delete(row)
     session.flush()
     return True
@@ -113,6 +135,7 @@ def create_run(
         grader=dict(grader) if grader else None,
         repeats=repeats,
         status="running",
+        writer=liveness.current_tag(),
         reviews=[],
         created_at=now,
         updated_at=now,
@@ -123,23 +146,33 @@ def create_run(
 
 
 def list_runs(session: Session, user: User, *, limit: int = 50) -> list[EvaluationRun]:
-    """The user's runs, most recent first."""
+    """The user's runs, most recent first (a run whose writer died reads as "interrupted")."""
     stmt = (
         select(EvaluationRun)
         .where(EvaluationRun.user_id == user.id)
         .order_by(EvaluationRun.updated_at.desc(), EvaluationRun.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(stmt))
+    runs = list(session.scalars(stmt))
+    for run in runs:
+        _notice_interruption(session, run)
+    return runs
 
 
 def get_run(session: Session, user: User, run_id: int) -> EvaluationRun | None:
     """One of the user's runs with its cells; a run whose writer died reads as "interrupted"."""
     run = _own_run(session, user, run_id)
-    if run is not None and run.status == "running" and utcnow() - run.updated_at > STALE_AFTER:
+    if run is not None:
+        _notice_interruption(session, run)
+    return run
+
+
+def _notice_interruption(session: Session, run: EvaluationRun) -> None:
+    if run.status == "running" and (
+        liveness.writer_is_dead(run.writer) or utcnow() - run.updated_at > STALE_AFTER
+    ):
         run.status = "interrupted"
         session.flush()
-    return run
 
 
 def run_version(session: Session, user: User, run_id: int) -> tuple[str, str] | None:
@@ -191,6 +224,22 @@ def finish_run(session: Session, user: User, run_id: int, *, status: str) -> Eva
     run.updated_at = utcnow()
     session.flush()
     return run
+
+
+def request_stop(session: Session, user: User, run_id: int) -> bool:
+    """Ask the process running the run to stop it (from a page in any app process); False when it is
+    not the user's or not running."""
+    run = _own_run(session, user, run_id)
+    if run is None or run.status != "running":
+        return False
+    run.stop_requested = True
+    session.flush()
+    return True
+
+
+def stop_requested(session: Session, run_id: int) -> bool:
+    """Whether someone asked to stop the run (read by the process running it, which owns the id)."""
+    return bool(session.scalar(select(EvaluationRun.stop_requested).where(EvaluationRun.id == run_id)))
 
 
 def add_review(session: Session, user: User, run_id: int, vote: dict[str, Any]) -> EvaluationRun:

@@ -12,12 +12,13 @@ NUL and lone surrogates are stored losslessly, the same way on both engines (see
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -99,7 +101,17 @@ class Base(DeclarativeBase):
     }
 
 
+# How a person proved who they are. A person is an (method, subject) pair (the Identity rows below),
+# so password `ann`, OIDC subject `ann` and OIDC `ann@example.com` are three different people.
+SIGN_IN_METHODS = ("local", "password", "oidc", "guest")
+
+
 class User(Base):
+    """A person's account: everything they own hangs off it. Who signs in to it is decided by its
+    identities, never by `identity`, which is only a unique handle for logs and the admin page
+    (`method:subject` of the identity it was made for; the bare subject for the local method, such as
+    `local`, the one `none`-mode user)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +122,76 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, identity={self.identity!r}, role={self.role!r})"
+
+
+class Identity(Base):
+    """One way into an account: (sign-in method, subject), unique. An operator may point a second
+    identity at an existing account on purpose (storage/accounts.py, `python -m storage.accounts link`)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("method", "subject", name="uq_identities_method_subject"),
+        Index("ix_identities_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(StorableString(20))
+    subject: Mapped[str] = mapped_column(StorableString(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Identity({self.method}:{self.subject} -> user {self.user_id})"
+
+
+class SignInSession(Base):
+    """A sign-in that a browser holds as a cookie: only the SHA-256 of its random token is stored, so a
+    copy of the database signs nobody in. Revoked (sign-out, "sign out everywhere") or expired rows
+    are refused by every app server."""
+
+    __tablename__ = "sign_in_sessions"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_sign_in_sessions_token_hash"),
+        Index("ix_sign_in_sessions_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(StorableString(64))
+    method: Mapped[str] = mapped_column(StorableString(20))
+    address: Mapped[str] = mapped_column(StorableString(64), default="")
+    user_agent: Mapped[str] = mapped_column(StorableString(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Neither revoked nor expired."""
+        return self.revoked_at is None and self.expires_at > (now or utcnow())
+
+
+class SignInFailure(Base):
+    """A wrong password, per (name, client address): the sign-in throttle counts these, on every server."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_name_address", "name_key", "address", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_key: Mapped[str] = mapped_column(StorableString(320))
+    address: Mapped[str] = mapped_column(StorableString(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuestVisit(Base):
+    """A guest account seen from a client address on a UTC day: the per-address guest caps sum the
+    usage of every guest seen from the address that day."""
+
+    __tablename__ = "guest_visits"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(StorableString(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class Conversation(Base):
@@ -404,6 +486,10 @@ class UsageEvent(Base):
     reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Tokens the request may still use, counted against the quotas until it is settled (turns/quota.py);
+    # an unsettled reservation stops counting at `reserved_until` (its writer died).
+    reserved_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reserved_until: Mapped[datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:
         return f"UsageEvent(id={self.id!r}, user_id={self.user_id!r}, total_tokens={self.total_tokens!r})"
@@ -445,6 +531,10 @@ class EvaluationRun(Base):
     grader: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     repeats: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(StorableString(20), default="running")
+    # The process running it (storage/liveness.py's tag), so a run whose process died reads as interrupted.
+    writer: Mapped[str | None] = mapped_column(StorableString(200), default=None)
+    # Set by a page in any app process; the process running the run stops it (evals/live.py).
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Blind review votes: {"case", "repeat", "a", "b", "winner": setting index or None for a tie}.
     reviews: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

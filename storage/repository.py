@@ -17,12 +17,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import column, delete, exists, func, select, text, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import column, delete, exists, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
-from storage import branches, liveness
+from storage import accounts, branches, liveness
 from storage import images as image_module
 from storage.models import (
     MESSAGE_STATUSES,
@@ -49,6 +47,11 @@ FINISHED_STATUSES = frozenset(MESSAGE_STATUSES) - {"streaming"}
 _SECRET_KEYS = frozenset({"api_key", "apikey", "authorization", "key"})
 
 _WORD = re.compile(r"[^\W_]+")
+# PostgreSQL only: messages.search_vector, to_tsvector('simple', content) stored by the database
+# itself (a generated column, kept out of the model so no query loads it).
+_SEARCH_VECTOR = literal_column("messages.search_vector")
+SEARCH_SLICE = 20_000  # PostgreSQL reads matches among the newest this many message ids first...
+SEARCH_GROWTH = 8  # ...then among this many times as many older ones, until the page is full
 
 ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 
@@ -56,29 +59,14 @@ ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 # ---------------------------------------------------------------------------------------------- users
 
 
-def ensure_user(session: Session, identity: str, display_name: str = "", role: str = "user") -> User:
-    """The user with this identity, created on first sight; display name and role follow the caller."""
-    identity = identity.strip()
-    if not identity:
-        raise ValueError("A user needs a non-empty identity.")
-    user = session.scalar(select(User).where(User.identity == identity))
-    if user is None:
-        # INSERT .. ON CONFLICT DO NOTHING: two app servers signing in the same person at once both win.
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(
-            insert(User)
-            .values(identity=identity, display_name=display_name, role=role, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["identity"])
-        )
-        user = session.scalar(select(User).where(User.identity == identity))
-        assert user is not None
-    if display_name and user.display_name != display_name:
-        user.display_name = display_name
-    if user.role != role:
-        user.role = role
-    session.flush()
-    return user
+def ensure_user(
+    session: Session, identity: str, display_name: str = "", role: str = "user", *, method: str = "local"
+) -> User:
+    """The account of (method, identity), created on first sight; display name and role follow the caller.
+
+    `identity` is the subject within its sign-in method (storage/accounts.py): password `ann` and OIDC
+    `ann` are two people. The default method is the local one (`none` mode, scripts and tests)."""
+    return accounts.ensure_account(session, method, identity, display_name=display_name, role=role)
 
 
 # ------------------------------------------------------------------------------------- conversations
@@ -219,43 +207,124 @@ def search_conversations(
     session: Session, user: User, query: str, *, limit: int = 50, archived: bool | None = None
 ) -> list[Conversation]:
     """The user's conversations whose title, or one of whose messages, holds every word of `query`
-    (each word also matches as a prefix: "stor" finds "storage"); most recent first.
+    (each word also matches as a prefix: "stor" finds "storage"); most recently active first.
 
     One function over two engines: SQLite's FTS5 indexes or PostgreSQL's full-text GIN indexes, over
     titles and message text, both with Unicode word splitting and no stemming, so the same words find
     the same conversations (one difference: FTS5 also ignores accents, "elan" finds "élan").
     `archived`: None searches all, True/False only archived / only active ones.
+
+    It does not read every match to return `limit`: the matching messages are walked newest first
+    (FTS5 in descending rowid order; on PostgreSQL slice by slice of message ids, see _newest_first,
+    through the GIN index over the stored `search_vector` column) and the walk stops at the
+    `limit`-th distinct conversation; title matches (one per conversation) are added, and those
+    candidates are ordered by their last activity. A conversation whose only match is older than the
+    newest matches of `limit` other conversations is left out of a full page.
     """
     words = search_words(query)
     if not words:
         return []
+    shown = [] if archived is None else [Conversation.archived == archived]
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        by_text = select(Message.conversation_id).where(
-            func.to_tsvector("simple", Message.content).op("@@")(tsquery)
-        )
-        by_title = select(Conversation.id).where(
-            Conversation.user_id == user.id, func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
-        )
+        found = _newest_matches_postgres(session, user, tsquery, shown, limit)
+        title_match = func.to_tsvector("simple", Conversation.title).op("@@")(tsquery)
     else:
         fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        message_rows = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(
-            q=fts_query
-        )
+        found = _newest_matches_sqlite(session, user, fts_query, shown, limit)
         title_rows = text("SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH :t").bindparams(
             t=fts_query
         )
-        by_text = select(Message.conversation_id).where(Message.id.in_(message_rows.columns(column("rowid"))))
-        by_title = select(Conversation.id).where(Conversation.id.in_(title_rows.columns(column("rowid"))))
-    # One IN over the union of both hit lists: the engine looks the hits up by primary key instead of
-    # reading every one of the user's conversations.
-    stmt = select(Conversation).where(
-        Conversation.id.in_(union(by_text, by_title)), Conversation.user_id == user.id
+        title_match = Conversation.id.in_(title_rows.columns(column("rowid")))
+    by_title = select(Conversation.id).where(Conversation.user_id == user.id, *shown, title_match)
+    if len(found) >= limit:
+        # A full page from the messages already: only a title match active since the oldest of them
+        # can still make the page, so the title index is asked about those alone.
+        cutoff = session.scalar(
+            select(func.min(Conversation.updated_at)).where(Conversation.id.in_(list(found)))
+        )
+        by_title = by_title.where(Conversation.updated_at >= cutoff)
+    by_title = by_title.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
+    found.update(dict.fromkeys(session.scalars(by_title)))
+    if not found:
+        return []
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id.in_(list(found)), Conversation.user_id == user.id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
     )
-    if archived is not None:
-        stmt = stmt.where(Conversation.archived == archived)
-    stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def _newest_matches_sqlite(
+    session: Session, user: User, fts_query: str, shown: list, limit: int
+) -> dict[int, None]:
+    """Up to `limit` of the user's conversations, in the order of their newest matching message.
+
+    FTS5 hands its matches out in descending rowid order as they are read, so one statement is read
+    only as far as the `limit`-th conversation."""
+    fts = table("messages_fts", column("rowid"))
+    hits = (
+        select(Message.conversation_id)
+        .select_from(fts)
+        .join(Message, Message.id == fts.c.rowid)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(text("messages_fts MATCH :q").bindparams(q=fts_query), Conversation.user_id == user.id, *shown)
+        .order_by(fts.c.rowid.desc())
+    )
+    found: dict[int, None] = {}
+    result = session.execute(hits, execution_options={"yield_per": 200})
+    try:
+        for conversation_id in result.scalars():
+            found[conversation_id] = None
+            if len(found) >= limit:
+                break
+    finally:
+        result.close()  # the rest of the matches are never read
+    return found
+
+
+def _newest_matches_postgres(
+    session: Session, user: User, tsquery: Any, shown: list, limit: int
+) -> dict[int, None]:
+    """Up to `limit` of the user's conversations, in the order of their newest matching message.
+
+    A GIN index has no order, and walking the primary key backwards checks every message on the way,
+    so the matches are read in slices of message ids: the newest SEARCH_SLICE first, then each slice
+    SEARCH_GROWTH times the last, until `limit` conversations are found. Each slice is the GIN index's
+    bitmap ANDed with the id range, so only that slice's rows are read; whose conversation each is,
+    is then asked of those conversations alone."""
+    found: dict[int, None] = {}
+    upper = session.scalar(select(func.max(Message.id)))
+    size = SEARCH_SLICE
+    while upper is not None and upper > 0 and len(found) < limit:
+        lower = max(upper - size, 0)
+        in_slice = list(
+            dict.fromkeys(
+                session.scalars(
+                    select(Message.conversation_id)
+                    .where(Message.id > lower, Message.id <= upper, _SEARCH_VECTOR.op("@@")(tsquery))
+                    .order_by(Message.id.desc())
+                )
+            )
+        )
+        theirs = (
+            set(
+                session.scalars(
+                    select(Conversation.id).where(
+                        Conversation.id.in_(in_slice), Conversation.user_id == user.id, *shown
+                    )
+                )
+            )
+            if in_slice
+            else set()
+        )
+        for conversation_id in in_slice:
+            if conversation_id in theirs and len(found) < limit:
+                found[conversation_id] = None
+        upper, size = lower, size * SEARCH_GROWTH
+    return found
 
 
 def search_words(query: str) -> list[str]:

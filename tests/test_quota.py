@@ -89,12 +89,12 @@ def test_the_global_budget_counts_everyone(make_session):
         )
 
 
-def test_guest_caps_count_the_whole_session_and_apply_to_guests_only(make_session):
+def test_guest_caps_count_the_browsers_day_and_apply_to_guests_only(make_session):
     guest = new_user(make_session, "guest:1", role="guest")
     limits = quota.Limits(guest_messages=2, guest_tokens=10_000)
     quota.admit(make_session, guest, limits)
     quota.admit(make_session, guest, limits)
-    with pytest.raises(quota.QuotaExceeded, match="guest session may send 2 messages"):
+    with pytest.raises(quota.QuotaExceeded, match="This browser has used 2 of 2 guest messages today"):
         quota.admit(make_session, guest, limits)
     member = new_user(make_session, "ann")
     for _ in range(3):
@@ -104,7 +104,7 @@ def test_guest_caps_count_the_whole_session_and_apply_to_guests_only(make_sessio
 def test_a_guest_out_of_tokens_is_refused(make_session):
     guest = new_user(make_session, "guest:2", role="guest")
     spend(make_session, guest, 500, at=datetime.now(UTC))
-    with pytest.raises(quota.QuotaExceeded, match="500 tokens"):
+    with pytest.raises(quota.QuotaExceeded, match="This browser has used 500 of 500 guest tokens today"):
         quota.admit(make_session, guest, quota.Limits(guest_tokens=500))
 
 
@@ -133,6 +133,8 @@ def test_limits_come_from_settings():
         global_tokens_per_day=None,
         guest_messages=3,
         guest_tokens=20_000,
+        guest_address_messages=30,
+        guest_address_tokens=60_000,
     )
 
 

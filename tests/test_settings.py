@@ -105,7 +105,7 @@ def test_only_settings_py_reads_the_environment():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    parts = ["app.py", "passwords.py", "views", "components", "turns", "chat_client", "storage"]
+    parts = ["app.py", "passwords.py", "sign_in.py", "views", "components", "turns", "chat_client", "storage"]
     files = [
         p for part in parts for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))
     ]
@@ -118,3 +118,12 @@ def test_only_settings_py_reads_the_environment():
             if name == "os" and node.attr in ("environ", "getenv"):
                 readers.append(f"{path.relative_to(root)}:{node.lineno}")
     assert readers == []
+
+
+def test_trusted_proxies_are_addresses_or_networks_and_a_typo_is_named():
+    config = load_settings({"PRISM_TRUSTED_PROXIES": "10.0.0.5, 172.28.0.0/24"}, {})
+    assert config.trusted_proxies == ("10.0.0.5", "172.28.0.0/24")
+    assert load_settings({}, {"auth": {"trusted_proxies": ["::1"]}}).trusted_proxies == ("::1",)
+    assert load_settings({}, {}).trusted_proxies == ()
+    with pytest.raises(ValueError, match="PRISM_TRUSTED_PROXIES must list IP addresses or networks"):
+        load_settings({"PRISM_TRUSTED_PROXIES": "proxy.internal"}, {})

@@ -94,6 +94,7 @@ READS = {
     "global_usage_totals",
     "check_quota",
     "usage_per_user_day",
+    "split_completion",
     "conversation_to_dict",
     "export_dict",
     "export_json",

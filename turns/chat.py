@@ -99,6 +99,7 @@ class Turn(Run):
         **run_options: Any,
     ) -> None:
         super().__init__(**run_options)
+        params = self.sent_params(params)  # what is sent, and so what the stored body says
         self.conversation_id = conversation_id
         self.parent_id = parent_id
         self.endpoint = endpoint

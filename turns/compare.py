@@ -171,15 +171,16 @@ class CompareTurn(Run):
         self.repeats = repeats
         self.turn_index = turn_index
         self.prompt = prompt
+        sent = [self.sent_params(col.params) for col in self.columns]  # what is sent and stored
         # Start order: the first repeat of every column first, so each column shows something early.
         self.samples = [
             Sample(
                 column=c,
                 repeat=r,
                 endpoint=col.endpoint,
-                params=col.params,
+                params=sent[c],
                 messages=self.messages[c],
-                request_body=build_body(col.params, self.messages[c], col.endpoint.length_field),
+                request_body=build_body(sent[c], self.messages[c], col.endpoint.length_field),
             )
             for r in range(repeats)
             for c, col in enumerate(self.columns)

@@ -21,6 +21,10 @@ What must stay true:
   finished as stopped, and the failure is raised to the caller.
 - The database is written from the loop's thread, with sessions made there; each write is short (a
   reply is saved at most every `save_every` seconds).
+- Every admitted request is settled in the ledger when it ends, however it ends (turns/quota.py):
+  with the server's usage when it reported one, else with an estimate of what it used. While a token
+  limit is in force, a request that sets no max tokens is sent with the reservation's max tokens
+  (`sent_params`), so the provider itself stops the reply where its reservation ends.
 
 No streamlit here.
 """
@@ -112,6 +116,8 @@ class Run:
         self.requests: list[Any] = []
         self.stopped = False  # set by stop(): what did not end is saved as stopped
         self._usage_ids: dict[int, int] = {}  # id(request) -> its usage ledger row
+        self._reserved: dict[int, tuple[int, int]] = {}  # id(request) -> (tokens reserved, prompt estimate)
+        self._produced: dict[int, int] = {}  # id(request) -> characters of text, thought and tool calls
         self._mailbox: queue.SimpleQueue = queue.SimpleQueue()
         self._task: asyncio.Task | None = None
         self._started = False
@@ -248,11 +254,20 @@ class Run:
                     self._finish(request, stopped=True)
         except BaseException as failure:
             self._failure = self._failure or failure
+        try:
+            for request in self.requests:  # a request whose row never existed is settled here
+                if id(request) in self._usage_ids:
+                    self._count_tokens(request, None)
+        except BaseException as failure:
+            self._failure = self._failure or failure
         self._ended.set()
         self._mailbox.put(_DONE)
 
     async def _admit(self) -> bool:
         """Check the quota and record the requests; False (every row says why) when refused."""
+        prompts = [quota.prompt_estimate(r.messages) for r in self.requests]
+        allowances = [quota.reply_allowance(r.params, self.limits) for r in self.requests]
+        reserves = [p + a for p, a in zip(prompts, allowances, strict=True)]
         try:
             ids = quota.admit(
                 self.make_session,
@@ -261,6 +276,7 @@ class Run:
                 requests=len(self.requests),
                 model=[r.params.model or "" for r in self.requests],
                 kind=self.kind,
+                reserve=reserves,
             )
         except quota.QuotaExceeded as refused:  # nothing is sent
             for request in self.requests:
@@ -269,7 +285,17 @@ class Run:
                 self._post(request, events.StreamError(refused))
             return False
         self._usage_ids = {id(r): i for r, i in zip(self.requests, ids, strict=True)}
+        self._reserved = {id(r): (t, p) for r, t, p in zip(self.requests, reserves, prompts, strict=True)}
         return True
+
+    def sent_params(self, params: Any) -> Any:
+        """The parameters a request is sent with: while a token limit is in force, one that sets no
+        max tokens gets `Limits.reserve_tokens` as its max_completion_tokens, so the provider stops the
+        reply where its reservation ends (on Gemini this includes thinking). Subclasses build their
+        request bodies from what this returns, so the stored body is what was sent."""
+        if self.limits is None or not self.limits.limits_tokens or quota.max_tokens(params):
+            return params
+        return params.replace(max_completion_tokens=self.limits.reserve_tokens)
 
     async def _stream(self, gate: asyncio.Semaphore, request: Any) -> None:
         async with gate:
@@ -282,11 +308,22 @@ class Run:
                 async for event in stream:
                     self._take(request, event)
                     self._post(request, event)
+                    if isinstance(event, events.TextDelta | events.ThoughtDelta):  # for the estimate
+                        self._produced[id(request)] = self._produced.get(id(request), 0) + len(event.text)
+                    elif isinstance(event, events.ToolCallDone):
+                        self._produced[id(request)] = self._produced.get(id(request), 0) + len(
+                            str(event.call)
+                        )
             self._finish(request, stopped=False)
             self._post(request, None)
 
     def _count_tokens(self, request: Any, counts: dict[str, int] | None) -> None:
-        """Add a finished request's tokens to the ledger row made when it was admitted."""
+        """Settle the ledger row made when the request was admitted: the server's counts, or (none
+        reported: stopped, failed, cut) an estimate from its prompt and the text it produced."""
         event_id = self._usage_ids.pop(id(request), None)
-        if event_id is not None:
-            quota.add_tokens(self.make_session, self.user_id, event_id, counts)
+        if event_id is None:
+            return
+        if not counts:
+            reserved, prompt = self._reserved.get(id(request), (0, 0))
+            counts = quota.estimate(reserved, prompt, self._produced.get(id(request), 0))
+        quota.add_tokens(self.make_session, self.user_id, event_id, counts)

@@ -1,9 +1,10 @@
 """The admin page (role admin): tokens and requests per person per day with charts, the quotas in force,
-and every share link with revoke.
+who is signed in (with "sign out everywhere"), the sign-in throttle, and every share link with revoke.
 
 A straight script. What must stay true: only an admin sees anything here; the check is made on the page
 itself, not only by leaving the page out of the navigation, so reaching the address directly shows
-nothing to anyone else.
+nothing to anyone else; in `none` mode (one local user) it is neither listed nor shown. The token columns
+add up: prompt + answer + thinking (+ other, when a provider counts tokens in none of the parts) = tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, share
+from components import auth, resources, share, sign_in_admin
 from storage import sharing, usage
 from storage.models import User, utcnow
 from turns import quota
@@ -21,6 +22,11 @@ from turns import quota
 config = resources.settings()
 make_session = resources.sessions()
 who = auth.current_user(config)
+if config.auth_mode == "none":  # one local user: there is no one to administer (nor a navigation entry)
+    st.error(
+        "The admin page is for a hosted demo (PRISM_AUTH_MODE password or oidc).", icon=":material/block:"
+    )
+    st.stop()
 if who is None or not who.is_admin:
     st.error("This page is for admins.", icon=":material/block:")
     st.stop()
@@ -50,12 +56,18 @@ else:
                 "person": r.display_name or r.identity,
                 "requests": r.requests,
                 "prompt tokens": r.prompt_tokens,
-                "completion tokens": r.completion_tokens,
+                "answer tokens": r.completion_tokens,
+                "thinking tokens": r.thinking_tokens,
+                "other tokens": r.other_tokens,
                 "tokens": r.tokens,
             }
             for r in rows
         ]
     )
+    if not table[
+        "other tokens"
+    ].any():  # tokens a provider counted in no part: shown only when there are some
+        table = table.drop(columns="other tokens")
     left, right = st.columns(2)
     with left:
         st.markdown("**Tokens per day**")
@@ -73,6 +85,10 @@ st.caption(
     "Set with PRISM_REQUESTS_PER_MINUTE, PRISM_TOKENS_PER_DAY, PRISM_GLOBAL_TOKENS_PER_DAY and, for guests, "
     "PRISM_GUEST_MESSAGES and PRISM_GUEST_TOKENS (or [quotas] and [guest] in secrets). Days are UTC days."
 )
+
+# -- sign-in ---------------------------------------------------------------------------------------------
+sign_in_admin.active_sessions(make_session)
+sign_in_admin.throttle(make_session, config)
 
 # -- share links ------------------------------------------------------------------------------------------
 st.subheader("All share links", anchor=False)

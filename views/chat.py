@@ -16,7 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 import turns
 from chat_client import Params
 from components import (
+    cached_reads,
     conversation_list,
+    incidents,
     message_view,
     param_form,
     presets_picker,
@@ -44,6 +46,8 @@ with make_session() as session:
     conversation = repository.get_conversation(session, user, conversation_id) if conversation_id else None
     messages = repository.conversation_messages(session, user, conversation.id) if conversation else []
     session.commit()  # conversation_messages may have marked a dead stream as interrupted
+# Only an admin sees an endpoint's base URL in the request view: it may be an internal address.
+sees_base_url = user is not None and user.role == "admin"
 if conversation_id and conversation is None:
     st.warning("That conversation was not found. Start a new one below.", icon=":material/search_off:")
 conversation_id = conversation.id if conversation else None
@@ -109,37 +113,70 @@ if system_key not in st.session_state:
     st.session_state[system_key] = conversation.system_prompt if conversation else ""
 prefix = f"chat.p.{key}."
 stored_params = Params.from_stored(conversation.params if conversation else None)
-with st.expander("System prompt and parameters", icon=":material/tune:", expanded=False):
-    presets_picker.system_prompt_picker(make_session, user_id, system_key)
-    system_prompt = st.text_area(
-        "System prompt",
-        key=system_key,
-        placeholder="How the model should behave in this conversation (optional).",
+saved = {"system_prompt": conversation.system_prompt if conversation else "", "params": stored_params}
+in_full_run = True  # False once this run has drawn the box: any later run of it is the fragment's own
+
+
+@incidents.fragment
+def settings() -> tuple[str, param_form.FormResult]:
+    """The system prompt and the parameter form, saved with the conversation as they change.
+
+    A fragment: typing in a field, applying a preset or opening the box reruns only this box. When
+    what the rest of the page shows from it changes (whether the message can be sent, the model the
+    cost is priced by), it reruns the whole page. The presets are read only while the box is open
+    (opening it reruns the box); the form is always drawn, as its widgets hold what will be sent."""
+    box = st.expander(
+        "System prompt and parameters",
+        icon=":material/tune:",
+        expanded=False,
+        key=f"chat.settings_open.{key}",
+        on_change="rerun",
     )
-    presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
-    st.divider()
-    picker_slot = st.container()
-    form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
-    with picker_slot:
-        presets_picker.params_picker(
-            make_session,
-            user_id,
-            f"chat.pp.{key}",
-            form.params,
-            lambda merged: param_form.reseed(prefix, merged),
+    with box:
+        if box.open:
+            presets_picker.system_prompt_picker(make_session, user_id, system_key)
+        system_prompt = st.text_area(
+            "System prompt",
+            key=system_key,
+            placeholder="How the model should behave in this conversation (optional).",
         )
+        if box.open:
+            presets_picker.save_system_prompt(make_session, user_id, system_prompt, key=f"chat.sp_save.{key}")
+        st.divider()
+        picker_slot = st.container()
+        form = param_form.parameter_form(prefix, stored_params, default_model=target.model)
+        if box.open:
+            with picker_slot:
+                presets_picker.params_picker(
+                    make_session,
+                    user_id,
+                    f"chat.pp.{key}",
+                    form.params,
+                    lambda merged: param_form.reseed(prefix, merged),
+                )
+    if conversation and (system_prompt != saved["system_prompt"] or form.params != saved["params"]):
+        with make_session() as session:
+            repository.update_conversation(
+                session,
+                session.get(User, user_id),
+                conversation.id,
+                system_prompt=system_prompt,
+                params=form.params.to_dict(),
+            )
+            session.commit()
+        saved.update(system_prompt=system_prompt, params=form.params)
+    if not in_full_run and (form.ok, form.params.model) != page_shows:
+        st.rerun()  # the send box, its note and the cost lines follow the form
+    return system_prompt, form
+
+
+drawn = settings()
+if drawn is None:  # the box failed, and says so: nothing can be sent without it
+    st.stop()
+system_prompt, form = drawn
+in_full_run, page_shows = False, (form.ok, form.params.model)
 # Cost follows the model the request will name (the form's), not only the endpoint's default.
 prices = resources.prices_for(target, form.params.model, config)
-if conversation and (system_prompt != conversation.system_prompt or form.params != stored_params):
-    with make_session() as session:
-        repository.update_conversation(
-            session,
-            session.get(User, user_id),
-            conversation.id,
-            system_prompt=system_prompt,
-            params=form.params.to_dict(),
-        )
-        session.commit()
 
 prompt = st.chat_input(
     "Message Prism" if form.ok else "Fix the parameters above to send",
@@ -219,6 +256,7 @@ if prompt is not None or action is not None:
         st.session_state["chat.notices"] = refused
         st.rerun()
     st.session_state.pop("chat.carried_images", None)  # they went with this message
+    cached_reads.forget_conversations()  # a new or newly active conversation moves up the list
     if written.conversation_id is not None:
         conversation_id, reply_parent = written.conversation_id, written.reply_parent
         messages, choose = list(written.messages), dict(written.choices)
@@ -245,7 +283,7 @@ for message in path[-window:]:
         position=branches.position(children, message),
         group_leaders=[group[0].id for group in branches.attempts(kids)],
         is_last=message is path[-1] and reply_parent is None,
-        render_request=message_view.request_renderer(target.endpoint),
+        render_request=message_view.request_renderer(target.endpoint, show_url=sees_base_url),
     )
 
 if not path and reply_parent is None:
@@ -291,6 +329,7 @@ if reply_parent is not None and form.ok:
         finally:
             # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
             turn.close()
+            cached_reads.forget_conversations()  # plain Python: safe after Stop
     st.session_state.pop("chat.streaming", None)
     st.session_state["chat.notices"] = refused
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)

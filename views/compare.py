@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_setup, compare_stats, compare_view, rendering, resources, share
+from components import (
+    cached_reads,
+    compare_setup,
+    compare_stats,
+    compare_view,
+    downloads,
+    rendering,
+    resources,
+    share,
+)
 from storage import ImageRejected
 from storage import compare as compare_store
 from storage.models import User
@@ -212,7 +221,7 @@ if run_id is not None:
                 left, middle, right = st.columns(3)
                 left.download_button(
                     "Export CSV",
-                    compare_stats.run_as_csv(run, prices_for),
+                    downloads.made_on_click(lambda run=run: compare_stats.run_as_csv(run, prices_for)),
                     file_name=f"comparison-{run.id}.csv",
                     mime="text/csv",
                     icon=":material/table:",
@@ -221,7 +230,7 @@ if run_id is not None:
                 )
                 middle.download_button(
                     "Export JSON",
-                    compare_stats.run_as_json(run),
+                    downloads.made_on_click(lambda run=run: compare_stats.run_as_json(run)),
                     file_name=f"comparison-{run.id}.json",
                     mime="application/json",
                     icon=":material/data_object:",
@@ -255,6 +264,7 @@ if "column" in fork_request and open_run is not None:
     conversation_id = compare_turns.fork_to_conversation(
         make_session, user_id, open_run["id"], fork_request["column"]
     )
+    cached_reads.forget_conversations()  # the chat sidebar lists the new conversation at once
     st.switch_page("views/chat.py", query_params={"c": str(conversation_id)})
 
 if again_clicked and open_run is not None:

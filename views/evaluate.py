@@ -15,7 +15,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import compare_setup, evaluation, rendering, resources, share
+from components import compare_setup, downloads, evaluation, rendering, resources, share, url_ids
+from evals import live as live_runs
 from evals import promptfoo, saved
 from evals.engine import Engine, Setting
 from evals.runner import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_REPEATS, MAX_SETTINGS, EvalRun, estimate
@@ -24,10 +25,16 @@ from evals.stats import wins_lines
 from evals.suite import Case, Suite, SuiteError
 from storage import evals as evals_store
 from storage import sharing
+from storage.images import ImageRejected
 from storage.models import User
+from turns import compare as compare_turns
 from turns import quota
 
 RUN_KEY = "eval"
+CASE_COLUMN = "__case"
+IMAGE_TYPES = ("png", "jpg", "jpeg", "webp", "gif")
+LIVE_EVERY_SECONDS = 0.5  # how often a running evaluation's matrix is redrawn
+STOP_WAIT_SECONDS = 10.0
 make_session = resources.sessions()
 user_id = resources.current_user_id()
 config = resources.settings()
@@ -39,26 +46,23 @@ def prices_for(model: str | None):
     return config.prices.get(model or default_target.model)
 
 
-def open_run_id() -> int | None:
-    raw = st.query_params.get(RUN_KEY)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
-def set_suite(suite: Suite) -> None:
-    """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it)."""
+def set_suite(suite: Suite, *, suite_id: int | None = None, in_place: bool = False) -> None:
+    """Make `suite` the one being edited (a fresh editor, so old edits do not apply to it); `suite_id`
+    is the saved suite it came from, which Save then updates and a run is linked to. `in_place`: the
+    same suite with a change made below the template and name fields (its images), which stay."""
     st.session_state["evaluate.suite"] = suite.to_dict()
-    st.session_state["evaluate.template"] = suite.prompt
     st.session_state["evaluate.version"] = st.session_state.get("evaluate.version", 0) + 1
+    if not in_place:
+        st.session_state["evaluate.template"] = suite.prompt
+        st.session_state["evaluate.suite_id"] = suite_id
+        st.session_state["evaluate.suite_name"] = suite.name
 
 
 st.session_state.setdefault("evaluate.suite", None)
 st.session_state.setdefault("evaluate.version", 0)
 st.session_state.setdefault("evaluate.seen_upload", None)
 compare_setup.init_state()
-run_id = open_run_id()
+run_id = url_ids.id_param(RUN_KEY)
 
 # -- the sidebar: saved runs and suites -----------------------------------------------------------------
 
@@ -89,20 +93,72 @@ st.caption(
 
 # -- an open run ----------------------------------------------------------------------------------------
 
-if run_id is not None:
-    # A finished run's document is read once and kept while the run is unchanged: with 400 cells,
-    # reading and summing them on every rerun would cost more than drawing them.
+
+def stored_record() -> dict | None:
+    """The open run as stored. A finished run's document is read once and kept while the run is
+    unchanged: with 400 cells, reading and summing them on every rerun would cost more than drawing."""
     with make_session() as session:
         version = evals_store.run_version(session, session.get(User, user_id), run_id)
     cached = st.session_state.get("evaluate.record")
-    if version is not None and cached is not None and cached[0] == (run_id, version):
-        record = cached[1]
+    if (
+        version is not None
+        and version[1] != "running"
+        and cached is not None
+        and cached[0] == (run_id, version)
+    ):
+        return cached[1]
+    found = saved.open_record(make_session, user_id, run_id)
+    if found is not None and found["run"]["status"] != "running":
+        with make_session() as session:
+            version = evals_store.run_version(session, session.get(User, user_id), run_id)
+        st.session_state["evaluate.record"] = ((run_id, version), found)
+    return found
+
+
+def current_record() -> tuple[dict | None, live_runs.LiveRun | None]:
+    """The open run as it stands: from its thread while this process runs it, else as stored."""
+    going = live_runs.find(user_id, run_id)
+    if going is not None and not going.finished:
+        return going.record(), going
+    return stored_record(), None
+
+
+@st.fragment(run_every=LIVE_EVERY_SECONDS)
+def running_view() -> None:
+    """A run still going: progress, Stop, the matrix filling in, any finished cell opened, the figures
+    so far. Only this part reruns on its timer or a click in it, and no rerun stops the run: it goes
+    on in its own thread (evals/live.py)."""
+    record, going = current_record()
+    if record is None or record["run"]["status"] != "running":
+        st.rerun()  # it ended (or its process died): draw the whole finished page
+    settled = sum(c["state"] in ("done", "stopped", "not run") for c in record["cells"])
+    total = len(record["cells"])
+    st.progress(settled / total if total else 1.0, text=f"{settled} of {total} requests")
+    if going is not None:
+        if st.button("Stop", icon=":material/stop_circle:", key="evaluate.stop"):
+            going.stop()
+            going.wait(STOP_WAIT_SECONDS)
+            st.rerun()
+        st.caption("Stop keeps every finished cell. You can open cells, leave or reload: the run goes on.")
     else:
-        record = saved.open_record(make_session, user_id, run_id)
-        if record is not None:
+        if st.button("Stop", icon=":material/stop_circle:", key="evaluate.stop"):
             with make_session() as session:
-                version = evals_store.run_version(session, session.get(User, user_id), run_id)
-            st.session_state["evaluate.record"] = ((run_id, version), record)
+                evals_store.request_stop(session, session.get(User, user_id), run_id)
+                session.commit()
+            st.session_state["evaluate.stop_asked"] = run_id
+        if st.session_state.get("evaluate.stop_asked") == run_id:
+            st.caption("Stopping: the app process running it stops within a second or two.")
+        else:
+            st.caption(
+                "This run is going on in another app process; its cells appear here as they finish, and "
+                "Stop keeps every finished one."
+            )
+    evaluation.matrix_with_cell(record)
+    st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
+
+
+if run_id is not None:
+    record, _ = current_record()
     if record is None:
         st.warning("That evaluation was not found.", icon=":material/search_off:")
         st.query_params.pop(RUN_KEY, None)
@@ -113,54 +169,15 @@ if run_id is not None:
         f"{len(record['suite'].get('tests') or [])} case(s) × {len(names)} setting(s) × "
         f"{int(record['repeats'])} repeat(s) · {rendering.label(record['run']['status'])}"
     )
+    if record["run"]["status"] == "running":
+        running_view()
+        st.stop()
     if record["run"]["status"] in ("stopped", "interrupted"):
         st.info("This run did not finish: cells marked “not run” were never sent and do not count.")
 
     matrix_tab, figures_tab, review_tab, export_tab = st.tabs(["Matrix", "Figures", "Blind review", "Export"])
     with matrix_tab:
-        st.caption("Pick a cell to open it: its reply, each assertion and why it passed or failed.")
-        frame = evaluation.matrix_frame(record)
-        picked = st.dataframe(
-            frame,
-            hide_index=True,
-            width="stretch",
-            key="evaluate.matrix",
-            on_select="rerun",
-            selection_mode="single-cell",
-        )
-        chosen = list(getattr(getattr(picked, "selection", None), "cells", None) or [])
-        if chosen and chosen[0][1] in names and st.session_state.get("evaluate.picked") != tuple(chosen[0]):
-            st.session_state["evaluate.picked"] = tuple(chosen[0])
-            st.session_state["evaluate.cell_case"] = int(chosen[0][0])
-            st.session_state["evaluate.cell_setting"] = names.index(chosen[0][1])
-        left, middle, right = st.columns(3)
-        case_count = len(record["suite"].get("tests") or [])
-        case = left.selectbox(
-            "Case",
-            range(case_count),
-            format_func=lambda i: rendering.plain(evaluation.case_label(record, i)),
-            key="evaluate.cell_case",
-        )
-        setting = middle.selectbox(
-            "Setting",
-            range(len(names)),
-            format_func=lambda i: rendering.plain(names[i]),
-            key="evaluate.cell_setting",
-        )
-        repeat = right.number_input(
-            "Repeat", min_value=1, max_value=record["repeats"], step=1, key="evaluate.cell_repeat"
-        )
-        cell = next(
-            (
-                c
-                for c in record["cells"]
-                if (c["case"], c["setting"], c["repeat"]) == (case, setting, int(repeat) - 1)
-            ),
-            None,
-        )
-        if cell is not None:
-            with st.container(border=True, key="evaluate.cell"):
-                evaluation.show_cell(record, cell)
+        evaluation.matrix_with_cell(record)
 
     with figures_tab:
         st.dataframe(evaluation.stats_frame(record), hide_index=True, width="stretch", key="evaluate.stats")
@@ -251,7 +268,7 @@ if run_id is not None:
         cols = st.columns(4)
         cols[0].download_button(
             "Results JSON",
-            lambda: json.dumps(record, indent=2, ensure_ascii=False),
+            downloads.made_on_click(lambda record=record: json.dumps(record, indent=2, ensure_ascii=False)),
             file_name=f"{slug}.json",
             mime="application/json",
             key="evaluate.export.json",
@@ -260,7 +277,7 @@ if run_id is not None:
         )
         cols[1].download_button(
             "Results CSV",
-            lambda: results_as_csv(record),
+            downloads.made_on_click(lambda record=record: results_as_csv(record)),
             file_name=f"{slug}.csv",
             mime="text/csv",
             key="evaluate.export.csv",
@@ -269,7 +286,7 @@ if run_id is not None:
         )
         cols[2].download_button(
             "Suite as promptfoo YAML",
-            lambda: promptfoo.dump_yaml(suite_obj),
+            downloads.made_on_click(lambda suite_obj=suite_obj: promptfoo.dump_yaml(suite_obj)),
             file_name=f"{slug}-suite.yaml",
             mime="application/yaml",
             key="evaluate.export.suite_yaml",
@@ -277,7 +294,7 @@ if run_id is not None:
         )
         cols[3].download_button(
             "Suite as promptfoo CSV",
-            lambda: promptfoo.dump_csv(suite_obj),
+            downloads.made_on_click(lambda suite_obj=suite_obj: promptfoo.dump_csv(suite_obj)),
             file_name=f"{slug}-suite.csv",
             mime="text/csv",
             key="evaluate.export.suite_csv",
@@ -309,21 +326,40 @@ if run_id is not None:
 # -- 1. the suite -------------------------------------------------------------------------------------
 
 st.subheader("1. The suite", anchor=False)
-upload = st.file_uploader(
-    "Import a promptfoo suite (YAML with `tests:`, or CSV with `__expected` columns)",
-    type=["yaml", "yml", "json", "csv"],
+uploads = st.file_uploader(
+    "Import a promptfoo suite (YAML with `tests:`, or CSV with `__expected` columns), with any image "
+    "files its cases name",
+    type=["yaml", "yml", "json", "csv", *IMAGE_TYPES],
+    accept_multiple_files=True,
     key="evaluate.upload",
 )
-if upload is not None:
-    data = upload.getvalue()
-    fingerprint = hashlib.sha256(data).hexdigest() + upload.name
-    if st.session_state["evaluate.seen_upload"] != fingerprint:
-        st.session_state["evaluate.seen_upload"] = fingerprint
-        try:
-            set_suite(promptfoo.load(upload.name, data))
-            st.session_state["evaluate.import_error"] = None
-        except SuiteError as refused:
-            st.session_state["evaluate.import_error"] = str(refused)
+suite_files = [u for u in uploads or [] if u.name.rsplit(".", 1)[-1].lower() not in IMAGE_TYPES]
+if uploads:
+    by_name = {u.name: u.getvalue() for u in uploads}
+    fingerprint = hashlib.sha256(
+        b"".join(hashlib.sha256(d).digest() + n.encode() for n, d in by_name.items())
+    )
+    if st.session_state["evaluate.seen_upload"] != fingerprint.hexdigest():
+        st.session_state["evaluate.seen_upload"] = fingerprint.hexdigest()
+        if len(suite_files) != 1:
+            st.session_state["evaluate.import_error"] = (
+                "Upload one suite file (YAML or CSV) at a time, with the image files it names."
+                if suite_files
+                else "Images arrived without a suite file: upload the suite (YAML or CSV) with them."
+            )
+        else:
+            try:
+                set_suite(
+                    promptfoo.load(
+                        suite_files[0].name,
+                        suite_files[0].getvalue(),
+                        # A case's image is looked up by its file name among the files uploaded with it.
+                        image_files=lambda name: by_name.get(name) or by_name.get(name.rsplit("/", 1)[-1]),
+                    )
+                )
+                st.session_state["evaluate.import_error"] = None
+            except SuiteError as refused:
+                st.session_state["evaluate.import_error"] = str(refused)
 if st.session_state.get("evaluate.import_error"):
     st.error("The suite was not imported:", icon=":material/error:")
     st.text(st.session_state["evaluate.import_error"])
@@ -334,9 +370,49 @@ if saved_suites:
         format_func=lambda i: "—" if i is None else rendering.plain(saved_suites[i][1]),
         key="evaluate.saved_pick",
     )
-    if pick is not None and st.button("Open this suite", key="evaluate.saved_open"):
-        set_suite(Suite.from_dict(saved_suites[pick][2]))
-        st.rerun()
+    if pick is not None:
+        picked_id, picked_name, picked_suite = saved_suites[pick]
+        open_col, delete_col = st.columns(2)
+        if open_col.button("Open this suite", key="evaluate.saved_open", icon=":material/folder_open:"):
+            set_suite(Suite.from_dict({**picked_suite, "name": picked_name}), suite_id=picked_id)
+            st.rerun()
+        if delete_col.button("Delete this suite…", key="evaluate.saved_delete", icon=":material/delete:"):
+            st.session_state["evaluate.confirm_delete"] = picked_id
+        if st.session_state.get("evaluate.confirm_delete") == picked_id:
+            with make_session() as session:
+                its_runs = evals_store.runs_of_suite(session, session.get(User, user_id), picked_id)
+                run_count = len(its_runs)
+            with st.container(border=True, key="evaluate.confirm"):
+                st.warning(
+                    rendering.label(f"Delete the saved suite “{picked_name}”? This cannot be undone."),
+                    icon=":material/warning:",
+                )
+                with_runs = False
+                if run_count:
+                    with_runs = st.checkbox(
+                        f"Also delete its {run_count:d} run(s)",
+                        key="evaluate.delete_runs_too",
+                        help="Left unticked, its runs stay: each keeps its own copy of the suite, so it "
+                        "still opens, exports and shares. A run still going is never deleted.",
+                    )
+                else:
+                    st.caption("No run was made from this suite.")
+                yes, no = st.columns(2)
+                if yes.button("Delete the suite", type="primary", key="evaluate.delete_suite_confirm"):
+                    with make_session() as session:
+                        evals_store.delete_suite(
+                            session, session.get(User, user_id), picked_id, with_runs=with_runs
+                        )
+                        session.commit()
+                    st.session_state.pop("evaluate.confirm_delete", None)
+                    st.session_state.pop("evaluate.saved_pick", None)
+                    if st.session_state.get("evaluate.suite_id") == picked_id:
+                        st.session_state["evaluate.suite_id"] = None  # what is open stays, unsaved
+                    st.toast("Suite deleted.", icon=":material/delete:")
+                    st.rerun()
+                if no.button("Cancel", key="evaluate.delete_suite_cancel"):
+                    st.session_state.pop("evaluate.confirm_delete", None)
+                    st.rerun()
 
 suite_dict = st.session_state["evaluate.suite"]
 if suite_dict is None:
@@ -350,13 +426,16 @@ template = st.text_input(
     help="Each case's variables fill {{name}}.",
 )
 columns, rows = promptfoo.suite_rows(base_suite)
+for position, row in enumerate(rows):
+    row[CASE_COLUMN] = str(position)  # hidden: which case a row was, so its images follow it
 st.caption(
     "One row per case: a column per variable, `__description`, and one assertion per `__expected` column "
     "in promptfoo's CSV form (`contains:Paris`, `not-icontains:sorry`, `is-json`, `latency(5000)`, "
     "`llm-rubric:is polite`). Add or delete rows as you like."
 )
 edited = st.data_editor(
-    pd.DataFrame(rows, columns=columns, dtype="string"),
+    pd.DataFrame(rows, columns=[*columns, CASE_COLUMN], dtype="string"),
+    column_order=columns,
     num_rows="dynamic",
     width="stretch",
     hide_index=True,
@@ -365,36 +444,114 @@ edited = st.data_editor(
 edit_problems: list[str] = []
 cases = []
 for position, row in enumerate(edited.astype(object).where(edited.notna(), "").to_dict("records")):
+    origin = str(row.pop(CASE_COLUMN, "") or "")
     try:
         case = promptfoo.case_from_row({str(k): str(v) for k, v in row.items()}, where=f"row {position + 1}")
     except SuiteError as problem:
         edit_problems.append(str(problem))
         continue
-    if position < len(base_suite.cases) and base_suite.cases[position].images:
-        case = Case(case.vars, case.asserts, case.description, base_suite.cases[position].images)
+    if origin.isdigit() and int(origin) < len(base_suite.cases) and base_suite.cases[int(origin)].images:
+        case = Case(case.vars, case.asserts, case.description, base_suite.cases[int(origin)].images)
     if any(case.vars.values()) or case.asserts:
         cases.append(case)
-suite = Suite(prompt=template or "", cases=tuple(cases), name=base_suite.name)
+st.session_state.setdefault("evaluate.suite_name", base_suite.name)
+suite = Suite(
+    prompt=template or "",
+    cases=tuple(cases),
+    name=(st.session_state["evaluate.suite_name"] or "").strip() or base_suite.name,
+)
 for line in suite.unsupported():
     st.warning(rendering.label(line), icon=":material/block:")
 problems = edit_problems + suite.problems()
 for problem in problems:
     st.error(rendering.label(problem), icon=":material/error:")
 
+image_count = sum(len(c.images) for c in suite.cases)
+with st.expander(f"Images · {image_count:d} attached", icon=":material/image:"):
+    if edit_problems or not suite.cases:
+        st.caption("Fix the table above first: images are attached to the cases it holds.")
+    else:
+        st.caption(
+            "A case's images are sent with its prompt, to every setting. PNG, JPEG, WebP and GIF, "
+            "normalised as chat images are (orientation applied, metadata removed)."
+        )
+        target = st.selectbox(
+            "Case",
+            range(len(suite.cases)),
+            format_func=lambda i: rendering.plain(suite.cases[i].label(i)),
+            key="evaluate.image_case",
+        )
+        target = min(int(target or 0), len(suite.cases) - 1)
+        chosen_case = suite.cases[target]
+
+        def with_images(images: tuple[str, ...]) -> Suite:
+            changed = list(suite.cases)
+            changed[target] = Case(chosen_case.vars, chosen_case.asserts, chosen_case.description, images)
+            return Suite(prompt=suite.prompt, cases=tuple(changed), name=suite.name)
+
+        added = st.file_uploader(
+            "Attach images to this case",
+            type=list(IMAGE_TYPES),
+            accept_multiple_files=True,
+            key=f"evaluate.case_images.{st.session_state['evaluate.version']}.{target}",
+        )
+        if added:
+            try:
+                urls = compare_turns.data_urls_of([(f.getvalue(), f.name) for f in added])
+            except ImageRejected as refused:
+                st.error(rendering.label(refused.message), icon=":material/error:")
+            else:
+                set_suite(with_images((*chosen_case.images, *urls)), in_place=True)
+                st.rerun()
+        for index, url in enumerate(chosen_case.images):
+            thumb, remove = st.columns([4, 1])
+            thumb.image(evaluation.image_bytes(url), width=160)
+            if remove.button("Remove", key=f"evaluate.image_remove.{index}", icon=":material/close:"):
+                set_suite(
+                    with_images(chosen_case.images[:index] + chosen_case.images[index + 1 :]), in_place=True
+                )
+                st.rerun()
+
 save_cols = st.columns([3, 1])
-suite_name = save_cols[0].text_input("Suite name", value=suite.name, key="evaluate.suite_name")
+save_cols[0].text_input(
+    "Suite name", key="evaluate.suite_name", help="Saving under the name it was opened with updates it."
+)
 if save_cols[1].button(
     "Save suite", icon=":material/save:", key="evaluate.save_suite", disabled=bool(edit_problems)
 ):
     with make_session() as session:
-        evals_store.create_suite(
-            session,
-            session.get(User, user_id),
-            name=suite_name,
-            suite={**suite.to_dict(), "name": suite_name},
-        )
+        me = session.get(User, user_id)
+        kept = evals_store.get_suite(session, me, st.session_state.get("evaluate.suite_id") or -1)
+        if kept is not None and kept.name == suite.name:
+            evals_store.update_suite(session, me, kept.id, suite=suite.to_dict())
+            said = "Suite updated."
+        else:
+            kept = evals_store.create_suite(session, me, name=suite.name, suite=suite.to_dict())
+            said = "Suite saved."
         session.commit()
-    st.toast("Suite saved.", icon=":material/save:")
+        st.session_state["evaluate.suite_id"] = kept.id
+    st.toast(rendering.trusted(said), icon=":material/save:")
+suite_slug = "".join(ch if ch.isalnum() else "-" for ch in suite.name).strip("-")[:60] or "suite"
+yaml_col, csv_col = st.columns(2)
+yaml_col.download_button(
+    "Download as promptfoo YAML",
+    downloads.made_on_click(lambda: promptfoo.dump_yaml(suite)),
+    file_name=f"{suite_slug}.yaml",
+    mime="application/yaml",
+    key="evaluate.suite_yaml",
+    on_click="ignore",
+    icon=":material/download:",
+)
+csv_col.download_button(
+    "Download as promptfoo CSV",
+    downloads.made_on_click(lambda: promptfoo.dump_csv(suite)),
+    file_name=f"{suite_slug}.csv",
+    mime="text/csv",
+    key="evaluate.suite_csv",
+    on_click="ignore",
+    icon=":material/download:",
+    help="promptfoo's CSV form has no place for the prompt template; the YAML keeps it.",
+)
 
 # -- 2. the settings ----------------------------------------------------------------------------------
 
@@ -479,7 +636,7 @@ go = st.button(
 
 if go and not blocked:
     grader = settings[grader_index] if grader_index < len(settings) else settings[0]
-    engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config), title=suite.name)
+    engine = Engine(make_session, user_id, limits=quota.Limits.from_settings(config))
     evaluation_run = EvalRun(
         suite,
         settings,
@@ -489,12 +646,8 @@ if go and not blocked:
         grader=grader,
         prices_for=prices_for,
     )
-    new_id = saved.start(make_session, user_id, evaluation_run)
-    st.query_params[RUN_KEY] = str(new_id)
-    st.caption("Running. Stop (top right) keeps every finished cell.")
-    live = evaluation.LiveView(evaluation_run, evaluation_run.record)
-    try:
-        evaluation_run.run(live)
-    finally:
-        saved.finish(make_session, user_id, new_id, evaluation_run)
+    going = live_runs.start(
+        make_session, user_id, evaluation_run, suite_id=st.session_state.get("evaluate.suite_id")
+    )
+    st.query_params[RUN_KEY] = str(going.run_id)
     st.rerun()

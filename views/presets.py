@@ -12,7 +12,7 @@ import json
 import streamlit as st
 
 from chat_client import Params, validate
-from components import rendering, resources
+from components import cached_reads, rendering, resources
 from storage import presets
 from storage.models import User
 
@@ -71,6 +71,7 @@ def _save(preset_id: int | None, **fields) -> None:
     except ValueError as problem:
         st.error(rendering.outside(str(problem)))
     else:
+        cached_reads.forget_presets()  # the chat and compare pickers read them again
         st.toast("Saved.")
         st.rerun()
 
@@ -79,6 +80,7 @@ def _delete(preset_id: int) -> None:
     with make_session() as session:
         presets.delete_preset(session, session.get(User, user_id), preset_id)
         session.commit()
+    cached_reads.forget_presets()
 
 
 def _editor(kind: str, row: dict | None) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.app.hosting_support import ANN, BOB, password_secrets, sign_in
+from tests.app.hosting_support import ANN, BOB, password_secrets, sign_in, signed_in
 
 
 @pytest.fixture
@@ -56,3 +56,32 @@ def test_someone_who_is_not_an_admin_gets_nothing_from_the_admin_page(hosted):
         return  # not even in bob's navigation
     assert [t.value for t in bob.title] != ["Admin"]
     assert any("for admins" in e.value for e in bob.error)
+
+
+def test_an_admin_signs_a_person_out_everywhere(hosted):
+    bob_laptop = sign_in(hosted().run(), "bob", BOB)
+    bob_phone = sign_in(hosted().run(), "bob", BOB, address="198.51.100.4")
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.switch_page("views/admin.py").run()
+    assert not ann.exception
+    [line] = [m.value.replace("\\", "") for m in ann.markdown if m.value.startswith("**bob**")]
+    assert "2 sessions" in line and "198.51.100.4" in line
+    people = [m.value for m in ann.markdown if m.value.startswith("**") and " session" in m.value]
+    buttons = [b for b in ann.button if b.label == "Sign out everywhere"]
+    assert len(people) == len(buttons) == 2  # ann and bob, one button each, in the same order
+    buttons[next(i for i, p in enumerate(people) if p.startswith("**bob**"))].click().run()
+    assert not any(m.value.startswith("**bob**") for m in ann.markdown)
+    assert not signed_in(bob_laptop.run()) and not signed_in(bob_phone.run())
+    assert signed_in(ann.run()), "ann's own session is untouched"
+
+
+def test_the_admin_page_shows_the_throttle_ceiling_and_who_it_slows(hosted, monkeypatch):
+    monkeypatch.setenv("PRISM_SIGN_IN_MAX_DELAY", "90")
+    at = hosted().run()
+    for _ in range(4):
+        at = sign_in(at, "bob", "guess", address="203.0.113.50")
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.switch_page("views/admin.py").run()
+    assert any("never more than 90 seconds" in c.value for c in ann.caption)
+    slowed = ann.dataframe[-1].value  # the throttle table comes after the usage table
+    assert list(slowed["address"]) == ["203.0.113.50"] and list(slowed["wrong passwords (24 h)"]) == [3]

@@ -26,7 +26,7 @@ def anns():
     """Ann's conversation and comparison, made straight in the database."""
     make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
     with make_session() as session:
-        ann = repository.ensure_user(session, "ann", role="admin")
+        ann = repository.ensure_user(session, "ann", role="admin", method="password")
         conversation = repository.create_conversation(session, ann, title="Ann's merger plans")
         repository.add_message(session, ann, conversation.id, role="user", content="Ann's merger plans")
         session.commit()

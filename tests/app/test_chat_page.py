@@ -225,7 +225,8 @@ def test_logprobs_show_as_coloured_tokens_with_alternatives(app_env, new_app):
     toggles = [t for t in at.toggle if t.key and t.key.startswith("chat.lp.")]
     toggles[0].set_value(True).run()
     assert any("-background[" in m.value for m in at.markdown)
-    assert len(at.dataframe) == 1
+    alternatives = at.table[0].value  # the first token, then the 3 alternatives asked for
+    assert len(alternatives) == 1 + 3 and list(alternatives.columns) == ["token", "probability"]
 
 
 def test_thought_summary_appears_in_a_collapsed_section(app_env, new_app):
@@ -353,8 +354,23 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert labels == ["alpha conversation about zebras"]
 
 
-def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+def open_settings(at, key: str = "new"):
+    """Open "System prompt and parameters", as a click on it does."""
+    at.session_state[f"chat.settings_open.{key}"] = True
+    return at.run()
+
+
+def test_presets_are_read_only_once_the_settings_are_opened(app_env, new_app):
     at = new_app().run()
+    assert not [s for s in at.selectbox if s.key in ("chat.system.new.preset", "chat.pp.new.pick")]
+    assert at.number_input(key=P + "temperature") is not None  # the form itself is always there
+    open_settings(at)
+    assert at.selectbox(key="chat.system.new.preset").options[1:]
+    assert any(o.startswith("Deterministic") for o in at.selectbox(key="chat.pp.new.pick").options)
+
+
+def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
+    at = open_settings(new_app())
     system_presets = at.selectbox(key="chat.system.new.preset")
     first = system_presets.options[1]
     system_presets.select(first).run()
@@ -386,7 +402,7 @@ def test_a_parameter_preset_kept_in_the_flat_shape_still_fills_the_thinking_fiel
             params={"temperature": 0.2, "thinking_budget": 1024, "include_thoughts": True},
         )
         session.commit()
-    at = new_app().run()
+    at = open_settings(new_app())
     picker = at.selectbox(key="chat.pp.new.pick")
     picker.select(next(o for o in picker.options if o.startswith("Flat thinker"))).run()
     assert at.number_input(key=P + "thinking_budget").value == 1024
@@ -423,3 +439,27 @@ def test_the_cost_line_uses_the_price_of_the_model_chosen_in_the_form(app_env, n
     assert sent(app_env)["model"] == "gemini-2.5-flash-lite"
     costs = [float(m) for c in at.caption for m in re.findall(r"\$(\d+\.\d+)", c.value)]
     assert costs and costs[-1] >= 1.0, costs
+
+
+def test_a_preset_another_app_server_saves_is_offered_at_the_next_run(app_env, new_app):
+    """The preset menu is a cached read: a preset written straight to the database (as another app
+    server sharing it would) still shows at the next run, and one deleted there is gone."""
+    import os
+
+    from storage import open_database, presets, repository, session_factory
+
+    at = open_settings(new_app())
+    assert not any("Elsewhere" in o for o in at.selectbox(key="chat.pp.new.pick").options)
+    make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        made = presets.create_preset(session, user, kind="params", name="Elsewhere", params={"seed": 4})
+        session.commit()
+        made_id = made.id
+    at.run()
+    assert any(o.startswith("Elsewhere") for o in at.selectbox(key="chat.pp.new.pick").options)
+    with make_session() as session:
+        presets.delete_preset(session, repository.ensure_user(session, "local"), made_id)
+        session.commit()
+    at.run()
+    assert not any(o.startswith("Elsewhere") for o in at.selectbox(key="chat.pp.new.pick").options)

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from evals import cli
+from evals import live as evals_live
 from storage import evals as evals_store
 from storage import open_database, repository, session_factory
 
@@ -62,10 +63,25 @@ def json_vs_plain(at):
     return at.run()
 
 
+def local_user_id() -> int:
+    with session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))() as session:
+        return repository.ensure_user(session, "local").id
+
+
+def wait_for_the_run(at):
+    """The run goes on in its own thread: wait for it to store its end, then draw the page again."""
+    going = evals_live.find(local_user_id(), int(at.query_params["eval"]))
+    if going is not None:
+        assert going.wait(60), "the evaluation did not end within a minute"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def run_page(at):
     at.button(key="evaluate.run").click().run()
     assert not at.exception, at.exception
-    return at
+    return wait_for_the_run(at)
 
 
 def table_with(at, column: str):
@@ -275,3 +291,268 @@ def test_a_saved_suite_reopens_in_a_new_session(app_env, new_app):
     rows = table_with(again, "__expected1")
     assert rows["topic"].tolist() == ["topic 0", "topic 1", "scripts"]
     assert rows["__expected1"].tolist() == ["not-is-json", "not-is-json", "javascript:output.length > 0"]
+
+
+def stalling_suite() -> bytes:
+    """Three quick cases and one whose reply stalls for a minute: the run is surely still going while
+    the test clicks around, and only Stop (or the minute) ends it."""
+    lines = ["prompts: ['Tell me about {{topic}}']", "tests:"]
+    for i, topic in enumerate(
+        ["seeds", "tokens", "temperature", "stalls [[fault:stall:after=1,seconds=60]]"]
+    ):
+        lines += [
+            f"  - description: C{i}",
+            f"    vars: {{topic: '{topic}'}}",
+            "    assert: [{type: not-is-json}]",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def wait_until(condition, what: str, timeout: float = 30.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)  # the polling interval, not a stand-in for the condition
+
+
+def test_clicks_and_a_reload_during_a_run_do_not_stop_it_and_stop_keeps_what_finished(app_env, new_app):
+    at = upload(evaluate_page(new_app), stalling_suite())
+    at.button(key="evaluate.run").click().run()
+    assert not at.exception, at.exception
+    run_id = int(at.query_params["eval"])
+    going = evals_live.find(local_user_id(), run_id)
+    assert going is not None and not going.finished  # the page returned while the run goes on
+    wait_until(lambda: sum(c.state == "done" for c in going.run.cells) == 6, "the six quick cells")
+
+    # A click in the page (opening a finished cell) redraws it; the run goes on.
+    at.run()
+    assert any("6 of 8 requests" in p.proto.text for p in at.get("progress"))
+    at.selectbox(key="evaluate.cell_case").set_value(1)
+    at.selectbox(key="evaluate.cell_setting").set_value(1).run()
+    assert not at.exception, at.exception
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert "2. C1 · Setting 2 · repeat 1 · done" in captions
+    assert at.code[-1].value.strip() not in ("", "(empty)")  # the finished cell's reply
+    assert not going.finished and [c.state for c in going.run.cells].count("running") == 2
+
+    # A reload (a new session on the same address) finds the run still going, and can stop it.
+    reloaded = new_app()
+    reloaded.query_params["eval"] = str(run_id)
+    reloaded.run()
+    reloaded.switch_page("views/evaluate.py")
+    reloaded.query_params["eval"] = str(run_id)
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert not going.finished
+    reloaded.button(key="evaluate.stop").click().run()
+    assert not reloaded.exception, reloaded.exception
+    assert going.finished
+
+    # Stop kept the six finished cells; the two cut short count in no pass rate.
+    for page in (reloaded, at.run()):
+        assert not page.exception, page.exception
+        assert not [b for b in page.button if b.key == "evaluate.stop"]
+        assert any("did not finish" in i.value for i in page.info)
+        assert stats_rows(page) == [["Setting 1", "3/3"], ["Setting 2", "3/3"]]
+
+
+def test_a_saved_suite_is_deleted_after_a_confirmation_and_its_runs_stay_unless_asked(
+    app_env, new_app, make_session
+):
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.text_input(key="evaluate.suite_name").set_value("Doomed").run()
+    at.button(key="evaluate.save_suite").click().run()
+    at = run_page(at)  # the run is linked to the saved suite it was run from
+    kept_run = at.query_params["eval"]
+
+    at = evaluate_page(new_app)
+    at.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    at.button(key="evaluate.saved_delete").click().run()
+    assert not at.exception, at.exception
+    assert any("Delete the saved suite “Doomed”?" in w.value for w in at.warning)
+    assert at.checkbox(key="evaluate.delete_runs_too").label == "Also delete its 1 run(s)"
+    at.button(key="evaluate.delete_suite_cancel").click().run()  # changing one's mind keeps it
+    assert not [w for w in at.warning if "Delete the saved suite" in w.value]
+    with make_session() as session:
+        assert [
+            s.name for s in evals_store.list_suites(session, repository.ensure_user(session, "local"))
+        ] == ["Doomed"]
+
+    at.button(key="evaluate.saved_delete").click().run()
+    at.button(key="evaluate.delete_suite_confirm").click().run()
+    assert not at.exception, at.exception
+    assert not [s for s in at.selectbox if s.key == "evaluate.saved_pick"]  # no saved suite is left
+    # The run stays, with its own copy of the suite: it still opens.
+    reopened = evaluate_page(new_app)
+    reopened.query_params["eval"] = kept_run
+    reopened.run()
+    assert not reopened.exception, reopened.exception
+    assert stats_rows(reopened)[0][0] == "Setting 1"
+
+    # Deleting with "also its runs" ticked takes them along.
+    at = upload(evaluate_page(new_app), suite_yaml(1))
+    at.text_input(key="evaluate.suite_name").set_value("Doomed too").run()
+    at.button(key="evaluate.save_suite").click().run()
+    run_page(at)
+    at = evaluate_page(new_app)
+    at.selectbox(key="evaluate.saved_pick").set_value(0).run()
+    at.button(key="evaluate.saved_delete").click().run()
+    at.checkbox(key="evaluate.delete_runs_too").check().run()
+    at.button(key="evaluate.delete_suite_confirm").click().run()
+    assert not at.exception, at.exception
+    with make_session() as session:
+        user = repository.ensure_user(session, "local")
+        assert evals_store.list_suites(session, user) == []
+        assert [r.id for r in evals_store.list_runs(session, user)] == [int(kept_run)]
+
+
+def test_images_come_with_the_suite_or_are_attached_in_the_page_and_follow_their_case(app_env, new_app):
+    from tests.evals.test_import import png
+
+    suite = (
+        b"prompts: ['What colour is it? {{q}}']\ntests:\n"
+        b"  - {description: First, vars: {q: one}}\n"
+        b"  - {description: Second, vars: {q: two}, images: [red.png]}\n"
+        b"  - {description: Third, vars: {q: three}}\n"
+    )
+    at = evaluate_page(new_app)
+    # A suite that names an image, uploaded without it, is refused naming the case and the file.
+    at.file_uploader(key="evaluate.upload").set_value([("suite.yaml", suite, "application/yaml")]).run()
+    assert any("tests[1].images" in t.value and "'red.png' was not found" in t.value for t in at.text)
+    at.file_uploader(key="evaluate.upload").set_value(
+        [("suite.yaml", suite, "application/yaml"), ("red.png", png(), "image/png")]
+    ).run()
+    assert not at.exception, at.exception
+    assert not any("not imported" in e.value for e in at.error)
+    assert at.expander[0].label.startswith("Images · 1 attached")
+
+    # Attach a picture to the third case in the page.
+    at.selectbox(key="evaluate.image_case").set_value(2).run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Attach images to this case")
+    uploader.set_value([("blue.png", png((20, 30, 200)), "image/png")]).run()
+    assert not at.exception, at.exception
+    assert at.expander[0].label.startswith("Images · 2 attached")
+    # Something that is not a picture is refused in words, nothing added.
+    at.selectbox(key="evaluate.image_case").set_value(0).run()
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Attach images to this case")
+    uploader.set_value([("notes.png", b"not a picture at all", "image/png")]).run()
+    assert any("image" in e.value.lower() for e in at.error) and not at.exception
+    assert at.expander[0].label.startswith("Images · 2 attached")
+
+    # Delete the first row in the table: each image stays with its own case.
+    editor_key = f"evaluate.editor.{at.session_state['evaluate.version']}"
+    at.session_state[editor_key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    at.run()
+    assert not at.exception, at.exception
+    sent_before = len(app_env.received)
+    at.number_input(key="evaluate.ncols").set_value(1).run()
+    at = run_page(at)
+    sent = [r["body"]["messages"][-1]["content"] for r in app_env.received[sent_before:]]
+
+    def text_and_images(content):
+        if isinstance(content, str):
+            return content, 0
+        words = " ".join(p["text"] for p in content if p.get("type") == "text")
+        return words, sum(p.get("type") == "image_url" for p in content)
+
+    assert sorted(text_and_images(c) for c in sent) == [
+        ("What colour is it? three", 1),
+        ("What colour is it? two", 1),
+    ]
+    # The opened cell shows the case's image with the reply.
+    at.selectbox(key="evaluate.cell_case").set_value(0).run()
+    images = at.get("image")
+    assert len(images) == 1 and images[0].proto.imgs[0].caption == "image 1"
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "2147483648", "-7", "1e3", "0"])
+def test_an_impossible_evaluation_id_in_the_url_is_not_found(engine_db_url, new_app, raw):
+    at = new_app().run()
+    at.switch_page("views/evaluate.py")
+    at.query_params["eval"] = raw
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["That evaluation was not found."]
+
+
+ANOTHER_PROCESS = """
+import sys
+from chat_client import Endpoint, Params
+from evals import live, promptfoo
+from evals.engine import Engine, Setting
+from evals.runner import EvalRun
+from storage import open_database, repository, session_factory
+
+url, base_url, suite_text = sys.argv[1], sys.argv[2], sys.argv[3]
+make_session = session_factory(open_database(url))
+with make_session() as session:
+    user_id = repository.ensure_user(session, "local").id
+    session.commit()
+endpoint = Endpoint(base_url=base_url, name="offline")
+run = EvalRun(
+    promptfoo.load_yaml(suite_text),
+    [Setting("plain", endpoint, Params(model="gemini-2.5-flash", temperature=0, seed=1))],
+    engine=Engine(make_session, user_id),
+)
+going = live.start(make_session, user_id, run)
+print(going.run_id, flush=True)
+sys.exit(0 if going.wait(120) else 1)
+"""
+
+
+def test_stop_in_a_page_of_another_app_process_stops_the_run_there(app_env, new_app):
+    """The run goes on in a child process (another app server); this page finds it in the database,
+    draws it, and its Stop reaches the child through the database."""
+    import subprocess
+    import sys
+
+    from tests.browser.support import ROOT
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ANOTHER_PROCESS,
+            os.environ["PRISM_DATABASE_URL"],
+            app_env.base_url,
+            stalling_suite().decode(),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = child.stdout.readline().strip()
+        assert run_id.isdigit(), child.stderr.read()
+        make = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
+
+        def quick_cells_saved():
+            with make() as session:
+                run = evals_store.get_run(session, repository.ensure_user(session, "local"), int(run_id))
+                return sum(c.data.get("state") == "done" for c in run.cells) == 3
+
+        try:
+            wait_until(quick_cells_saved, "the three quick cells in the database")
+        except AssertionError:
+            child.kill()
+            raise AssertionError(child.stderr.read()[-3000:]) from None
+        at = evaluate_page(new_app)
+        at.query_params["eval"] = run_id
+        at.run()
+        assert not at.exception, at.exception
+        assert any("3 of 4 requests" in p.proto.text for p in at.get("progress"))
+        assert any("another app process" in c.value for c in at.caption)
+        at.button(key="evaluate.stop").click().run()
+        assert any("Stopping" in c.value for c in at.caption)
+        assert child.wait(30) == 0  # the child saw the request and stopped its run
+        at.run()
+        assert not at.exception, at.exception
+        assert any("did not finish" in i.value for i in at.info)
+        assert stats_rows(at) == [["plain", "3/3"]]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -132,7 +132,9 @@ def test_a_preset_sets_only_its_own_fields_even_beside_another_nested_one(app_en
         presets.create_preset(session, user, kind="params", name="Show thoughts", params=nested)
         session.commit()
     at, prefix = chat_form(new_app)
-    at.number_input(key=prefix + "thinking_budget").set_value(1024).run()
+    at.number_input(key=prefix + "thinking_budget").set_value(1024)
+    at.session_state["chat.settings_open.new"] = True  # opened: its presets are read
+    at.run()
     picker = at.selectbox(key="chat.pp.new.pick")
     picker.select(next(o for o in picker.options if o.startswith("Show thoughts"))).run()
     assert not at.exception, at.exception

@@ -34,8 +34,9 @@ def test_a_new_parameter_set_is_checked_then_saved_and_reaches_the_chat(app_env,
     click(at, "presets.params.new.save")
     assert any(e.label == "Hot · yours" for e in at.expander)
 
-    chat = new_app().run()
-    picker = chat.selectbox(key="chat.pp.new.pick")
+    chat = new_app()
+    chat.session_state["chat.settings_open.new"] = True  # the chat's settings box, opened
+    picker = chat.run().selectbox(key="chat.pp.new.pick")
     picker.select(next(o for o in picker.options if o.startswith("Hot"))).run()
     assert chat.number_input(key="chat.p.new.temperature").value == 1.7
     assert chat.number_input(key="chat.p.new.seed").value == 3

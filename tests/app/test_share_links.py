@@ -157,7 +157,7 @@ def test_a_shared_compare_run_opens_read_only(hosted):
     bob = sign_in(hosted().run(), "bob", BOB)
     make_session = database()
     with make_session() as session:
-        ann = repository.ensure_user(session, "ann", role="admin")
+        ann = repository.ensure_user(session, "ann", role="admin", method="password")
         session.commit()
         ann_id = ann.id
     from chat_client import Endpoint, Params
@@ -188,7 +188,7 @@ def test_a_shared_compare_run_opens_read_only(hosted):
 def test_tokens_are_long_and_url_safe(tmp_path):
     make_session = session_factory(open_database(f"sqlite:///{tmp_path / 'tokens.db'}"))
     with make_session() as session:
-        user = repository.ensure_user(session, "ann")
+        user = repository.ensure_user(session, "ann", method="password")
         conversation = repository.create_conversation(session, user)
         tokens = {
             sharing.create_share_link(session, user, conversation_id=conversation.id).token

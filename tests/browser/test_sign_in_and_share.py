@@ -1,7 +1,8 @@
 """Journey 5: password sign-in as two people; each sees only their own; a share link, then revoked.
 
 The app runs in `password` mode with two users (real scrypt hashes in its own secrets.toml). Ann and
-Bob sign in from separate browser contexts. Bob cannot see Ann's conversation, neither in his list nor
+Bob sign in from separate browser contexts and stay signed in as they move between addresses (the
+session cookie). Bob cannot see Ann's conversation, neither in his list nor
 by its address. Ann shares it; Bob opens the link and gets a read-only copy. Ann revokes it; Bob's link
 now says it is no longer available.
 """
@@ -49,6 +50,11 @@ def sign_in(page, name: str, password: str) -> None:
     expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Signed in as {name}")
 
 
+def still_signed_in(page, name: str) -> None:
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Signed in as {name}")
+    expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
+
+
 def test_two_people_see_only_their_own_and_a_revoked_link_closes(password_app, browser):
     ann_context, bob_context = browser.new_context(), browser.new_context()
     try:
@@ -66,8 +72,8 @@ def test_two_people_see_only_their_own_and_a_revoked_link_closes(password_app, b
         sign_in(bob, "bob", BOB)
         bob_chat.wait_ready()
         expect(bob.get_by_test_id("stSidebar")).not_to_contain_text(SECRET)
-        bob.goto(f"{password_app.url}?c={conversation}")  # a reload: the sign-in is per browser session
-        sign_in(bob, "bob", BOB)
+        bob.goto(f"{password_app.url}?c={conversation}")  # a reload keeps the sign-in (its cookie)
+        still_signed_in(bob, "bob")
         expect(bob.get_by_text("That conversation was not found")).to_be_visible()
         expect(bob.get_by_test_id("stChatMessage")).to_have_count(0)
 
@@ -80,7 +86,7 @@ def test_two_people_see_only_their_own_and_a_revoked_link_closes(password_app, b
         ann.keyboard.press("Escape")
 
         bob.goto(link)
-        sign_in(bob, "bob", BOB)
+        still_signed_in(bob, "bob")
         expect(bob.get_by_text("A read-only copy")).to_be_visible()
         expect(bob.get_by_text(SECRET).first).to_be_visible()
         expect(bob.get_by_test_id("stChatInput")).to_have_count(0)
@@ -91,7 +97,7 @@ def test_two_people_see_only_their_own_and_a_revoked_link_closes(password_app, b
         expect(ann.get_by_text("State: revoked")).to_be_visible()
 
         bob.goto(link)
-        sign_in(bob, "bob", BOB)
+        still_signed_in(bob, "bob")
         expect(bob.get_by_text("This link is no longer available.")).to_be_visible()
         expect(bob.get_by_text(SECRET)).to_have_count(0)
         bob_chat.screenshot("journey-5-revoked")

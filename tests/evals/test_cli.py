@@ -194,3 +194,25 @@ def test_the_api_key_reaches_no_output_file_or_database(monkeypatch, tmp_path, c
         assert key not in text
     for path in tmp_path.glob("kept.db*"):
         assert key.encode() not in path.read_bytes()
+
+
+def test_an_image_named_in_the_suite_is_read_beside_it_and_sent(env, fast_model, tmp_path, capsys):
+    from tests.evals.test_import import png
+
+    folder = tmp_path / "suites"
+    (folder / "shots").mkdir(parents=True)
+    (folder / "shots" / "red.png").write_bytes(png())
+    suite = folder / "colours.yaml"
+    suite.write_text(
+        "prompts: ['What colour is it? {{q}}']\ntests:\n  - vars: {q: look}\n    images: [shots/red.png]\n"
+    )
+    before = len(fast_model.received)
+    assert cli.main(args_for(suite, settings={"plain": SETTINGS["plain"]})) == 0
+    content = fast_model.received[before]["body"]["messages"][-1]["content"]
+    assert any(
+        p.get("type") == "image_url" and p["image_url"]["url"].startswith("data:image/png") for p in content
+    )
+
+    suite.write_text("prompts: ['{{q}}']\ntests:\n  - vars: {q: look}\n    images: [shots/gone.png]\n")
+    assert cli.main(args_for(suite, settings={"plain": SETTINGS["plain"]})) == 2
+    assert "the image 'shots/gone.png' was not found" in capsys.readouterr().err

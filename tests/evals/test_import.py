@@ -162,3 +162,64 @@ def test_csv_strings_round_trip_for_each_form():
         again = promptfoo.assertion_from_string(promptfoo.assertion_to_string(assertion))
         assert again == assertion, text
     assert promptfoo.assertion_from_string("plain") == Assertion(type="equals", value="plain")
+
+
+def png(colour=(200, 30, 30), size=(6, 4)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_images_named_in_yaml_or_csv_are_read_through_the_caller_and_kept_as_data_urls():
+    files = {"red.png": png(), "shots/blue.png": png((20, 30, 200))}
+    yaml_text = (
+        "prompts: ['What colour? {{q}}']\ntests:\n"
+        "  - vars: {q: one}\n    images: [red.png, 'file://shots/blue.png']\n"
+        "  - vars: {q: two}\n"
+    )
+    suite = promptfoo.load("suite.yaml", yaml_text.encode(), image_files=files.get)
+    first = suite.cases[0].images
+    assert len(first) == 2 and all(i.startswith("data:image/png;base64,") for i in first)
+    assert suite.cases[1].images == ()
+
+    csv_text = "q,__expected,__images\none,contains:x,red.png shots/blue.png\ntwo,contains:y,\n"
+    from_csv = promptfoo.load("cases.csv", csv_text.encode(), image_files=files.get)
+    assert from_csv.cases[0].images == first and from_csv.cases[1].images == ()
+    # Exported, the images travel as data: URLs and import again with nothing to look up.
+    again = promptfoo.load("again.csv", promptfoo.dump_csv(from_csv).encode())
+    assert [c.images for c in again.cases] == [c.images for c in from_csv.cases]
+    again = promptfoo.load("again.yaml", promptfoo.dump_yaml(suite).encode())
+    assert [c.images for c in again.cases] == [c.images for c in suite.cases]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "files", "said"),
+    [
+        (
+            "suite.yaml",
+            "tests:\n  - vars: {q: a}\n  - vars: {q: b}\n    images: [cat.png]\n",
+            {},
+            "tests[1].images (line 4)[0]: the image 'cat.png' was not found",
+        ),
+        (
+            "cases.csv",
+            "q,__images\na,cat.png\n",
+            {},
+            "line 2, column __images[0]: the image 'cat.png' was not found",
+        ),
+        (
+            "suite.yaml",
+            "tests:\n  - vars: {q: a}\n    images: [notes.png]\n",
+            {"notes.png": b"plain text, not a picture"},
+            "tests[0].images (line 3)[0]: 'notes.png':",
+        ),
+    ],
+)
+def test_an_image_that_cannot_be_had_is_refused_naming_the_case_and_file(name, text, files, said):
+    with pytest.raises(SuiteError) as refused:
+        promptfoo.load(name, text.encode(), image_files=files.get)
+    assert said in str(refused.value)

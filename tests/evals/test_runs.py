@@ -119,7 +119,7 @@ def test_twenty_cases_by_three_settings_give_matrix_rates_intervals_and_wins(db,
     assert reopened["stats"] == record["stats"]
     assert reopened["cells"] == record["cells"]
     assert reopened["run"]["status"] == "finished"
-    # The engine's own compare rows are cleared away: the Compare page does not list evaluations.
+    # The requests made no compare run: the Compare page does not list evaluations.
     with make_session() as session:
         assert compare_store.list_compare_runs(session, session.get(User, user_id)) == []
 

@@ -25,7 +25,7 @@ def test_a_fresh_server_shows_nothing_private_to_a_first_visitor(tmp_path, offli
     database_url = f"sqlite:///{tmp_path / 'prism.db'}"
     make_session = session_factory(open_database(database_url))
     with make_session() as session:
-        ann = repository.ensure_user(session, "ann", role="admin")
+        ann = repository.ensure_user(session, "ann", role="admin", method="password")
         conversation = repository.create_conversation(session, ann, title="Ann's private board notes")
         repository.add_message(
             session, ann, conversation.id, role="user", content="Ann's private board notes"

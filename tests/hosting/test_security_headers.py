@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def assert_headers(response: httpx.Response, hosts: tuple[str, ...] = ()) -> None:
     assert response.headers.get("x-content-type-options") == "nosniff", response.url
-    assert response.headers.get("referrer-policy") == "no-referrer", response.url
+    assert response.headers.get("referrer-policy") == "same-origin", response.url
     policy = response.headers.get("content-security-policy", "")
     directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
     assert directives.get("frame-ancestors") == ["'self'"], policy
@@ -107,7 +107,7 @@ def test_the_hosting_files_send_the_headers_and_run_serve_py():
         r'add_header Content-Security-Policy ".*img-src \'self\' data: blob:.*frame-ancestors', nginx
     )
     assert 'add_header X-Content-Type-Options "nosniff" always;' in nginx
-    assert 'add_header Referrer-Policy "no-referrer" always;' in nginx
+    assert 'add_header Referrer-Policy "same-origin" always;' in nginx
     assert re.search(
         r'CMD \["python", "-m", "streamlit", "run", "serve.py"', (ROOT / "Dockerfile").read_text()
     )

@@ -40,8 +40,10 @@ def test_a_conversation_and_a_quota_are_shared_by_two_app_servers(tmp_path, post
         "PRISM_DATABASE_URL": postgres_url,
         "PRISM_API_BASE_URL": offline.base_url,
         "PRISM_AUTH_MODE": "password",
-        # One token a day: the first reply spends it, so the next request is refused wherever it goes.
-        "PRISM_TOKENS_PER_DAY": "1",
+        # A day's tokens that fit one reply's reservation (its prompt and 90 tokens) but not a second one
+        # once the first is spent, so the next request is refused wherever it goes.
+        "PRISM_TOKENS_PER_DAY": "100",
+        "PRISM_RESERVE_TOKENS": "90",
     }
     secrets = secrets_toml()
     with contextlib.ExitStack() as stack:

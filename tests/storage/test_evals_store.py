@@ -134,3 +134,23 @@ def test_suites_and_cells_keep_text_no_database_stores_as_it_is(session_maker, s
         assert store.get_suite(fresh, me, saved_suite.id).suite == suite
         again = store.get_run(fresh, me, run.id)
         assert (again.title, again.cells[0].data["content"]) == (hard, hard)
+
+
+def test_deleting_a_suite_with_its_runs_leaves_a_running_one_and_others_suites_alone(session, alice):
+    suite = store.create_suite(session, alice, name="S", suite=SUITE)
+    other = store.create_suite(session, alice, name="T", suite=SUITE)
+    done = store.create_run(session, alice, title="S", suite=SUITE, settings=SETTINGS, suite_id=suite.id)
+    store.finish_run(session, alice, done.id, status="finished")
+    going = store.create_run(session, alice, title="S", suite=SUITE, settings=SETTINGS, suite_id=suite.id)
+    elsewhere = store.create_run(session, alice, title="T", suite=SUITE, settings=SETTINGS, suite_id=other.id)
+    session.commit()
+    assert [r.id for r in store.runs_of_suite(session, alice, suite.id)] == [going.id, done.id]
+
+    assert store.delete_suite(session, alice, suite.id, with_runs=True) is True
+    session.commit()
+    session.expire_all()
+    assert store.get_run(session, alice, done.id) is None  # its cells go with it
+    kept = store.get_run(session, alice, going.id)
+    assert kept is not None and kept.suite_id is None and kept.status == "running"
+    assert store.get_run(session, alice, elsewhere.id).suite_id == other.id
+    assert [s.name for s in store.list_suites(session, alice)] == ["T"]

@@ -92,7 +92,7 @@ def test_database_from_first_revision_upgrades_with_everything_in_it(empty_db_ur
     engine = open_database(db_url)  # what the app does at start-up: upgrade to head
     assert migrations.current_revision(engine) == migrations.head_revision() != FIRST
     with session_factory(engine)() as s:
-        user = r.ensure_user(s, "old@example.com")
+        user = r.ensure_user(s, "old@example.com", method="oidc")  # an e-mail: an OIDC account
         assert user.id == 1 and user.display_name == "Old"
         [conv] = r.list_conversations(s, user)
         assert conv.params == {"temperature": 0.3} and conv.system_prompt == "Be kind"
@@ -116,10 +116,18 @@ def test_database_from_first_revision_upgrades_with_everything_in_it(empty_db_ur
 
 def test_models_match_the_migrated_schema(engine):
     def include(obj, name, type_, reflected, compare_to):
-        # The search index lives outside the models (an FTS5 table and its shadow tables on SQLite,
-        # expression indexes on PostgreSQL); alembic's own table is not a model either.
+        # The search index lives outside the models (an FTS5 table and its shadow tables on SQLite;
+        # on PostgreSQL the stored search_vector column, its GIN index and the title's expression
+        # index); alembic's own table is not a model either.
         return not (name or "").startswith(
-            ("messages_fts", "conversations_fts", "ix_messages_content_fts", "ix_conversations_title_fts")
+            (
+                "messages_fts",
+                "conversations_fts",
+                "ix_messages_content_fts",
+                "ix_conversations_title_fts",
+                "search_vector",
+                "ix_messages_search_vector",
+            )
         )
 
     with engine.connect() as conn:
@@ -178,3 +186,97 @@ def test_in_memory_sqlite_works_for_demos_and_tests():
             assert r.get_conversation(s, user, conv.id).title == "in memory"
     finally:
         database.close_database(url)
+
+
+def test_upgrading_from_evaluations_keeps_runs_and_clears_request_runs_left_in_compare(empty_db_url):
+    """Before 0009 an evaluation sent its requests through a column-less compare run titled
+    "... (requests)"; a crash left it in the Compare page. The upgrade removes only those."""
+    engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, "0005_evaluations")
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    stamp = now.replace(tzinfo=None) if engine.dialect.name == "sqlite" else now
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, identity, display_name, role, created_at) "
+                "VALUES (1, 'ann', 'Ann', 'user', :t)"
+            ),
+            {"t": stamp},
+        )
+        for run_id, title, columns in (
+            (1, "Capitals (requests)", []),  # left behind by a crashed evaluation
+            (2, "What is 2+2?", [{"label": "a"}, {"label": "b"}]),  # a person's comparison
+            (3, "My notes (requests)", [{"label": "a"}, {"label": "b"}]),  # a person's, titled alike
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO compare_runs (id, user_id, title, prompt, history, columns, repeats, "
+                    "created_at, updated_at) VALUES (:id, 1, :title, 'p', :h, :c, 1, :t, :t)"
+                ),
+                {"id": run_id, "title": title, "h": "[]", "c": json.dumps(columns), "t": stamp},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO compare_results (run_id, column_index, repeat_index, turn_index, "
+                    "candidate_index, prompt, content, status, created_at, updated_at) "
+                    "VALUES (:id, 0, 0, 0, 0, 'p', 'a reply', 'complete', :t, :t)"
+                ),
+                {"id": run_id, "t": stamp},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO eval_runs (id, user_id, title, suite, settings, repeats, status, reviews, "
+                "created_at, updated_at) VALUES (1, 1, 'Capitals', :s, :st, 1, 'finished', :r, :t, :t)"
+            ),
+            {
+                "s": json.dumps({"prompt": "{{q}}", "tests": [{"vars": {"q": "x"}}]}),
+                "st": "[]",
+                "r": "[]",
+                "t": stamp,
+            },
+        )
+        conn.execute(
+            text(
+                "INSERT INTO eval_cells (run_id, case_index, setting_index, repeat_index, passed, data, "
+                "updated_at) VALUES (1, 0, 0, 0, :p, :d, :t)"
+            ),
+            {"p": True, "d": json.dumps({"case": 0, "setting": 0, "repeat": 0, "state": "done"}), "t": stamp},
+        )
+        if engine.dialect.name == "postgresql":
+            for table in ("users", "compare_runs", "eval_runs"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+
+
+def test_a_database_at_0005_upgrades_and_its_messages_are_found_by_search(empty_db_url):
+    """The stored search column (PostgreSQL) is computed for the rows already there at the upgrade."""
+    engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, "0005_evaluations")
+    with session_factory(engine)() as s:
+        user = r.ensure_user(s, "old@example.com")
+        conv = r.create_conversation(s, user, title="Airships")
+        first = r.add_message(s, user, conv.id, role="user", content="Tell me about the helium ballonet")
+        r.add_message(s, user, conv.id, role="assistant", content="Gas cells", parent_id=first.id)
+        s.commit()
+        conv_id = conv.id
+    engine.dispose()
+
+    engine = open_database(empty_db_url)
+    assert migrations.current_revision(engine) == migrations.head_revision()
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT id FROM compare_runs ORDER BY id")).scalars().all()
+        results = conn.execute(text("SELECT run_id FROM compare_results ORDER BY run_id")).scalars().all()
+        run = conn.execute(text("SELECT title, status, writer, stop_requested FROM eval_runs")).one()
+        cells = conn.execute(text("SELECT COUNT(*) FROM eval_cells")).scalar()
+    assert kept == [2, 3] and results == [2, 3]
+    assert tuple(run) == ("Capitals", "finished", None, False) and cells == 1
+
+    with session_factory(engine)() as s:
+        user = r.ensure_user(s, "old@example.com")
+        assert [m.content for m in r.conversation_messages(s, user, conv_id)] == [
+            "Tell me about the helium ballonet",
+            "Gas cells",
+        ]
+        assert [c.id for c in r.search_conversations(s, user, "ballonet")] == [conv_id]
+        r.add_message(s, user, conv_id, role="user", content="and hydrogen?")
+        s.commit()
+        assert [c.id for c in r.search_conversations(s, user, "hydrogen")] == [conv_id]

@@ -100,3 +100,38 @@ def test_search_never_finds_another_users_words(session, alice, bob, library):
     session.commit()
     assert [c.id for c in r.search_conversations(session, bob, "sourdough")] == [mine.id]
     assert [c.id for c in r.search_conversations(session, alice, "sourdough")] == [library["bread"].id]
+
+
+def test_a_full_page_is_the_most_recently_active_matches(session, alice):
+    """More matching conversations than fit: the page holds the newest ones, newest first."""
+    ids = []
+    for i in range(8):
+        c = r.create_conversation(session, alice, title=f"chat {i}")
+        r.add_message(session, alice, c.id, role="user", content=f"the word quokka, {i} times")
+        ids.append(c.id)
+    r.add_message(session, alice, ids[2], role="user", content="quokka once more")  # now the newest
+    session.commit()
+    found = [c.id for c in r.search_conversations(session, alice, "quokka", limit=3)]
+    assert found == [ids[2], ids[7], ids[6]]
+
+
+def test_another_users_newer_matches_do_not_crowd_out_mine(session, alice, bob):
+    mine = r.create_conversation(session, alice, title="mine")
+    r.add_message(session, alice, mine.id, role="user", content="a wombat burrow")
+    for i in range(12):
+        theirs = r.create_conversation(session, bob, title=f"bob {i}")
+        r.add_message(session, bob, theirs.id, role="user", content="wombat wombat")
+    session.commit()
+    assert [c.id for c in r.search_conversations(session, alice, "wombat", limit=3)] == [mine.id]
+    assert len(r.search_conversations(session, bob, "wombat", limit=3)) == 3
+
+
+def test_many_matches_in_one_conversation_count_it_once(session, alice):
+    busy = r.create_conversation(session, alice, title="busy")
+    parent = None
+    for _ in range(30):
+        parent = r.add_message(session, alice, busy.id, role="user", content="numbat", parent_id=parent).id
+    quiet = r.create_conversation(session, alice, title="quiet")
+    r.add_message(session, alice, quiet.id, role="user", content="one numbat")
+    session.commit()
+    assert {c.id for c in r.search_conversations(session, alice, "numbat", limit=2)} == {busy.id, quiet.id}
