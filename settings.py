@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_client.endpoint import LENGTH_FIELDS
+
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_DATABASE_URL = "sqlite:///data/prism.db"
 AUTH_MODES = ("none", "password", "oidc")
@@ -30,6 +32,9 @@ class EndpointConfig:
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     models: tuple[str, ...] = ()
+    # The field the reply-length limit is sent as: max_completion_tokens, max_tokens (llama.cpp and
+    # other servers that ignore the newer name), or both; None sends it as set (Gemini reads both).
+    length_field: str | None = None
     public_url: str | None = None  # the address the request view shows people who are not admins
 
 
@@ -178,12 +183,20 @@ def load_settings(
     endpoints = []
     for raw in secrets.get("endpoints", []) or []:
         if isinstance(raw, Mapping) and raw.get("base_url"):
+            name = str(raw.get("name") or raw["base_url"])
+            length_field = str(raw["length_field"]) if raw.get("length_field") else None
+            if length_field is not None and length_field not in LENGTH_FIELDS:
+                raise ValueError(
+                    f"[[endpoints]] {name!r}: length_field must be one of {', '.join(LENGTH_FIELDS)}, "
+                    f"not {length_field!r}."
+                )
             endpoints.append(
                 EndpointConfig(
-                    name=str(raw.get("name") or raw["base_url"]),
+                    name=name,
                     base_url=str(raw["base_url"]),
                     api_key=raw.get("api_key") or None,
                     models=tuple(raw.get("models") or ()),
+                    length_field=length_field,
                     public_url=str(raw["public_url"]) if raw.get("public_url") else None,
                 )
             )

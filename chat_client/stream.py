@@ -122,7 +122,7 @@ def _prepare(endpoint: Endpoint, params: Params, messages: list[dict[str, Any]],
         return StreamError(errors.BadRequestError(first.message + more, None, field=first.field))
     if not params.model:
         return StreamError(errors.BadRequestError("Choose a model before sending.", None, field="model"))
-    body = build_body(params, messages)
+    body = build_body(params, messages, endpoint.length_field)
     try:
         content = orjson.dumps(body)
     except TypeError as exc:

@@ -260,6 +260,7 @@ def column_from(stored: Mapping[str, Any], targets: Sequence[Target]) -> compare
             api_key=target.endpoint.api_key,
             name=target.endpoint.name,
             models=target.endpoint.models,
+            length_field=target.endpoint.length_field,
         ),
         params=params,
         system_prompt=stored.get("system_prompt") or "",

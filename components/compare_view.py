@@ -28,7 +28,7 @@ PricesFor = Callable[[Mapping[str, Any]], Mapping[str, float] | None]
 STATUS_NOTES = {
     "stopped": ":orange[Stopped: the part that arrived before Stop.]",
     "interrupted": ":orange[Interrupted: the app stopped while this reply was streaming.]",
-    "length": ":orange[Cut off at the token limit.]",
+    "length": ":orange[Cut off at the token limit ({advice}).]",
     "streaming": ":orange[Still streaming (or cut short).]",
 }
 CHART_METRICS = {
@@ -50,10 +50,50 @@ def params_summary(params: Params | Mapping[str, Any] | None) -> str:
     return summary(Params.from_stored(params))
 
 
-def column_title(index: int, column: Mapping[str, Any]) -> str:
-    """`1 · temperature 0` : the column's number and its label (or its settings)."""
-    label = column.get("label") or params_summary(column.get("params"))
-    return f"{index + 1} · {label}"
+def column_model(column: Mapping[str, Any]) -> str:
+    """The model a column asked for (what its request named)."""
+    return str(column.get("model") or Params.from_stored(column.get("params")).model or "default model")
+
+
+def _settings_of(column: Mapping[str, Any]) -> dict[str, str]:
+    """A column's set parameters other than the model, each as its summary words (`temperature 0.5`)."""
+    found = {}
+    for name, value in Params.from_stored(column.get("params")).to_dict().items():
+        describe = Params.spec(name).summary
+        if name != "model" and describe is not None:
+            found[name] = describe(name, value)
+    return found
+
+
+def differing_settings(index: int, columns: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What sets column `index` apart from the others: the parameters (and endpoint, system prompt)
+    whose value is not the same in every column, as this column has them ("temperature default" for
+    one it leaves unset). A column alone, or one like all the others, differs in nothing."""
+    column = columns[index]
+    if len(columns) < 2:
+        return []
+    settings = [_settings_of(c) for c in columns]
+    names = [n for n in Params.field_names() if any(n in s for s in settings)]
+    out = []
+    for name in names:
+        if len({s.get(name) for s in settings}) > 1:
+            out.append(settings[index].get(name) or f"{name} default")
+    if len({c.get("endpoint") or "" for c in columns}) > 1:
+        out.append(f"endpoint {column.get('endpoint') or 'default'}")
+    if len({(c.get("system_prompt") or "").strip() for c in columns}) > 1:
+        out.append("own system prompt" if (column.get("system_prompt") or "").strip() else "no system prompt")
+    return out
+
+
+def column_title(index: int, column: Mapping[str, Any], columns: Sequence[Mapping[str, Any]] = ()) -> str:
+    """`1 · gemini-2.5-flash · temperature 0`: the column's number, its model, then its label or what
+    differs from the other `columns` (every set parameter when the others are not given)."""
+    what = column.get("label") or (
+        " · ".join(differing_settings(index, columns)) if columns else params_summary(column.get("params"))
+    )
+    if what == "provider defaults":
+        what = ""
+    return " · ".join(part for part in (f"{index + 1}", column_model(column), what) if part)
 
 
 # -- while streaming ----------------------------------------------------------------------------------
@@ -78,7 +118,7 @@ class LiveView:
             return
         for index, (slot, column) in enumerate(zip(st.columns(len(columns)), columns, strict=True)):
             with slot:
-                st.markdown(f"**{rendering.label(column_title(index, column))}**")
+                column_header(index, column, columns)
                 self.note_slots.append(st.empty())
                 self.text_slots.append(st.empty())
                 self.note_slots[-1].caption("Waiting for the model...")
@@ -153,7 +193,7 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
         if wants_json:
             value, problem = check_json(result.content, schema)
             if problem is None:
-                st.code(json.dumps(value, indent=2, ensure_ascii=False), language="json")
+                st.code(json.dumps(value, indent=2, ensure_ascii=False), language="json", wrap_lines=True)
             else:
                 st.markdown(rendering.outside(result.content))
                 st.caption(f":orange[{rendering.label(problem)}]")
@@ -162,11 +202,12 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
     for call in result.tool_calls or []:
         fn = call.get("function", {})
         st.caption(f"Tool call {rendering.code(fn.get('name'))}")
-        st.code(fn.get("arguments", ""), language="json")
+        st.code(fn.get("arguments", ""), language="json", wrap_lines=True)
     if result.status == "error" and result.error:
         error_view.show_saved(result.error)
     if result.status in STATUS_NOTES:
-        st.caption(STATUS_NOTES[result.status])
+        advice = metrics.length_advice(result.request_body)  # fixed words
+        st.caption(rendering.trusted(STATUS_NOTES[result.status].replace("{advice}", advice)))
     line = metrics.summary(result.usage, result.timings, result.finish_reason, prices)
     timings = result.timings or {}
     if "duration_s" in timings:
@@ -175,25 +216,40 @@ def _show_reply(result: Any, prices: Mapping[str, float] | None) -> None:
         st.caption(rendering.outside(line))
 
 
-def _show_repeats(results: Sequence[Any], key: str) -> None:
-    """Distinct outputs with counts and the spread of length, latency and tokens."""
+def _number(value: float, unit: str) -> str:
+    return f"{value:.2f}{unit}" if unit else f"{value:.0f}"
+
+
+def repeats_summary(results: Sequence[Any]) -> tuple[str, str]:
+    """A column's repeats in two short lines: how many distinct replies, and the spread (median, with
+    min-max) of length, latency and tokens. Returned as markdown and plain text, for tests to read."""
     finished = [r for r in results if r.status != "streaming"]
     distinct = compare_stats.distinct_outputs(r.content or "" for r in finished)
-    st.markdown(f"**{len(distinct)} distinct** of {len(finished)} replies")
-    rows = []
-    for label, values in (
-        ("words", [len((r.content or "").split()) for r in finished]),
-        ("total time (s)", [(r.timings or {}).get("duration_s") for r in finished]),
-        ("first token (s)", [(r.timings or {}).get("ttft_s") for r in finished]),
-        ("completion tokens", [(r.usage or {}).get("completion_tokens") for r in finished]),
+    parts = []
+    for label, unit, values in (
+        ("words", "", [len((r.content or "").split()) for r in finished]),
+        ("total", " s", [(r.timings or {}).get("duration_s") for r in finished]),
+        ("first token", " s", [(r.timings or {}).get("ttft_s") for r in finished]),
+        ("tokens", "", [(r.usage or {}).get("completion_tokens") for r in finished]),
     ):
         found = compare_stats.spread(values)
         if found:
             low, middle, high = found
-            rows.append({"": label, "min": low, "median": middle, "max": high})
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch", key=key + ".spread")
-    with st.expander("Distinct outputs", expanded=len(distinct) > 1):
+            spread = "" if low == high else f" ({_number(low, '')}–{_number(high, unit)})"
+            parts.append(f"{label} {_number(middle, unit)}{spread}")
+    line = ("median " + " · ".join(parts)) if parts else ""
+    return f"**{len(distinct)} distinct** of {len(finished)} replies", line
+
+
+def _show_repeats(results: Sequence[Any], key: str) -> None:
+    """Distinct outputs with counts and the spread of length, latency and tokens, folded small: a
+    column with k repeats stays about as tall as one with a single reply."""
+    counted, line = repeats_summary(results)  # counts and figures of Prism's own making
+    st.markdown(rendering.trusted(counted))
+    if line:
+        st.caption(rendering.trusted(line))
+    distinct = compare_stats.distinct_outputs(r.content or "" for r in results if r.status != "streaming")
+    with st.expander("Distinct outputs", expanded=False, key=key + ".distinct"):
         for text, count in distinct:
             st.markdown(f"**×{count:d}** " + (rendering.label(text[:600]) or "*(empty)*"))
 
@@ -208,6 +264,14 @@ def _json_line(results: Sequence[Any]) -> None:
     st.markdown(rendering.trusted(f":{colour}[JSON valid: {valid}/{total} ({share:.0%})]"))
 
 
+def column_header(index: int, column: Mapping[str, Any], columns: Sequence[Mapping[str, Any]]) -> None:
+    """A column's title (its model and what sets it apart), then all its settings in small print."""
+    st.markdown(f"**{rendering.label(column_title(index, column, columns))}**")
+    st.caption("Settings: " + rendering.label(params_summary(column.get("params"))))
+    if column.get("system_prompt"):
+        st.caption("System: " + rendering.label(column["system_prompt"][:200]))
+
+
 def show_columns(
     run: Any,
     turn_index: int,
@@ -216,16 +280,24 @@ def show_columns(
     again: Sequence[bool | None] = (),
     actions: Callable[[int], None] | None = None,
 ) -> None:
-    """The replies of one turn, one column each, with metrics, repeats, JSON checks and marks."""
+    """The replies of one turn, one column each, with metrics, repeats, JSON checks and marks.
+
+    When every column continued from one column's reply, each column says so above its reply of this
+    turn, and the adopted reply carries a badge in its own turn."""
     columns = run.columns or []
+    adopted = compare_turns.adopted_from(run, turn_index)
+    adopted_next = compare_turns.adopted_from(run, turn_index + 1)
     for index, slot in enumerate(st.columns(len(columns))):
         column = columns[index]
         with slot:
-            st.markdown(f"**{rendering.label(column_title(index, column))}**")
-            if column.get("label"):
-                st.caption(rendering.label(params_summary(column.get("params"))))
-            if column.get("system_prompt"):
-                st.caption("System: " + rendering.label(column["system_prompt"][:200]))
+            column_header(index, column, columns)
+            if adopted is not None:
+                source = column_title(adopted, columns[adopted], columns)
+                st.caption(
+                    ":blue[:material/merge: Continued from "
+                    + ("its own" if adopted == index else f"{rendering.label(source)}'s")
+                    + " reply]"
+                )
             if index < len(again) and again[index] is not None:
                 if again[index]:
                     st.badge("identical to the previous run", icon=":material/check:", color="green")
@@ -235,6 +307,10 @@ def show_columns(
             if not results:
                 st.caption("No reply.")
                 continue
+            if adopted_next == index:
+                st.badge(
+                    "adopted: every column continued from this reply", icon=":material/merge:", color="blue"
+                )
             _show_reply(results[0], prices_for(column))
             _json_line(results)
             if len(results) > 1:
@@ -249,7 +325,7 @@ def metrics_rows(run: Any, turn_index: int, prices_for: PricesFor) -> list[dict[
     for index, column in enumerate(run.columns or []):
         results = results_of(run, turn_index, index)
         figures = [compare_stats.metrics_row(r, prices_for(column)) for r in results]
-        row: dict[str, Any] = {"column": column_title(index, column)}
+        row: dict[str, Any] = {"column": column_title(index, column, run.columns or [])}
         for key in CHART_METRICS.values():
             found = compare_stats.spread(f[key] for f in figures)
             row[key] = found[1] if found else None
@@ -282,8 +358,27 @@ def show_metrics(run: Any, turn_index: int, prices_for: PricesFor) -> None:
         "Chart", list(CHART_METRICS), key=f"compare.chart.{run.id}", help="Median over repeats per column."
     )
     name = CHART_METRICS[picked]
-    data = {"column": [r["column"] for r in rows], picked: [r[name] or 0 for r in rows]}
-    st.bar_chart(data, x="column", y=picked, horizontal=True, sort=False)
+    st.vega_lite_chart(metrics_chart(rows, picked), width="stretch")
+
+
+def metrics_chart(rows: Sequence[Mapping[str, Any]], picked: str) -> dict[str, Any]:
+    """A horizontal bar per column, labelled with the column's whole title (Vega-Lite cuts axis labels
+    at 180 pixels by default, which left "1 · temperature 0 ..." of every label)."""
+    name = CHART_METRICS[picked]
+    return {
+        "data": {"values": [{"column": r["column"], "value": r[name] or 0} for r in rows]},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {
+                "field": "column",
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "axis": {"labelLimit": 0},
+            },
+            "x": {"field": "value", "type": "quantitative", "title": picked},
+        },
+    }
 
 
 def show_diff(run: Any, turn_index: int) -> None:
@@ -294,7 +389,7 @@ def show_diff(run: Any, turn_index: int) -> None:
     baseline = st.selectbox(
         "Baseline column",
         range(len(columns)),
-        format_func=lambda i: rendering.plain(column_title(i, columns[i])),
+        format_func=lambda i: rendering.plain(column_title(i, columns[i], columns)),
         key=f"compare.baseline.{run.id}",
     )
     base = results_of(run, turn_index, baseline)
@@ -310,7 +405,7 @@ def show_diff(run: Any, turn_index: int) -> None:
         text = found[0].content if found else ""
         share = compare_stats.similarity(base_text or "", text or "")
         with st.expander(
-            f"{rendering.label(column_title(index, column))} · {share:.0%} the same", expanded=True
+            f"{rendering.label(column_title(index, column, columns))} · {share:.0%} the same", expanded=True
         ):
             if text == base_text:
                 st.caption("Identical to the baseline.")

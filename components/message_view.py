@@ -31,7 +31,7 @@ FLUSH_SECONDS = 0.03  # the shortest time between two updates of a streaming rep
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",
     "interrupted": "Interrupted: the app stopped while this reply was streaming; this is what was saved.",
-    "length": "Cut off at the token limit (raise max completion tokens to let it finish).",
+    "length": "Cut off at the token limit ({advice}).",
     "streaming": "Still streaming in another tab or app server.",
 }
 FINISH_NOTES = {"content_filter": "The provider's safety filter stopped this reply."}
@@ -47,9 +47,12 @@ def _choose(parent_id: int | None, child_id: int) -> None:
     st.session_state[CHOICE_KEY] = (parent_id, child_id)
 
 
-def _status_note(status: str | None, finish_reason: str | None = None) -> None:
+def _status_note(
+    status: str | None, finish_reason: str | None = None, request_body: Mapping[str, Any] | None = None
+) -> None:
     note = STATUS_NOTES.get(status or "") or FINISH_NOTES.get(finish_reason or "")
     if note:
+        note = note.replace("{advice}", metrics.length_advice(request_body))
         st.caption(rendering.trusted(f":orange[{note}]"))
 
 
@@ -273,7 +276,7 @@ def _assistant(message: Any, prices, is_last: bool, render_request) -> None:
     _tool_calls(message)
     if message.status == "error" and message.error:
         error_view.show_saved(message.error)
-    _status_note(message.status, message.finish_reason)
+    _status_note(message.status, message.finish_reason, message.request_body)
     _usage_line(message, prices)
     # One row, also on a phone: a horizontal container does not stack the way columns do.
     with st.container(
@@ -312,7 +315,7 @@ def _candidates(message: Any, candidates: Sequence[Any], prices, render_request)
             _tool_calls(candidate)
             if candidate.status == "error" and candidate.error:
                 error_view.show_saved(candidate.error)
-            _status_note(candidate.status, candidate.finish_reason)
+            _status_note(candidate.status, candidate.finish_reason, candidate.request_body)
             _usage_line(candidate, prices)
             with st.container(horizontal=True, wrap=False, vertical_alignment="center", gap="small"):
                 copy_button.copy_button(candidate.content or "", key=f"chat.copy.{candidate.id}")

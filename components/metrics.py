@@ -5,6 +5,11 @@ change, and apply only to endpoints that charge: the built-in offline model is f
 is ``OFFLINE_PRICES`` and its line says "free (offline model)", and its thinking tokens, which it only
 simulates, are labelled so. Thinking tokens are billed as output (the provider's pricing), so cost counts
 them as output whether or not the provider included them in completion_tokens.
+
+A finished reply with no usage at all says so ("this server did not report token usage"): llama.cpp and
+other local servers send none in a stream, and a line without tokens or speed would otherwise read as a
+fault of Prism's. The advice for a cut-off reply names the length field the request actually carried
+(an endpoint's `length_field`), so it is right on servers that read only `max_tokens`.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ from turns.reply import cost_usd
 # The price table of the built-in offline model: everything costs nothing (compared by identity).
 OFFLINE_PRICES: Mapping[str, float] = MappingProxyType({"input": 0.0, "cached": 0.0, "output": 0.0})
 
-FINISH_NOTES = {
-    "length": "cut off: the reply reached the token limit (raise max tokens to let it finish)",
-    "content_filter": "stopped by the provider's safety filter",
-    "tool_calls": "the model asked to call a tool",
-}
+NO_USAGE_NOTE = "this server did not report token usage"
+FINISHED_REASONS = ("stop", "length", "tool_calls", "content_filter")
+
+
+def length_advice(request_body: Mapping[str, Any] | None) -> str:
+    """What to raise so a cut-off reply can finish, named as the request sent it."""
+    body = request_body or {}
+    if "max_tokens" in body and "max_completion_tokens" not in body:
+        return "raise max tokens (this endpoint reads `max_tokens`) to let it finish"
+    return "raise max completion tokens to let it finish"
 
 
 def summary(
@@ -54,4 +64,6 @@ def summary(
             parts.append(f"{timings['tokens_per_s']:.0f} tok/s")
     if finish_reason:
         parts.append(f"finish: {finish_reason}")
+    if not usage and finish_reason in FINISHED_REASONS:
+        parts.append(NO_USAGE_NOTE)
     return " · ".join(parts)

@@ -107,6 +107,7 @@ def targets(config: Settings | None = None) -> list[Target]:
             api_key=extra.api_key,
             name=extra.name,
             models=extra.models,
+            length_field=extra.length_field,
             public_url=extra.public_url,
         )
         found.append(Target(endpoint, (extra.models or (config.model,))[0], offline=False))

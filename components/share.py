@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urljoin
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from components import rendering
+from components import compare_view, rendering
 from storage import sharing
 from storage.models import ShareLink, User, utcnow
 
@@ -197,36 +198,64 @@ def show_conversation(snapshot: Mapping[str, Any]) -> None:
                 st.caption(f"Called tool {rendering.code(function.get('name', '?'))}")
 
 
-def show_compare(snapshot: Mapping[str, Any]) -> None:
-    """A compare-run snapshot (storage.sharing's shape), read-only: the prompt, then each column's replies."""
-    columns = list(snapshot.get("columns") or [])
-    results = list(snapshot.get("results") or [])
-    turns = sorted({int(r.get("turn_index") or 0) for r in results}) or [0]
+RESULT_DEFAULTS: dict[str, Any] = {
+    "turn_index": 0,
+    "column_index": 0,
+    "repeat_index": 0,
+    "candidate_index": 0,
+    "prompt": "",
+    "content": "",
+    "thought": None,
+    "status": "complete",
+    "error": None,
+    "finish_reason": None,
+    "usage": None,
+    "timings": None,
+    "request_body": None,
+    "tool_calls": None,
+    "logprobs": None,
+}
+
+
+def snapshot_run(snapshot: Mapping[str, Any]) -> SimpleNamespace:
+    """A compare-run snapshot (storage.compare.run_to_dict's shape) as an object the compare page's own
+    views draw, so a shared board shows what its owner saw: headers with each column's model and
+    settings, metrics, repeats, charts and differences. Keys an older snapshot lacks get defaults."""
+    columns = [dict(c) if isinstance(c, Mapping) else {} for c in snapshot.get("columns") or []]
+    results = [
+        SimpleNamespace(**{**RESULT_DEFAULTS, **{k: r[k] for k in RESULT_DEFAULTS if r.get(k) is not None}})
+        for r in snapshot.get("results") or []
+        if isinstance(r, Mapping)
+    ]
+    return SimpleNamespace(
+        id="shared",
+        prompt=str(snapshot.get("prompt") or ""),
+        columns=columns,
+        repeats=int(snapshot.get("repeats") or 1),
+        results=results,
+    )
+
+
+def show_compare(
+    snapshot: Mapping[str, Any], prices_for: compare_view.PricesFor = lambda column: None
+) -> None:
+    """A compare-run snapshot, read-only: each turn's prompt and every column's replies with their
+    settings and figures, then the metrics table and chart and the differences, as on the compare page."""
+    run = snapshot_run(snapshot)
+    images = [u for u in snapshot.get("images") or [] if isinstance(u, str) and u.startswith("data:image/")]
+    if images:
+        st.image(images, width=120)
+    turns = sorted({r.turn_index for r in run.results}) or [0]
     for turn in turns:
-        prompts = [
-            r.get("prompt") for r in results if int(r.get("turn_index") or 0) == turn and r.get("prompt")
-        ]
-        prompt = prompts[0] if prompts else snapshot.get("prompt", "")
+        first = next((r for r in run.results if r.turn_index == turn and r.prompt), None)
+        prompt = run.prompt if turn == 0 or first is None else first.prompt
         with st.chat_message("user"):
             st.markdown(rendering.outside(prompt or ""))
-        if not columns:
-            continue
-        for index, slot in enumerate(st.columns(len(columns))):
-            column = columns[index] if isinstance(columns[index], Mapping) else {}
-            with slot:
-                st.markdown(f"**{rendering.label(column.get('label') or f'Column {index + 1}')}**")
-                if column.get("model"):
-                    st.caption(f"Model {rendering.code(column['model'])}")
-                replies = sorted(
-                    (
-                        r
-                        for r in results
-                        if r.get("column_index") == index and int(r.get("turn_index") or 0) == turn
-                    ),
-                    key=lambda r: r.get("repeat_index") or 0,
-                )
-                for reply in replies:
-                    with st.container(border=True):
-                        st.markdown(rendering.outside(reply.get("content") or ""))
-                        if reply.get("error"):
-                            st.caption(rendering.outside(f"Error: {reply['error']}"))
+        if run.columns:
+            compare_view.show_columns(run, turn, prices_for)
+    if run.columns and run.results:
+        metrics_tab, diff_tab = st.tabs(["Metrics", "Differences"])
+        with metrics_tab:
+            compare_view.show_metrics(run, turns[-1], prices_for)
+        with diff_tab:
+            compare_view.show_diff(run, turns[-1])

@@ -105,6 +105,7 @@ before the model reads it); join several with ";".
   ttft:ms=M                   wait M ms before the first chunk
   no-logprobs                 refuse logprobs: 400 "Logprobs is not enabled for models/gemini-2.5-flash"
                               (what some routes to 2.5 Flash answer), naming the logprobs field
+  no-usage                    report no token usage (no usage field anywhere), as llama.cpp streams do
   tags:split | tags:whole     split (or never split) the thought tags across chunks; by default they
                               are split when (seed + choice index) is odd, at random without a seed
 Stream faults (disconnect, stall, malformed, error, no-done) act on streaming requests only; one set

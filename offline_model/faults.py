@@ -19,6 +19,8 @@ message (the marker is removed before the model reads the message). Several spec
 - ``ttft:ms=M``  wait M milliseconds before the first chunk.
 - ``no-logprobs``  refuse a request that asks for logprobs with the 400 Gemini 2.5 Flash has been seen to
   send on some routes (``Logprobs is not enabled for models/gemini-2.5-flash``), naming ``logprobs``.
+- ``no-usage``  report no token usage at all (no ``usage`` in the reply or on any chunk), as llama.cpp and
+  other local servers do in a stream; the client must say the server reported none.
 - ``tags:split`` / ``tags:whole``  split (or never split) the ``<thought>``/``</thought>`` tags across
   chunks; without it the tags are split on some requests and not others, decided by the request's seed.
 
@@ -58,6 +60,7 @@ class Faults:
     ttft_ms: int | None = None
     split_tags: bool | None = None
     no_logprobs: bool = False
+    no_usage: bool = False
 
     def due_at_end(self, sent: int) -> Faults:
         """A copy where every stream fault set for ``sent`` chunks or more happens at ``sent``."""
@@ -160,6 +163,8 @@ def parse_faults(specs: list[str], where: str = "X-Offline-Fault") -> Faults:
                 faults.no_done = True
             elif name == "no-logprobs":
                 faults.no_logprobs = True
+            elif name == "no-usage":
+                faults.no_usage = True
             elif name == "ttft":
                 faults.ttft_ms = _count(_options(rest, where), "ms", where)
             elif name == "tags":

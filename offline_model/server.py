@@ -166,7 +166,7 @@ def create_app(
         ttft = faults.ttft_ms if faults.ttft_ms is not None else config.ttft_ms
         if not req.stream:
             await _pace_whole(plan, ttft, config.tokens_per_second)
-            return _json(_completion(plan, req, strict))
+            return _json(_completion(plan, req, strict, report_usage=not faults.no_usage))
         chunks = _chunks(plan, req, strict, faults)
         return StreamingResponse(
             _sse(chunks, faults, ttft, config.tokens_per_second),
@@ -266,7 +266,7 @@ async def _pace_whole(plan: Plan, ttft_ms: int, tokens_per_second: float) -> Non
 # --- non-streaming -----------------------------------------------------------------------------------
 
 
-def _completion(plan: Plan, req: ChatRequest, strict: bool) -> dict:
+def _completion(plan: Plan, req: ChatRequest, strict: bool, *, report_usage: bool = True) -> dict:
     choices = []
     for c in plan.choices:
         text = c.text
@@ -289,6 +289,8 @@ def _completion(plan: Plan, req: ChatRequest, strict: bool) -> dict:
         "choices": choices,
         "usage": plan.usage(strict),
     }
+    if not report_usage:  # a server that counts nothing (the no-usage fault)
+        del out["usage"]
     if strict:
         out["system_fingerprint"] = "fp_offline"
     return out
@@ -384,7 +386,7 @@ def _chunks(plan: Plan, req: ChatRequest, strict: bool, faults: Faults) -> Itera
         if strict:
             out["system_fingerprint"] = "fp_offline"
         out["choices"] = [choice]
-        if strict and req.include_usage:
+        if strict and req.include_usage and not faults.no_usage:
             out["usage"] = None
         return out
 
@@ -400,7 +402,7 @@ def _chunks(plan: Plan, req: ChatRequest, strict: bool, faults: Faults) -> Itera
                     yield chunk(c.index, {}, _finish(c, True, True), None)
                 else:
                     yield chunk(plan.choices[i].index, step[0], None, step[1])
-        if req.include_usage:
+        if req.include_usage and not faults.no_usage:
             last = chunk(0, {}, None, None)
             last["choices"] = []
             last["usage"] = plan.usage(True)
@@ -429,7 +431,8 @@ def _chunks(plan: Plan, req: ChatRequest, strict: bool, faults: Faults) -> Itera
                 yield chunk(*_order(pending.pop(0)))
     if pending:
         last = chunk(*_order(pending.pop(0)))
-        last["usage"] = plan.usage(False)
+        if not faults.no_usage:
+            last["usage"] = plan.usage(False)
         yield last
 
 

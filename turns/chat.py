@@ -105,7 +105,7 @@ class Turn(Run):
         self.endpoint = endpoint
         self.params = params
         self.messages = messages
-        self.request_body = build_body(params, messages)
+        self.request_body = build_body(params, messages, endpoint.length_field)
         self.requests = [_Request(endpoint, params, messages)]
         self.candidates: dict[int, Candidate] = {}
         self.usage: events.Usage | None = None

@@ -180,7 +180,7 @@ class CompareTurn(Run):
                 endpoint=col.endpoint,
                 params=sent[c],
                 messages=self.messages[c],
-                request_body=build_body(sent[c], self.messages[c]),
+                request_body=build_body(sent[c], self.messages[c], col.endpoint.length_field),
             )
             for r in range(repeats)
             for c, col in enumerate(self.columns)
@@ -331,6 +331,30 @@ def reply_of(run: CompareRun, turn_index: int, column_index: int, repeat_index: 
             repeat_index,
         ) and result.candidate_index == 0:
             return result
+    return None
+
+
+def adopted_from(run: Any, turn_index: int) -> int | None:
+    """The column whose reply every column continued from at `turn_index`, or None.
+
+    Read from what was sent, not from a flag: each column's request at this turn carries, before the
+    new prompt, the reply it kept. When every column kept the same column's reply, and that reply is
+    not every column's own anyway, that column's reply was adopted."""
+    if turn_index < 1 or not run.columns:
+        return None
+    previous = [reply_of(run, turn_index - 1, i) for i in range(len(run.columns))]
+    kept = []
+    for index in range(len(run.columns)):
+        now = reply_of(run, turn_index, index)
+        sent = ((now.request_body if now else None) or {}).get("messages") or []
+        before = sent[-2] if len(sent) >= 2 else {}
+        kept.append(before.get("content") if before.get("role") == "assistant" else None)
+    for index, reply in enumerate(previous):
+        text = reply.content if reply is not None else None
+        if not text or any(k != text for k in kept):
+            continue
+        if any((other.content if other else None) != text for other in previous):
+            return index
     return None
 
 

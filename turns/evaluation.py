@@ -38,7 +38,7 @@ class CaseTurn(Run):
             endpoint=endpoint,
             params=params,
             messages=list(messages),
-            request_body=build_body(params, messages),
+            request_body=build_body(params, messages, endpoint.length_field),
         )
         self.requests = [self.sample]
 

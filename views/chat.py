@@ -25,6 +25,7 @@ from components import (
     rendering,
     resources,
     share,
+    starters,
     styles,
 )
 from storage import branches, database, images, repository
@@ -191,6 +192,8 @@ prompt = st.chat_input(
     submit_mode="stop",
     disabled=not form.ok,
 )
+if prompt is None:
+    prompt = starters.picked()  # a starter button of the empty chat, sent as if typed
 if not form.ok:
     st.error(
         "Some parameters need fixing before you can send; see the notes under **System prompt and "
@@ -286,6 +289,9 @@ for message in path[-window:]:
         is_last=message is path[-1] and reply_parent is None,
         render_request=message_view.request_renderer(target.endpoint, show_url=sees_base_url),
     )
+
+if not path and reply_parent is None:
+    starters.show(prefix, form.params)
 
 # The sidebar comes before the reply, so Stop (which ends this run mid-stream) cannot leave it undrawn;
 # after the save above, so a conversation created by this run is already in the list.

@@ -254,7 +254,10 @@ if run_id is not None:
                 "images": [
                     (a.data, f"image-{i}.{a.mime.split('/')[-1]}") for i, a in enumerate(run.attachments)
                 ],
-                "labels": [compare_view.column_title(i, c) for i, c in enumerate(run.columns or [])],
+                "labels": [
+                    compare_view.column_title(i, c, run.columns or [])
+                    for i, c in enumerate(run.columns or [])
+                ],
             }
 
 if "column" in fork_request and open_run is not None:

@@ -34,7 +34,16 @@ if token:
     st.title(rendering.label(title) if title else "Shared", anchor=False)
     st.caption(f"A read-only copy, shared {created_at:%Y-%m-%d %H:%M} UTC.")
     if kind == "compare":
-        share.show_compare(snapshot)
+        targets = resources.targets(config)
+
+        def prices_for(column):
+            """A column's price table, as on the compare page: its endpoint's (the offline model is free)."""
+            target = next((t for t in targets if t.endpoint.name == column.get("endpoint")), None)
+            if target is None:
+                return config.prices.get(column.get("model") or config.model)
+            return resources.prices_for(target, column.get("model"), config)
+
+        share.show_compare(snapshot, prices_for)
     elif kind == "evaluation":
         evaluation.show_shared(snapshot)
     else:
