@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from chat_client import errors
-from components import rendering, resources
+from components import auth, rendering, resources
 
 HIDDEN_HOST = "the model's server"
 
@@ -35,7 +35,7 @@ def _hidden_hosts() -> dict[str, str]:
         config = resources.settings()
     except ValueError:  # a misconfigured deployment: the page says so; hide nothing we cannot name
         return {}
-    who = st.session_state.get("auth.who")
+    who = st.session_state.get(auth.WHO_KEY)
     if (who is None and config.auth_mode == "none") or getattr(who, "is_admin", False):
         return {}
     hosts: dict[str, str] = {}
