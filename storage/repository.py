@@ -590,7 +590,10 @@ def messages_by_id(
         chunk = wanted[start : start + _IDS_PER_QUERY]
         stmt = select(Message).where(Message.conversation_id == conv.id, Message.id.in_(chunk))
         found.update((m.id, m) for m in session.scalars(stmt))
-    _load_attachments(session, list(found.values()))
+    # A few messages: their images by id. Many (a whole long branch): the conversation's images in
+    # one query, with no list of ids too long for the database to take.
+    many = len(wanted) > _IDS_PER_QUERY
+    _load_attachments(session, list(found.values()), conversation_id=conv.id if many else None)
     return found
 
 

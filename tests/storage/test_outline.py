@@ -114,15 +114,22 @@ def test_messages_are_read_by_id_only_from_the_persons_own_conversation(session_
         assert set(mixed) == set(alice_ids.values())
 
 
-def test_more_ids_than_one_query_takes_are_all_read(session_maker, alice):
+def test_a_branch_longer_than_one_query_takes_is_read_whole_with_its_images(session_maker, alice):
+    from tests.storage.images_for_tests import png_bytes
+
+    length = r._IDS_PER_QUERY + 30
     with session_maker() as s:
         user = s.get(r.User, alice.id)
         conv = r.create_conversation(s, user)
         parent = None
-        for i in range(r._IDS_PER_QUERY + 30):
-            parent = r.add_message(s, user, conv.id, role="user", content=f"m{i}", parent_id=parent).id
+        for i in range(length):
+            images = [(png_bytes(), "a.png")] if i in (0, length - 1) else []
+            parent = r.add_message(
+                s, user, conv.id, role="user", content=f"m{i}", parent_id=parent, images=images
+            ).id
         s.commit()
     with session_maker() as s:
         user = s.get(r.User, alice.id)
         path = r.active_path(s, user, conv.id)
-        assert [m.content for m in path] == [f"m{i}" for i in range(r._IDS_PER_QUERY + 30)]
+        assert [m.content for m in path] == [f"m{i}" for i in range(length)]
+        assert [i for i, m in enumerate(path) if m.attachments] == [0, length - 1]
