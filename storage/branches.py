@@ -14,6 +14,7 @@ disagree about which branch is shown.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,9 +22,12 @@ from typing import Any
 def children_by_parent(messages: Sequence[Any]) -> dict[int, list[Any]]:
     """Children of each parent id (0 for roots), oldest first."""
     children: dict[int, list[Any]] = {}
-    for message in sorted(messages, key=lambda m: m.id):
+    for message in sorted(messages, key=_by_id):
         children.setdefault(message.parent_id or 0, []).append(message)
     return children
+
+
+_by_id = operator.attrgetter("id")
 
 
 def attempts(kids: Sequence[Any]) -> list[list[Any]]:
@@ -37,9 +41,15 @@ def attempts(kids: Sequence[Any]) -> list[list[Any]]:
     return groups
 
 
-def follow(messages: Sequence[Any], choose: Mapping[int, int] | None = None) -> list[Any]:
-    """The path from the root to a leaf along the chosen children."""
-    children = children_by_parent(messages)
+def follow(
+    messages: Sequence[Any],
+    choose: Mapping[int, int] | None = None,
+    *,
+    children: Mapping[int, list[Any]] | None = None,
+) -> list[Any]:
+    """The path from the root to a leaf along the chosen children (`children`: children_by_parent of
+    `messages`, when the caller has it already)."""
+    children = children_by_parent(messages) if children is None else children
     choose = choose or {}
     path: list[Any] = []
     parent, seen = 0, set()

@@ -574,7 +574,7 @@ def conversation_outline(session: Session, user: User, conversation_id: int) -> 
         .where(Message.conversation_id == conv.id)
         .order_by(Message.id)
     )
-    return [MessageOutline(i, parent, candidate or 0) for i, parent, candidate in session.execute(stmt)]
+    return list(map(MessageOutline._make, session.execute(stmt)))
 
 
 def messages_by_id(
@@ -779,8 +779,10 @@ def _load_attachments(
 
 def _settle_conversation_streams(session: Session, conversation_id: int) -> None:
     """Settle the conversation's dead streams, reading only its rows still marked streaming."""
+    # The literal (not a bound value) lets both engines use the partial index of streaming rows.
+    still_streaming = Message.status == literal_column("'streaming'")
     streaming = session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id, Message.status == "streaming")
+        select(Message).where(Message.conversation_id == conversation_id, still_streaming)
     )
     _settle_dead_streams(session, list(streaming))
 

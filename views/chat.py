@@ -271,8 +271,11 @@ if prompt is not None or action is not None:
         title_slot.title(rendering.label(written.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
-path = branches.lineage(outline, reply_parent) if reply_parent else branches.follow(outline, choose)
 children = branches.children_by_parent(outline)
+if reply_parent:
+    path = branches.lineage(outline, reply_parent)
+else:
+    path = branches.follow(outline, choose, children=children)
 window = st.session_state.get(f"chat.window.{key}", WINDOW)
 shown = path[-window:]
 places = {row.id: branches.position(children, row) for row in shown}
