@@ -574,7 +574,7 @@ def conversation_outline(session: Session, user: User, conversation_id: int) -> 
         .where(Message.conversation_id == conv.id)
         .order_by(Message.id)
     )
-    return list(map(MessageOutline._make, session.execute(stmt)))
+    return list(map(MessageOutline._make, _driver_rows(session, stmt)))
 
 
 def messages_by_id(
@@ -775,6 +775,24 @@ def _load_attachments(
         found.setdefault(message_id, []).append(attachment)
     for m in pending:
         m.__dict__["attachments"] = found.get(m.id, [])
+
+
+def _driver_rows(session: Session, stmt: Any) -> list[tuple]:
+    """The rows of a select of integer columns as the database driver returns them (plain tuples).
+
+    SQLAlchemy's result processing costs more than the query for thousands of small rows (about half
+    of reading a 5,000-message outline); integers need none of it. The statement is still built and
+    compiled by SQLAlchemy for the session's own connection and transaction, with bound parameters."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    bound = tuple(params[name] for name in compiled.positiontup) if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), bound)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _settle_conversation_streams(session: Session, conversation_id: int) -> None:
