@@ -20,7 +20,10 @@ first run, its HTTP client's first connection) happens before anything is timed,
 Timings come from the page itself (performance.now(), a MutationObserver, the websocket's messages
 decoded as Streamlit's ForwardMsg), not from polling here.
 
-    .venv/bin/python bench/browser_peer.py [--rounds 5] [--ttft-ms 200]
+    .venv/bin/python bench/browser_peer.py [--rounds 5] [--ttft-ms 200] [--only first-token]
+
+`--only first-token` measures only Enter to first visible token (same servers, same stored chats, same
+warm-up), for working on that figure without the ten-minute rest.
 """
 
 from __future__ import annotations
@@ -259,7 +262,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ttft-ms", type=int, default=200, help="the offline model's time to first token")
+    parser.add_argument("--only", choices=["first-token"], help="measure only this figure")
     args = parser.parse_args()
+    everything = args.only is None
 
     from playwright.sync_api import sync_playwright
 
@@ -296,7 +301,18 @@ def main() -> None:
                 prism_tab.first_token("warm up")
                 for size in SIZES:
                     prism_tab.goto(f"?c={ids[size]}")
+
+                def first_tokens() -> None:
+                    peer_tab.goto()
+                    first["peer"].append(peer_tab.first_token("What does temperature do?"))
+                    prism_tab.goto()
+                    first["prism"].append(prism_tab.first_token("What does temperature do?"))
+                    own.extend(model_ttft(http) for _ in range(2))
+
                 for _ in range(args.rounds):
+                    if not everything:
+                        first_tokens()
+                        continue
                     opened["peer"].append(peer_tab.goto())
                     opened["new"].append(prism_tab.goto())
                     costs["new"] = prism_tab.run_cost()
@@ -311,16 +327,12 @@ def main() -> None:
                         prism_tab.goto(f"?c={ids[size]}")
                         for _ in range(2):
                             toggled[size].append(prism_tab.click("Tokens"))
-                    peer_tab.goto()
-                    first["peer"].append(peer_tab.first_token("What does temperature do?"))
-                    prism_tab.goto()
-                    first["prism"].append(prism_tab.first_token("What does temperature do?"))
-                    own.extend(model_ttft(http) for _ in range(2))
+                    first_tokens()
                 context.close()
                 prism.stop()
                 peer.stop()
                 memory = {"peer": [], "prism": []}
-                for i in range(2):
+                for i in range(2 if everything else 0):
                     memory["peer"].append(
                         first_session_memory(folder / f"peer{i}", peer_env, "bench/minimal_chat.py", browser)
                     )
@@ -336,13 +348,17 @@ def main() -> None:
 
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"{args.rounds} rounds, interleaved; load average at the end: {load}")
-    print(f"page ready, new chat (ms):                 {ratio(opened['new'], opened['peer'])}   goal <= 1.5x")
+    if everything:
+        new_chat = ratio(opened["new"], opened["peer"])
+        print(f"page ready, new chat (ms):                 {new_chat}   goal <= 1.5x")
     own = statistics.median(own)
     added_prism = [t - own for t in first["prism"]]
     added_peer = [t - own for t in first["peer"]]
     print(f"model's own time to first token, kept-alive connection: median {own:.0f} ms")
     print(f"Enter -> first visible token (ms):         {ratio(first['prism'], first['peer'])}")
     print(f"  ... added over the model's (ms):         {ratio(added_prism, added_peer)}   goal <= 1.5x")
+    if not everything:
+        return
     print(f"rerun after a toggle, 2-message chat (ms): {ratio(toggled[2], toggled['peer'])}")
     print(f"first browser session, server memory (MB): {ratio(memory['prism'], memory['peer'])}   goal <= 3x")
     base = statistics.median(opened[10])

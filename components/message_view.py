@@ -28,6 +28,7 @@ from turns.chat import Turn
 ACTION_KEY = "chat.action"
 CHOICE_KEY = "chat.choice"  # (parent id or None, child id): the version the person picked to follow
 FLUSH_SECONDS = 0.03  # the shortest time between two updates of a streaming reply on screen
+WAITING = "Waiting for the model..."
 STATUS_NOTES = {
     "stopped": "Stopped: this is the part of the reply that arrived before you pressed Stop.",
     "interrupted": "Interrupted: the app stopped while this reply was streaming; this is what was saved.",
@@ -376,13 +377,29 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
         return
     thought_slot = st.empty()
     notice_slot = st.empty()
-    notice_slot.caption("Waiting for the model...")
+    notice_slot.caption(rendering.trusted(WAITING))
 
     def answer() -> Iterator[str]:
         retry_at, retry_note = None, ""
-        notice_shown, waiting = True, True
+        waiting = True
+        shown: str | None = WAITING  # what the notice says now (None: nothing)
         batch = Batch()
         last_event = last_thought = started = time.monotonic()
+
+        def notice(note: str | None) -> None:
+            nonlocal shown
+            if note == shown:
+                # Nothing new to say: a session-state read lets Stop act now (Streamlit checks for it
+                # there too) without sending the browser anything.
+                st.session_state.get(ACTION_KEY)
+            elif note is None:
+                notice_slot.empty()
+            elif retry_at is not None:  # the provider's words are in it
+                notice_slot.info(rendering.outside(note), icon=":material/schedule:")
+            else:
+                notice_slot.caption(rendering.trusted(note))  # our own words and a count
+            shown = note
+
         for event in turn.events_in_background():
             now = time.monotonic()
             if event is None:
@@ -390,24 +407,15 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                 if batch.pending:
                     yield batch.take(now)
                 if retry_at is not None:
-                    notice_slot.info(
-                        rendering.outside(f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s."),
-                        icon=":material/schedule:",
-                    )
+                    notice(f"{retry_note} Retrying in {max(retry_at - now, 0):.0f} s.")
                 elif waiting:
-                    notice_slot.caption(f"Waiting for the model... {now - started:.0f} s")
+                    notice(f"{WAITING} {now - started:.0f} s" if now - started >= 1 else WAITING)
                 elif now - last_event > 2:
-                    notice_slot.caption(f"No new text for {now - last_event:.0f} s...")
+                    notice(f"No new text for {now - last_event:.0f} s...")
                 else:
-                    # A short silence: nothing to say yet, but touch the screen, so Stop acts now.
-                    notice_slot.empty()
-                    continue
-                notice_shown = True
+                    notice(None)
                 continue
             last_event, retry_at = now, None
-            if notice_shown:
-                notice_slot.empty()
-                notice_shown = False
             if waiting and isinstance(event, events.TextDelta | events.ToolCallDone | events.StreamError):
                 waiting = False
                 if turn.reply.thought_text:  # the thinking is over: show all of it before the answer
@@ -424,11 +432,11 @@ def stream_reply(turn: Turn, prices: Mapping[str, float] | None = None) -> None:
                     st.markdown(rendering.outside(turn.reply.thought_text))
             elif isinstance(event, events.RetryWait):
                 retry_at, retry_note = now + event.seconds, f"{event.reason} (attempt {event.attempt})."
-                notice_slot.info(
-                    rendering.outside(f"{retry_note} Retrying in {event.seconds:.0f} s."),
-                    icon=":material/schedule:",
-                )
-                notice_shown = True
+                notice(f"{retry_note} Retrying in {event.seconds:.0f} s.")
+                continue
+            if shown is not None:
+                # Cleared once the event is drawn: the reply's first text is not queued behind this.
+                notice(None)
         if batch.pending:
             yield batch.take(time.monotonic())
 

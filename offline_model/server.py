@@ -14,8 +14,8 @@ What must stay true:
   calls whose arguments arrive in pieces, ``finish_reason: "tool_calls"``, no thought text.
 - Usage: Gemini counts thinking on top (``total = prompt + completion + reasoning``); OpenAI counts it
   inside completion (``total = prompt + completion``). ``reasoning_tokens`` is the same number in both.
-- Every POST to /v1/chat/completions is appended to ``received`` (body and headers, never the
-  Authorization header) before anything can refuse it.
+- Every POST to /v1/chat/completions is appended to ``received`` (its body, its headers without the
+  Authorization header, and ``arrived``, its wall-clock arrival time) before anything can refuse it.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def create_app(
         return _json({"object": "list", "data": data})
 
     async def chat_completions(request: Request) -> Response:
+        arrived = time.time()  # wall clock: lines up with the app's and the browser's clocks (bench/)
         raw = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
         try:
@@ -136,7 +137,7 @@ def create_app(
         except orjson.JSONDecodeError:
             body, parsed = raw.decode("utf-8", "replace"), False
         with lock:
-            log.append({"body": body, "headers": headers})
+            log.append({"body": body, "headers": headers, "arrived": arrived})
             if max_received is not None and len(log) > max_received:
                 del log[: len(log) - max_received]
         try:

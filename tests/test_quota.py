@@ -202,6 +202,17 @@ def test_a_refused_chat_turn_sends_nothing_and_keeps_the_reason(make_session, mo
     assert path[-1].status == "error" and "1 request per minute" in path[-1].error
 
 
+def test_waiting_for_the_send_of_a_refused_turn_ends_at_once(make_session, model, engine):
+    # The chat page waits for its request to be on its way before drawing the sidebar: a request the
+    # quota refuses never goes, and the wait must end with the run instead of holding the page.
+    ann = new_user(make_session)
+    limits = quota.Limits(requests_per_minute=1)
+    list(chat_turn(make_session, ann, model, limits, engine).events())
+    refused = chat_turn(make_session, ann, model, limits, engine)
+    assert refused.wait_sending(timeout=60)
+    assert refused.finished and isinstance(refused.error, quota.QuotaExceeded)
+
+
 def compare_turn(make_session, user_id, server, limits, engine, *, columns=2, repeats=1):
     from turns import compare
 

@@ -108,12 +108,32 @@ def test_the_reply_row_exists_and_grows_while_streaming(db, slow_model, engine):
     for event in turn.events():
         if isinstance(event, events.TextDelta):
             seen.append(event.text)
-            role, content, status = saved_path(db)[-1]
-            assert (role, status) == ("assistant", "streaming")
-            assert content.startswith("".join(seen))  # saved at least as far as the page has seen
-        if len(seen) == 4:
+            if len(seen) > 2:
+                # Each token reaches the page first and is saved right after (the first one with the
+                # next), before the engine reads on: once the page has a third token, every earlier
+                # one is saved.
+                role, content, status = saved_path(db)[-1]
+                assert (role, status) == ("assistant", "streaming")
+                assert content.startswith("".join(seen[:-1]))
+        if len(seen) == 5:
             break
     turn.close()
+
+
+def test_a_first_token_followed_by_silence_has_its_row_during_the_silence(db, offline, engine):
+    # The first token's row waits for the next event so it does not delay that token on screen; when
+    # the stream then goes quiet (a stalled provider), the row is made anyway, during the stall, so a
+    # reload or another tab shows the reply streaming.
+    turn = new_turn(db, offline.base_url, "talk about seeds [[fault:stall:after=1,seconds=60]]", engine)
+    seen, saved = [], None
+    for event in turn.events_in_background(poll=0.05):
+        if isinstance(event, events.TextDelta):
+            seen.append(event.text)
+        if seen and (saved := saved_path(db)[-1])[0] == "assistant":
+            break
+    turn.close()
+    assert len(seen) == 1, "the row came only with the token after the stall"
+    assert saved == ("assistant", seen[0], "streaming")
 
 
 def test_n_candidates_rows_are_made_at_once_in_index_order(db, offline, engine):

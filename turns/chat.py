@@ -5,7 +5,10 @@ without Streamlit. What must stay true:
 
 - the user's message, with its images, is committed before the request is sent;
 - the reply row exists from the first token (with n > 1, every candidate's row at once, in index
-  order) and its text is saved at least every `save_every` seconds and at the end;
+  order): it is made with the next event, or `FIRST_ROW_AFTER` seconds after the first token when
+  none comes, so the write does not compete with the first token on its way to the screen (for the
+  interpreter, as much as for the loop); its text is saved at least every `save_every` seconds and
+  at the end, each save right after the token that made it due is handed to the page (`_keep`);
 - a reply cut short by Stop, a rerun, an error or a crash is kept with its status.
 
 Streamlit's stop trap shapes the API: when the user presses Stop, Streamlit raises inside the page at
@@ -29,6 +32,8 @@ from storage.models import Message, User
 from turns.engine import Run
 from turns.reply import COMPLETE, ERROR, LENGTH, STOPPED, Reply, final_status, usage_dict
 from turns.reply import timings as reply_timings
+
+FIRST_ROW_AFTER = 0.1  # seconds after the first token by which its row is made, with no later event
 
 __all__ = [
     "COMPLETE",
@@ -114,6 +119,8 @@ class Turn(Run):
         self.first_token_at: float | None = None
         self.ended_at: float | None = None
         self._last_save = 0.0
+        self._unsaved: Candidate | None = None  # grown since the last save (saved by _keep)
+        self._first_row_waits = False  # the first token's row waits for the next event (or a timer)
 
     # -- reading the stream -------------------------------------------------------------------------
 
@@ -188,7 +195,34 @@ class Turn(Run):
             if self._candidate(event.index).take(event, now):
                 if self.first_token_at is None:
                     self.first_token_at = now
-                self._save_progress(self._candidate(event.index))
+                self._unsaved = self._candidate(event.index)
+
+    def _keep(self, request: _Request) -> None:
+        if self._unsaved is None:
+            return
+        if not self._first_row_waits and not any(c.message_id for c in self.candidates.values()):
+            # The first token: the page draws it while the loop waits for the next event; the row
+            # is made then, or FIRST_ROW_AFTER from now if the stream goes quiet.
+            self._first_row_waits = True
+            self.engine.loop.call_later(FIRST_ROW_AFTER, self._first_row_due, request)
+            return
+        self._save_unsaved()
+
+    def _save_unsaved(self) -> None:
+        candidate, self._unsaved = self._unsaved, None
+        self._first_row_waits = False
+        if candidate is not None:
+            self._save_progress(candidate)
+
+    def _first_row_due(self, request: _Request) -> None:
+        """The timer of a first token followed by silence: make its row now (on the loop)."""
+        if request.done or not self._first_row_waits:
+            return
+        try:
+            self._save_unsaved()
+        except BaseException as failure:  # as if the stream's own save had failed: end the run
+            self._failure = self._failure or failure
+            self._cancel()
 
     def _ensure_row(self, session: Session, user: User, candidate: Candidate) -> int:
         if candidate.message_id is None:

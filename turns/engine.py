@@ -5,7 +5,7 @@ columns x repeats. Both are subclasses of `Run`, which owns what they have in co
 the quota before anything is sent, every request of the run streaming at once (at most
 `max_parallel` in flight), timeouts and Stop as asyncio timeouts and cancellation, and the promise
 that nothing is left "streaming" in the database, whatever happened. What a subclass adds is where
-its rows live and what they hold (`_prepare`, `_take`, `_finish`).
+its rows live and what they hold (`_prepare`, `_take`, `_keep`, `_finish`).
 
 Where it runs: an `Engine` is one event loop on a daemon thread plus the `httpx.AsyncClient` the
 caller hands in (the app makes one per process and caches it; a test makes its own). Streamlit's
@@ -122,6 +122,7 @@ class Run:
         self._task: asyncio.Task | None = None
         self._started = False
         self._ended = threading.Event()
+        self._sending = threading.Event()  # a request is on its way, or the run is over
         self._failure: BaseException | None = None
 
     # -- what subclasses provide ------------------------------------------------------------------------
@@ -133,8 +134,12 @@ class Run:
         """The request is about to be sent."""
 
     def _take(self, request: Any, event: events.Event) -> None:
-        """Record one event of a request (and save it, now and then)."""
+        """Record one event of a request in memory (and save it, now and then, unless `_keep` does)."""
         raise NotImplementedError
+
+    def _keep(self, request: Any) -> None:
+        """Save what `_take` recorded, if it is time to; called once the reader has the event, so a
+        database write is never between the model's token and the screen."""
 
     def _finish(self, request: Any, *, stopped: bool) -> None:
         """The request has ended: save its final row(s) with their status."""
@@ -200,9 +205,17 @@ class Run:
                 if not request.done:
                     self._finish(request, stopped=True)
             self._ended.set()
+            self._sending.set()
             return
         self.engine.call_soon(self._cancel)
         self._ended.wait(STOP_WAIT_SECONDS)
+
+    def wait_sending(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until the run's first request is on its way or the run is
+        over; True if so. A page with more to draw draws it after this, so the admission and the
+        send, which need the interpreter too, are not slowed by the drawing."""
+        self.start()
+        return self._sending.wait(timeout)
 
     @property
     def finished(self) -> bool:
@@ -261,6 +274,7 @@ class Run:
         except BaseException as failure:
             self._failure = self._failure or failure
         self._ended.set()
+        self._sending.set()
         self._mailbox.put(_DONE)
 
     async def _admit(self) -> bool:
@@ -301,6 +315,9 @@ class Run:
         async with gate:
             self._begin(request)
             self._post(request, None)
+            # Set at the loop's first turn once the stream is opened: the client has built the
+            # request and waits for its connection or the answer, the bytes a moment from the wire.
+            self.engine.loop.call_soon(self._sending.set)
             stream = astream_chat(
                 self.engine.http, request.endpoint, request.params, request.messages, **self.client_options
             )
@@ -308,6 +325,7 @@ class Run:
                 async for event in stream:
                     self._take(request, event)
                     self._post(request, event)
+                    self._keep(request)
                     if isinstance(event, events.TextDelta | events.ThoughtDelta):  # for the estimate
                         self._produced[id(request)] = self._produced.get(id(request), 0) + len(event.text)
                     elif isinstance(event, events.ToolCallDone):

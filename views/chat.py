@@ -311,11 +311,18 @@ for row in shown:
 if not path and reply_parent is None:
     starters.show(prefix, form.params)
 
-# The sidebar comes before the reply, so Stop (which ends this run mid-stream) cannot leave it undrawn;
-# after the save above, so a conversation created by this run is already in the list.
-if conversation_id is not None:
-    share.share_button(make_session, user_id, conversation_id=conversation_id)
-conversation_list.sidebar(make_session, user_id)
+
+def sidebar() -> None:
+    """The Share button and the conversation list. Drawn after the save above, so a conversation
+    created by this run is already in the list."""
+    if conversation_id is not None:
+        share.share_button(make_session, user_id, conversation_id=conversation_id)
+    conversation_list.sidebar(make_session, user_id)
+
+
+streams = reply_parent is not None and form.ok
+if not streams:
+    sidebar()
 
 
 @st.fragment(run_every=0.5)
@@ -331,7 +338,7 @@ def redraw_after_stop() -> None:
 
 
 # -- the reply ---------------------------------------------------------------------------------------
-if reply_parent is not None and form.ok:
+if streams:
     turn = turns.Turn(
         make_session=make_session,
         user_id=user_id,
@@ -345,13 +352,21 @@ if reply_parent is not None and form.ok:
     )
     redraw_after_stop()
     st.session_state["chat.streaming"] = turn  # set after the fragment's first, inline run
-    with st.chat_message("assistant"):
-        try:
+    try:
+        # The request goes out first, the sidebar is drawn while the model thinks: off the path to
+        # the first token, yet early enough for the browser to have drawn it before the reply
+        # starts, and before the reply, so Stop (which ends this run mid-stream) cannot leave it
+        # undrawn. Waiting for the send first keeps the two from sharing the interpreter meanwhile.
+        turn.start()
+        turn.wait_sending(timeout=0.25)
+        sidebar()
+        with st.chat_message("assistant"):
             message_view.stream_reply(turn, prices)
-        finally:
-            # Runs even when Stop raises out of the stream: keeps the partial reply, marked stopped.
-            turn.close()
-            cached_reads.forget_conversations()  # plain Python: safe after Stop
+    finally:
+        # Runs even when Stop raises out of the sidebar or the stream: keeps the partial reply,
+        # marked stopped.
+        turn.close()
+        cached_reads.forget_conversations()  # plain Python: safe after Stop
     st.session_state.pop("chat.streaming", None)
     st.session_state["chat.notices"] = refused
     st.rerun()  # show the saved reply with its controls (regenerate, versions, request, tokens)
