@@ -381,6 +381,24 @@ def _keep_values(prefix: str) -> None:
         st.session_state[name] = st.session_state[name]
 
 
+def keep(*keys: str) -> None:
+    """Keep the values of widgets this run does not draw (see `_keep_values`), by their whole keys."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def held_form(prefix: str, stored: Params | Mapping[str, Any] | None, *, default_model: str) -> FormResult:
+    """What the form holds while it is not drawn (its box closed): seeded, kept and read, nothing drawn.
+
+    A page whose form sits in a closed box calls this instead of `parameter_form`: a closed box's
+    widgets would be sent to the browser on every page load (most of the page's elements) for nothing
+    anyone sees. Every value stays as the person left it, and the form starts from it when drawn."""
+    _seed_state(prefix, stored)
+    _keep_values(prefix)
+    return read_form(prefix, default_model=default_model)
+
+
 def parameter_form(
     prefix: str,
     stored: Params | Mapping[str, Any] | None,
