@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import streamlit as st
 
 from chat_client import ParamError, Params, Spec, validate
@@ -255,6 +254,9 @@ class _Format(_Widget):
                 )
             )
             return None
+        # Imported here: only a json_schema format needs it, and it is 2 MB every session would carry.
+        import jsonschema
+
         try:
             # A schema Prism cannot check (too big, too deep, a $ref cycle) is reported once, by
             # chat_client.params.validate; the metaschema check is not run on it.
