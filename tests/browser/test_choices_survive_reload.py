@@ -119,10 +119,11 @@ def test_settings_set_in_the_box_survive_closing_it_and_a_reload(two_servers, ke
     first, second = two_servers
     chat = ChatPage(page, first.url).open()
     box = page.get_by_text("System prompt and parameters")
-    temperature = page.get_by_label("Temperature")
+    temperature = page.get_by_role("spinbutton", name="Temperature")
+    system = page.get_by_role("textbox", name="System prompt", exact=True)
     expect(temperature).to_have_count(0)  # a closed box draws none of its fields
     box.click()
-    page.get_by_label("System prompt").fill("Answer in one sentence.")
+    system.fill("Answer in one sentence.")
     temperature.fill("0.4")
     temperature.press("Enter")
     chat.wait_idle()
@@ -141,4 +142,4 @@ def test_settings_set_in_the_box_survive_closing_it_and_a_reload(two_servers, ke
         ChatPage(page, url).open(conversation)
         box.click()
         expect(temperature).to_have_value("0.40")
-        expect(page.get_by_label("System prompt")).to_have_value("Answer in one sentence.")
+        expect(system).to_have_value("Answer in one sentence.")
