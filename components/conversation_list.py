@@ -25,6 +25,7 @@ from storage.models import User
 
 QUERY_KEY = "c"
 PAGE_SIZE = 30
+IMPORT_OPEN_KEY = "chat.import_open"  # the Import popover, open
 WHOLE_PAGE_KEY = "chat.list_opens"  # set by a sidebar callback that changes what the page shows
 # An import shows a progress bar once it has taken this long (a quick one shows none).
 PROGRESS_AFTER_S = 1.0
@@ -106,8 +107,18 @@ def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: 
 def _manage(
     make_session: sessionmaker[Session], user_id: int, conversation_id: int, title: str, pinned: bool
 ):
-    """Rename, pin, delete (with confirmation) and export the open conversation."""
-    with st.popover("Manage this chat", icon=":material/more_horiz:", width="stretch"):
+    """Rename, pin, delete (with confirmation) and export the open conversation: drawn only while its
+    popover is open (opening it reruns the sidebar), as nobody sees them before."""
+    box = st.popover(
+        "Manage this chat",
+        icon=":material/more_horiz:",
+        width="stretch",
+        key=f"chat.manage_open.{conversation_id}",
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
         new_title = st.text_input("Title", value=title, key=f"chat.rename.{conversation_id}", max_chars=200)
         if st.button("Rename", key=f"chat.rename_btn.{conversation_id}") and new_title.strip():
             _run(make_session, user_id, repository.rename_conversation, conversation_id, new_title.strip())
@@ -162,7 +173,14 @@ def _manage(
 
 
 def _import(make_session: sessionmaker[Session], user_id: int) -> None:
-    with st.popover("Import", icon=":material/upload:", width="stretch"):
+    """Import a file, or export every chat: drawn only while the popover is open (opening it reruns
+    the sidebar); a closed one sent its file uploader to the browser on every page load."""
+    box = st.popover(
+        "Import", icon=":material/upload:", width="stretch", key=IMPORT_OPEN_KEY, on_change="rerun"
+    )
+    if not box.open:
+        return
+    with box:
         upload = st.file_uploader(
             "A Prism export, or an OpenAI messages list (JSON or Markdown)",
             type=["json", "md"],

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 import streamlit as st
 
 from chat_client import ParamError, Params, Spec, validate
@@ -255,6 +254,9 @@ class _Format(_Widget):
                 )
             )
             return None
+        # Imported here: only a json_schema format needs it, and it is 2 MB every session would carry.
+        import jsonschema
+
         try:
             # A schema Prism cannot check (too big, too deep, a $ref cycle) is reported once, by
             # chat_client.params.validate; the metaschema check is not run on it.
@@ -379,6 +381,24 @@ def _keep_values(prefix: str) -> None:
     session state they stay, and the widget starts from them when it is drawn again."""
     for name in [k for k in st.session_state if str(k).startswith(prefix)]:
         st.session_state[name] = st.session_state[name]
+
+
+def keep(*keys: str) -> None:
+    """Keep the values of widgets this run does not draw (see `_keep_values`), by their whole keys."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def held_form(prefix: str, stored: Params | Mapping[str, Any] | None, *, default_model: str) -> FormResult:
+    """What the form holds while it is not drawn (its box closed): seeded, kept and read, nothing drawn.
+
+    A page whose form sits in a closed box calls this instead of `parameter_form`: a closed box's
+    widgets would be sent to the browser on every page load (most of the page's elements) for nothing
+    anyone sees. Every value stays as the person left it, and the form starts from it when drawn."""
+    _seed_state(prefix, stored)
+    _keep_values(prefix)
+    return read_form(prefix, default_model=default_model)
 
 
 def parameter_form(

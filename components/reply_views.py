@@ -10,7 +10,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jsonschema
 import streamlit as st
 
 from components import rendering
@@ -27,6 +26,8 @@ def check_json(text: str, schema: Mapping[str, Any] | None) -> tuple[Any, str | 
             f"The reply is not valid JSON: {problem.msg} (line {problem.lineno}, column {problem.colno}).",
         )
     if schema:
+        import jsonschema  # here: only a reply checked against a schema needs it (2 MB per process)
+
         validator = jsonschema.Draft202012Validator(schema)
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
         if errors:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-from PIL import Image
 
 from chat_client import Params
 from components import param_form, rendering
@@ -90,6 +89,8 @@ class StarterMessage:
 
 def sample_image() -> bytes:
     """A small PNG with three colour bands, for the image starter (made here, nothing fetched)."""
+    from PIL import Image  # here, not at the top: a page load that sends no image needs no Pillow
+
     image = Image.new("RGB", (240, 120), (40, 90, 200))
     image.paste((240, 200, 40), (80, 0, 160, 120))
     image.paste((200, 40, 60), (160, 0, 240, 120))
@@ -116,10 +117,13 @@ def picked() -> StarterMessage | None:
 
 
 def show(prefix: str, current: Params) -> None:
-    """The four starters, in a row (two rows on a phone), for a chat with no messages yet."""
+    """The four starters, in a row that wraps on a narrow screen, for a chat with no messages yet.
+
+    One flex row rather than `st.columns`: columns cost a block per button on every page load."""
     st.caption("Not sure where to start? Try one:")
-    for index, (slot, starter) in enumerate(zip(st.columns(len(STARTERS)), STARTERS, strict=True)):
-        slot.button(
+    row = st.container(horizontal=True, gap="small")
+    for index, starter in enumerate(STARTERS):
+        row.button(
             rendering.trusted(starter.label),
             icon=starter.icon,
             key=f"chat.starter.{index}",

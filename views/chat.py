@@ -33,6 +33,7 @@ from storage.models import Message, User
 from turns import conversation as conversation_turns
 from turns import quota
 
+ALL_PARAMS_KEY = "chat.all_params"  # the form's "All parameters" switch
 WINDOW = 40  # messages drawn at first; "Show earlier" adds more (long chats open fast)
 
 styles.chat_page()
@@ -127,9 +128,11 @@ def settings() -> tuple[str, param_form.FormResult]:
 
     A fragment: typing in a field, applying a preset, opening the box or All parameters reruns only
     this box. When what the rest of the page shows from it changes (whether the message can be sent,
-    the model the cost is priced by), it reruns the whole page. The one preset menu (both kinds) is
-    read and drawn only while the box is open (opening it reruns the box); the form is always drawn,
-    as its widgets hold what will be sent."""
+    the model the cost is priced by), it reruns the whole page. What is in the box (the one preset
+    menu, the system prompt, the form) is drawn only while it is open (opening it reruns the box):
+    a closed box sent them all to the browser on every page load, most of the page's elements.
+    While it is closed, the values are kept and read as they are (`param_form.held_form`), so what
+    will be sent is always what the box shows when opened."""
     box = st.expander(
         "System prompt and parameters",
         icon=":material/tune:",
@@ -137,20 +140,24 @@ def settings() -> tuple[str, param_form.FormResult]:
         key=f"chat.settings_open.{key}",
         on_change="rerun",
     )
-    with box:
-        # The preset menu is drawn first but applies the form's values, so it is filled in once the
-        # form has been read.
-        picker_slot = st.container()
-        system_prompt = st.text_area(
-            "System prompt",
-            key=system_key,
-            height=80,
-            placeholder="How the model should behave in this conversation (optional).",
-        )
-        form = param_form.parameter_form(
-            prefix, stored_params, default_model=target.model, common_columns=4, all_key="chat.all_params"
-        )
-        if box.open:
+    if not box.open:
+        param_form.keep(system_key, ALL_PARAMS_KEY)
+        form = param_form.held_form(prefix, stored_params, default_model=target.model)
+        system_prompt = st.session_state.get(system_key, "")
+    else:
+        with box:
+            # The preset menu is drawn first but applies the form's values, so it is filled in once
+            # the form has been read.
+            picker_slot = st.container()
+            system_prompt = st.text_area(
+                "System prompt",
+                key=system_key,
+                height=80,
+                placeholder="How the model should behave in this conversation (optional).",
+            )
+            form = param_form.parameter_form(
+                prefix, stored_params, default_model=target.model, common_columns=4, all_key=ALL_PARAMS_KEY
+            )
             with picker_slot:
                 presets_picker.picker(
                     make_session,

@@ -27,13 +27,22 @@ def app_env(monkeypatch, tmp_path, offline):
 def new_app():
     """Make an AppTest of the real entry script (each call is a fresh browser session)."""
 
-    def make(*, all_parameters: bool = False) -> AppTest:
+    def make(*, settings_open: bool = False, all_parameters: bool = False) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        if all_parameters:  # the chat form's "All parameters" switch on: every field drawn
+        if settings_open or all_parameters:  # a new chat's settings box opened, as a click on it does
+            at.session_state["chat.settings_open.new"] = True
+        if all_parameters:  # and its "All parameters" switch on: every field drawn
             at.session_state["chat.all_params"] = True
         return at
 
     return make
+
+
+def open_settings(at: AppTest, key: str = "new") -> AppTest:
+    """Open a chat's "System prompt and parameters" box, as a click on it does (`key`: the
+    conversation's id, or "new"), and run. Its fields are drawn only while it is open."""
+    at.session_state[f"chat.settings_open.{key}"] = True
+    return at.run()
 
 
 @pytest.fixture(params=ENGINES)

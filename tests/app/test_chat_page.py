@@ -11,6 +11,8 @@ import json
 
 from PIL import Image
 
+from tests.app.conftest import open_settings
+
 P = "chat.p.new."  # the parameter form's key prefix for a chat not yet saved
 
 
@@ -57,7 +59,7 @@ def test_parameters_set_in_the_form_reach_the_wire_and_nothing_else(app_env, new
 
 
 def test_temperature_zero_gives_the_same_reply_when_regenerated(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.number_input(key=P + "temperature").set_value(0.0)
     send(at, "What does the seed parameter do?")
     first = chat(at)[1][1]
@@ -69,18 +71,18 @@ def test_temperature_zero_gives_the_same_reply_when_regenerated(app_env, new_app
 
 
 def test_parameters_are_kept_with_the_conversation(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.number_input(key=P + "temperature").set_value(1.5)
     send(at, "remember my temperature")
     conversation_id = at.query_params["c"]
     again = new_app()
     again.query_params["c"] = conversation_id
-    again.run()
+    open_settings(again.run(), conversation_id)
     assert again.number_input(key=f"chat.p.{conversation_id}.temperature").value == 1.5
 
 
 def test_an_invalid_value_is_explained_next_to_the_field_and_sending_waits(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.number_input(key=P + "temperature").set_value(3.0)
     at.run()
     assert any("emperature" in e.value and "2" in e.value for e in at.error), [e.value for e in at.error]
@@ -97,7 +99,7 @@ def test_reasoning_effort_and_thinking_budget_together_are_refused_with_a_reason
 
 
 def test_regenerated_versions_can_be_browsed_and_the_chat_follows_the_choice(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.number_input(key=P + "temperature").set_value(1.5)
     send(at, "tell me about top_p")
     first = chat(at)[1][1]
@@ -142,6 +144,7 @@ def test_n_candidates_are_shown_side_by_side_and_the_kept_one_continues(app_env,
     keep = [b for b in at.button if b.label == "Keep this one"]
     assert len(keep) == 2
     keep[-1].click().run()
+    open_settings(at, at.query_params["c"])
     at.number_input(key=next(n.key for n in at.number_input if n.key.endswith(".n"))).set_value(None)
     send(at, "go on")
     make_session = session_factory(open_database(os.environ["PRISM_DATABASE_URL"]))
@@ -177,6 +180,7 @@ def test_a_tool_call_shows_a_form_and_the_typed_result_continues_the_loop(app_en
     at.selectbox(key=P + "tool_choice").set_value("required")
     send(at, "What is the weather in Paris?")
     assert any("get_weather" in c.value for c in at.caption)
+    open_settings(at, at.query_params["c"])
     result_box = [t for t in at.text_area if t.key and t.key.startswith("chat.tool.")]
     assert len(result_box) == 1
     result_box[0].set_value('{"temperature_c": 21, "sky": "clear"}')
@@ -345,6 +349,9 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert any("**zebras**" in c.value for c in at.sidebar.caption), "the matching words are shown"
     at.sidebar.text_input(key="chat.search").set_value("").run()
 
+    assert not [t for t in at.sidebar.text_input if t.key.startswith("chat.rename.")], "drawn once opened"
+    at.session_state[f"chat.manage_open.{at.query_params['c']}"] = True  # "Manage this chat", opened
+    at.run()
     rename_key = next(t.key for t in at.sidebar.text_input if t.key.startswith("chat.rename."))
     at.sidebar.text_input(key=rename_key).set_value("Lions, renamed")
     button(at, "Rename").click().run()
@@ -361,20 +368,39 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert labels == ["Alpha conversation about zebras"]
 
 
-def open_settings(at, key: str = "new"):
-    """Open "System prompt and parameters", as a click on it does."""
-    at.session_state[f"chat.settings_open.{key}"] = True
-    return at.run()
-
-
-def test_presets_are_read_only_once_the_settings_are_opened(app_env, new_app):
+def test_the_settings_are_drawn_and_presets_read_only_once_the_box_is_opened(app_env, new_app):
+    """A closed box sends nothing of what is inside it to the browser (it was most of a new chat's
+    page): no preset menu (nor its read), no system prompt, no form."""
     at = new_app().run()
     assert not [s for s in at.selectbox if s.key == "chat.preset.new"]
-    assert at.number_input(key=P + "temperature") is not None  # the form itself is always there
+    assert not at.text_area and not at.number_input and not at.toggle
     open_settings(at)
     options = at.selectbox(key="chat.preset.new").options
     assert any(o.startswith("System prompt: ") for o in options)
     assert any(o.startswith("Parameters: Deterministic") for o in options)
+    assert at.number_input(key=P + "temperature").value is None
+    assert at.text_area(key="chat.system.new").value == ""
+
+
+def test_what_was_set_in_the_box_is_kept_and_sent_after_it_is_closed(app_env, new_app):
+    at = new_app(all_parameters=True).run()
+    at.text_area(key="chat.system.new").set_value("Answer like a pirate.")
+    at.number_input(key=P + "temperature").set_value(0.4)
+    at.number_input(key=P + "seed").set_value(9)
+    at.toggle(key="chat.all_params").set_value(True).run()
+    at.session_state["chat.settings_open.new"] = False  # closed, as a click on it does
+    at.run()
+    assert not at.number_input, "a closed box draws none of its fields"
+    at.run()  # and another run with it closed forgets nothing
+    send(at, "hello")
+    body = sent(app_env)
+    assert body["temperature"] == 0.4 and body["seed"] == 9
+    assert body["messages"][0] == {"role": "system", "content": "Answer like a pirate."}
+    conversation_id = at.query_params["c"]
+    open_settings(at, conversation_id)
+    assert at.number_input(key=f"chat.p.{conversation_id}.temperature").value == 0.4
+    assert at.text_area(key=f"chat.system.{conversation_id}").value == "Answer like a pirate."
+    assert at.toggle(key="chat.all_params").value is True, "All parameters stays as it was left"
 
 
 def test_presets_fill_the_system_prompt_and_the_parameters(app_env, new_app):
@@ -431,6 +457,7 @@ def test_the_same_seed_gives_the_same_sample_and_another_seed_another(app_env, n
     button(at, "Regenerate").click().run()
     assert chat(at)[1][1] == first, "same seed and parameters, same reply"
     conversation_id = at.query_params["c"]
+    open_settings(at, conversation_id)
     at.number_input(key=f"chat.p.{conversation_id}.seed").set_value(43)
     button(at, "Regenerate").click().run()
     assert chat(at)[1][1] != first, "another seed, another sample"
@@ -440,7 +467,7 @@ def test_the_same_seed_gives_the_same_sample_and_another_seed_another(app_env, n
 def test_the_cost_line_uses_the_price_of_the_model_chosen_in_the_form(app_env, new_app):
     import re
 
-    at = new_app()
+    at = new_app(settings_open=True)
     # A made-up price of $1 per token for the lite model, so its cost cannot pass for the default's.
     at.secrets["prices"] = {"gemini-2.5-flash-lite": {"input": 1_000_000, "output": 1_000_000, "cached": 0}}
     at.run()

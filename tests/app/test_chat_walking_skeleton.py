@@ -38,7 +38,7 @@ def test_second_message_sends_the_first_turn_as_context(app_env, new_app):
 
 
 def test_system_prompt_reaches_the_request(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.text_area(key="chat.system.new").set_value("You answer like a pirate.")
     at.chat_input[0].set_value("hello").run()
     assert not at.exception
@@ -98,7 +98,7 @@ def test_with_no_base_url_the_app_starts_its_offline_model_and_says_so(monkeypat
 
 
 def test_html_in_a_reply_title_or_system_prompt_is_shown_as_text(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     evil = "<script>alert(1)</script><b>bold</b>"
     at.text_area(key="chat.system.new").set_value(evil)
     at.chat_input[0].set_value(evil).run()

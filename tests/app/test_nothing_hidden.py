@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from storage import open_database, repository, session_factory
+from tests.app.conftest import open_settings
 
 P = "chat.p.new."
 
@@ -71,6 +72,7 @@ def test_the_kept_candidate_and_the_follow_up_show_after_a_reload(app_env, new_a
 
     again = reopen(new_app, at)
     assert kept_candidate(again) == 2, "a reload went back to candidate 1"
+    open_settings(again, at.query_params["c"])
     again.number_input(key=next(n.key for n in again.number_input if n.key.endswith(".n"))).set_value(None)
     send(again, "go on from the second one")
     second = next(m for m in stored(int(at.query_params["c"])) if m.candidate_index == 1)

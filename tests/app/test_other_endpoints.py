@@ -21,7 +21,7 @@ def test_a_reply_without_usage_says_the_server_reported_none(app_env, new_app):
 
 
 def test_an_endpoint_reading_max_tokens_gets_the_limit_there_and_the_advice_names_it(app_env, new_app):
-    at = new_app()
+    at = new_app(settings_open=True)
     at.secrets["endpoints"] = [
         {
             "name": "llama",
@@ -41,7 +41,7 @@ def test_an_endpoint_reading_max_tokens_gets_the_limit_there_and_the_advice_name
 
 
 def test_the_default_endpoint_keeps_max_completion_tokens_in_body_and_advice(app_env, new_app):
-    at = new_app().run()
+    at = new_app(settings_open=True).run()
     at.number_input(key=P + "max_completion_tokens").set_value(2)
     at.chat_input[0].set_value("Tell me about temperature and sampling").run()
     body = app_env.received[-1]["body"]

@@ -151,6 +151,7 @@ def test_a_conversation_stored_in_the_older_nested_shape_still_fills_the_form(ap
         conversation_id = conversation.id
     at = new_app(all_parameters=True)
     at.query_params["c"] = str(conversation_id)
+    at.session_state[f"chat.settings_open.{conversation_id}"] = True
     at.run()
     assert not at.exception, at.exception
     prefix = f"chat.p.{conversation_id}."

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.app.conftest import open_settings
+
 P = "chat.p.new."
 LABELS = ["Temperature demo", "A JSON reply", "A tool call", "Describe an image"]
 
@@ -40,6 +42,7 @@ def test_the_temperature_demo_is_sent_at_temperature_1_5_and_the_form_shows_it(a
     assert "temperature" in body["messages"][-1]["content"]
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert starter_buttons(at) == []
+    open_settings(at, at.query_params["c"])
     shown = [n.value for n in at.number_input if n.key and n.key.endswith(".temperature")]
     assert shown == [1.5], "the form shows the temperature that was sent"
 

@@ -111,3 +111,35 @@ def test_line_breaks_typed_in_a_message_are_shown(two_servers, page):
     chat.wait_ready()
     shown = chat.messages.first.get_by_test_id("stText").inner_text()
     assert shown.splitlines() == ["line one", "line two"]
+
+
+def test_settings_set_in_the_box_survive_closing_it_and_a_reload(two_servers, keyed_offline, page):
+    """The box's fields are drawn only while it is open, and opening or closing it reruns only the box
+    (a fragment): what was typed in them is still what is sent, and what a reload shows."""
+    first, second = two_servers
+    chat = ChatPage(page, first.url).open()
+    box = page.get_by_text("System prompt and parameters")
+    temperature = page.get_by_role("spinbutton", name="Temperature")
+    system = page.get_by_role("textbox", name="System prompt", exact=True)
+    expect(temperature).to_have_count(0)  # a closed box draws none of its fields
+    box.click()
+    system.fill("Answer in one sentence.")
+    temperature.fill("0.4")
+    temperature.press("Enter")
+    chat.wait_idle()
+    box.click()  # closed again
+    expect(temperature).to_have_count(0)
+    chat.wait_idle()
+
+    chat.send("What does top_p do?")
+    chat.wait_reply_done()
+    body = keyed_offline.received[-1]["body"]
+    assert body["temperature"] == 0.4
+    assert body["messages"][0] == {"role": "system", "content": "Answer in one sentence."}
+
+    conversation = chat.conversation_id()
+    for url in (first.url, second.url):
+        ChatPage(page, url).open(conversation)
+        box.click()
+        expect(temperature).to_have_value("0.40")
+        expect(system).to_have_value("Answer in one sentence.")
