@@ -22,10 +22,13 @@ for that browser:
 2. Everything else in the storage (images, thumbnails: "media" files). Streamlit records which live
    browser sessions show each file; serve.py's `viewers(file_id)` hands this module the XSRF cookies
    those sessions connected with. A media file is served to a request whose token is one of them,
-   and once served, to that same browser for OWNER_LIFETIME more (so a redraw that drops and re-adds
-   the image in the middle of a rerun never breaks it). A reload is a new session of the same
-   browser: it draws the image again and may fetch it again. A share link's snapshot carries its
-   images inside the page (data: URLs, no `/media` file), so whoever opens the link sees them.
+   and once served, to that same browser for OWNER_LIFETIME more. A rerun drops a session's images
+   when it starts and adds them again as it draws them, so a first fetch landing in between would
+   miss; a request from a browser with a live session (serve.py's `browsers()`) that is not (yet)
+   shown the file is therefore looked at again for up to REDRAW_WAIT before its 404. A reload is a
+   new session of the same browser: it draws the image again and may fetch it again. A share link's
+   snapshot carries its images inside the page (data: URLs, no `/media` file), so whoever opens the
+   link sees them.
 
 Anyone else (no cookies, another person's) gets a 404, as for a file that does not exist. What is
 served carries `Cache-Control: no-store, private`, so no proxy or shared cache keeps a copy.
@@ -39,6 +42,7 @@ unchanged. XSRF protection must stay on (.streamlit/config.toml): without the co
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import hashlib
 import os
@@ -52,6 +56,8 @@ from starlette.requests import Request
 
 XSRF_COOKIE = "_streamlit_xsrf"
 OWNER_LIFETIME = 600.0  # seconds after the click (or the last view) during which that browser may fetch
+REDRAW_WAIT = 2.0  # seconds a live browser's request for a media file it is not shown waits for a redraw
+REDRAW_STEP = 0.05
 DOWNLOADABLE = "downloadable"  # streamlit.runtime.media_file_storage.MediaFileKind.DOWNLOADABLE.value
 _MEDIA = re.compile(r"(?:^|/)media/([^/]+)$")
 
@@ -124,10 +130,12 @@ class PrivateDownloads:
         app: Any,
         storage: Callable[[], Any | None],
         viewers: Callable[[str], Iterable[str | None]] = lambda file_id: (),
+        browsers: Callable[[], Iterable[str | None]] = lambda: (),
     ) -> None:
         self.app = app
         self.storage = storage
         self.viewers = viewers
+        self.browsers = browsers
 
     def _stored(self, name: str) -> Any | None:
         """The stored media file called `name`, or None (not stored, or not any more)."""
@@ -139,11 +147,21 @@ class PrivateDownloads:
         except Exception:  # not stored (or not any more): Streamlit's own route answers 404
             return None
 
-    def _allowed(self, name: str, media_file: Any, cookie: str | None) -> bool:
+    async def _allowed(self, name: str, media_file: Any, cookie: str | None) -> bool:
         if getattr(media_file.kind, "value", None) == DOWNLOADABLE:
             return may_fetch(media_file.content, cookie)
         file_id = os.path.splitext(name)[0]
-        return may_view(file_id, cookie, lambda: self.viewers(file_id))
+        if may_view(file_id, cookie, lambda: self.viewers(file_id)):
+            return True
+        token = browser_token(cookie)
+        if token is None or not any(browser_token(c) == token for c in self.browsers()):
+            return False  # no live page of this browser: nothing of it is being drawn
+        deadline = time.monotonic() + REDRAW_WAIT
+        while time.monotonic() < deadline:  # its page may be redrawing: see whether it shows the file
+            await asyncio.sleep(REDRAW_STEP)
+            if may_view(file_id, cookie, lambda: self.viewers(file_id)):
+                return True
+        return False
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         match = _MEDIA.search(scope.get("path", "")) if scope["type"] == "http" else None
@@ -151,7 +169,7 @@ class PrivateDownloads:
         if media_file is None:
             await self.app(scope, receive, send)
             return
-        if not self._allowed(match.group(1), media_file, Request(scope).cookies.get(XSRF_COOKIE)):
+        if not await self._allowed(match.group(1), media_file, Request(scope).cookies.get(XSRF_COOKIE)):
             await _not_found(send)
             return
 

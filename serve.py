@@ -66,6 +66,22 @@ def media_viewers(file_id: str) -> list[str | None]:
     return cookies
 
 
+def media_browsers() -> list[str | None]:
+    """The XSRF cookies of every live browser session (whatever its page shows right now)."""
+    from streamlit import runtime
+
+    import private_downloads
+
+    if not runtime.exists():
+        return []
+    active = runtime.get_instance()._session_mgr.list_active_sessions()
+    return [
+        info.client.client_context.cookies.get(private_downloads.XSRF_COOKIE)
+        for info in active
+        if getattr(info.client, "client_context", None) is not None
+    ]
+
+
 def settings():  # type: ignore[no-untyped-def]
     """The settings, read per request the way app.py reads them (environment, then secrets)."""
     from components import resources
@@ -79,7 +95,7 @@ app = st.App(
     routes=sign_in.routes(settings, sign_in.cookie_secret),
     middleware=[
         Middleware(SecurityHeaders, image_hosts=trusted_image_hosts),
-        Middleware(PrivateDownloads, storage=media_storage, viewers=media_viewers),
+        Middleware(PrivateDownloads, storage=media_storage, viewers=media_viewers, browsers=media_browsers),
     ],
     on_script_error=incidents.report,
 )

@@ -33,12 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def browser(
-    storage: MemoryMediaFileStorage, token: bytes | None = None, viewers=lambda file_id: ()
+    storage: MemoryMediaFileStorage,
+    token: bytes | None = None,
+    viewers=lambda file_id: (),
+    browsers=lambda: (),
 ) -> TestClient:
     """A client of Streamlit's media route behind the middleware; with `token`, a browser's XSRF cookie;
-    `viewers(file_id)` the XSRF cookies of the sessions showing a media file."""
+    `viewers(file_id)` the XSRF cookies of the sessions showing a media file, `browsers()` of them all."""
     app = Starlette(routes=create_media_routes(storage, None))
-    app.add_middleware(PrivateDownloads, storage=lambda: storage, viewers=viewers)
+    app.add_middleware(PrivateDownloads, storage=lambda: storage, viewers=viewers, browsers=browsers)
     client = TestClient(app)
     if token is not None:
         client.cookies.set(XSRF_COOKIE, generate_xsrf_token_string(token, 1_700_000_000))
@@ -139,6 +142,30 @@ def test_a_browser_shown_an_image_keeps_it_for_a_while():
     assert private_downloads.may_view(file_id, token, lambda: [], now=later)
     assert not private_downloads.may_view(file_id, token, lambda: [], now=later + 1)
     assert not private_downloads.may_view(os.urandom(8).hex(), token, lambda: [], now=1000.0)
+
+
+def test_a_first_fetch_in_the_middle_of_a_redraw_waits_for_it(monkeypatch):
+    """The fetch lands after the rerun dropped the session's images and before it drew them again: the
+    browser's live page is given the moment to draw it. A browser whose page never shows it still gets
+    its 404, and one with no live page gets it at once."""
+    monkeypatch.setattr(private_downloads, "REDRAW_WAIT", 0.5)
+    storage = MemoryMediaFileStorage("/media")
+    ann, bob = os.urandom(32), os.urandom(32)
+    _, url, content = stored_image(storage)
+    asked: list[str] = []
+
+    def viewers(name: str) -> list[str]:
+        asked.append(name)
+        return [cookie(ann)] if len(asked) >= 3 else []  # drawn again on the third look
+
+    live = [cookie(ann), cookie(bob)]
+    answer = browser(storage, ann, viewers, lambda: live).get(url)
+    assert answer.status_code == 200 and answer.content == content
+    asked.clear()
+    assert browser(storage, bob, lambda name: [], lambda: live).get(url).status_code == 404
+    asked.clear()
+    stranger = browser(storage, os.urandom(32), viewers, lambda: live)
+    assert stranger.get(url).status_code == 404 and len(asked) == 1, "no live page: no waiting"
 
 
 def test_no_browser_token_is_nobody():
