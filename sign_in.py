@@ -35,6 +35,8 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,9 @@ GUEST_LIFETIME = timedelta(days=365)
 FREE_FAILURES = 3
 FAILURE_WINDOW = timedelta(hours=24)
 SIGN_IN_PATH, GUEST_PATH, SIGN_OUT_PATH = "/auth/sign-in", "/auth/guest", "/auth/sign-out"
+
+LOG = logging.getLogger("prism.incidents")  # the error boundary's log (components/incidents.py)
+_INCIDENT = re.compile(r"^[0-9a-f]{8}$")
 
 # Set by serve.py when it mounts `routes()`: the page offers the cookie sign-in only when these routes
 # exist, and says plainly otherwise (`streamlit run app.py` has no routes).
@@ -319,11 +324,18 @@ MESSAGES = {
     "origin": "That sign-in did not come from this site's own page, so it was refused. Try again here.",
     "no-guests": "Guest access is off on this server.",
     "signed-out": "You are signed out.",
+    "unavailable": "Signing in did not work this time, because of a problem on Prism's side. Try again in a "
+    "moment.",
+    "sign-out-unavailable": "Signing out did not work this time, because of a problem on Prism's side. Try "
+    "again in a moment.",
 }
 
 
-def message(code: str, retry: str = "") -> str:
-    """The page's words for a refusal code the routes put in the URL."""
+def message(code: str, retry: str = "", incident: str = "") -> str:
+    """The page's words for a refusal code the routes put in the URL (and, for a failure on the server's
+    side, the incident id its log line carries: eight hex digits, or nothing is said of it)."""
+    if code in ("unavailable", "sign-out-unavailable") and _INCIDENT.match(incident or ""):
+        return f"{MESSAGES[code]} If it keeps happening, give the operator incident {incident}."
     if code == "wait":
         seconds = int(retry) if retry.isdigit() else 1
         wait = (
@@ -417,6 +429,19 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
             target += ("&" if "?" in target else "?") + urlencode(query)
         return RedirectResponse(target, status_code=303)
 
+    async def guarded(work: Callable[[], object]) -> tuple[object, str]:
+        """(what `work` returned, "") or, when it raised (a database that does not answer, say), (None,
+        an incident id): the traceback goes to the server's log, the browser is sent back to the page
+        with plain words and that id, never a 500 page, the exception's text or an address."""
+        import anyio.to_thread
+
+        try:
+            return await anyio.to_thread.run_sync(work), ""
+        except Exception as exc:
+            incident = secrets.token_hex(4)
+            LOG.error("incident %s: sign-in route: %s", incident, type(exc).__name__, exc_info=exc)
+            return None, incident
+
     def set_cookie(response, name: str, value: str, max_age: int, https: bool) -> None:  # type: ignore[no-untyped-def]
         response.set_cookie(
             name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=https
@@ -428,9 +453,7 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
         next_path = str(form.get("return_to") or "/")
         if not _same_origin(request, config.trusted_proxies):
             return back(next_path, auth="origin")
-        import anyio.to_thread
-
-        result = await anyio.to_thread.run_sync(
+        result, incident = await guarded(
             lambda: attempt(
                 sessions(config),
                 config,
@@ -442,6 +465,8 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
                 user_agent=request.headers.get("user-agent", ""),
             )
         )
+        if incident or not isinstance(result, Attempt):
+            return back(next_path, auth="unavailable", incident=incident)
         if not result.ok:
             extra = {"retry": str(int(result.retry_after + 0.999))} if result.code == "wait" else {}
             return back(next_path, auth=result.code, **extra)
@@ -457,9 +482,7 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
             return back(next_path, auth="origin")
         if not config.guest_access:
             return back(next_path, auth="no-guests")
-        import anyio.to_thread
-
-        cookie, guest = await anyio.to_thread.run_sync(
+        made, incident = await guarded(
             lambda: start_guest(
                 sessions(config),
                 config,
@@ -470,6 +493,9 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
                 user_agent=request.headers.get("user-agent", ""),
             )
         )
+        if incident or not isinstance(made, tuple):
+            return back(next_path, auth="unavailable", incident=incident)
+        cookie, guest = made
         response = back(next_path)
         set_cookie(response, SESSION_COOKIE, cookie, config.session_hours * 3600, https)
         set_cookie(response, GUEST_COOKIE, guest, int(GUEST_LIFETIME.total_seconds()), https)
@@ -479,10 +505,10 @@ def routes(settings: Callable[[], Settings], secret: Callable[[], str]) -> list:
         config, _, https = context(request)
         if not _same_origin(request, config.trusted_proxies):
             return back("/", auth="origin")
-        import anyio.to_thread
-
         cookie = request.cookies.get(SESSION_COOKIE)
-        await anyio.to_thread.run_sync(lambda: sign_out(sessions(config), secret(), cookie))
+        _, incident = await guarded(lambda: sign_out(sessions(config), secret(), cookie))
+        if incident:  # the session may still be open: say so, and keep the cookie to try again with
+            return back("/", auth="sign-out-unavailable", incident=incident)
         response = back("/", auth="signed-out")
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=https)
         return response

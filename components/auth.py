@@ -177,7 +177,9 @@ def _next_path() -> str:
     url = st.context.url
     if url:
         path = "/" + url.split("://", 1)[-1].partition("/")[2]
-    query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items() if k not in ("auth", "retry"))
+    query = "&".join(
+        f"{k}={v}" for k, v in st.query_params.to_dict().items() if k not in ("auth", "retry", "incident")
+    )
     return sign_in.safe_next(path + (f"?{query}" if query else ""))
 
 
@@ -185,7 +187,7 @@ def _refusal_from_the_route() -> None:
     code = st.query_params.get("auth")
     if not code:
         return
-    words = sign_in.message(code, st.query_params.get("retry", ""))
+    words = sign_in.message(code, st.query_params.get("retry", ""), st.query_params.get("incident", ""))
     if words:
         if code == "signed-out":
             st.info(rendering.trusted(words), icon=":material/logout:")
@@ -249,6 +251,9 @@ def account_sidebar(config: Settings, who: SignedIn) -> None:
     with st.sidebar:
         label = "Guest" if who.is_guest else who.display_name or who.identity
         st.caption(f"Signed in as {rendering.label(label)}" + (" (admin)" if who.is_admin else ""))
+        if st.query_params.get("auth") == "sign-out-unavailable":  # the sign-out route could not finish
+            words = sign_in.message("sign-out-unavailable", "", st.query_params.get("incident", ""))
+            st.error(rendering.trusted(words), icon=":material/error:")
         if (
             sign_in.mounted["routes"]
             and who.method != accounts.OIDC

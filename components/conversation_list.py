@@ -310,6 +310,7 @@ def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
     if not rows:
         st.caption("No conversations match." if searching else "No conversations yet.")
     words = repository.search_words(query)
+    folds = repository.search_folds_accents(make_session.kw["bind"].dialect.name)
     heading = None
     with st.container(key="chat-history", gap=None):
         for conversation_id, title, pinned, updated_at, hit in rows:
@@ -320,7 +321,7 @@ def _sidebar(make_session: sessionmaker[Session], user_id: int) -> None:
                 heading = group
             _row(conversation_id, title, pinned, relative(when, now), current)
             if hit:
-                st.caption(rendering.highlighted(hit, words))
+                st.caption(rendering.highlighted(hit, words, fold_accents=folds))
     if more and st.button("Show more", key="chat.list_more"):
         st.session_state["chat.list_limit"] = limit + PAGE_SIZE
         st.rerun(scope="fragment")

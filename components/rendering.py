@@ -31,6 +31,7 @@ from __future__ import annotations
 import html
 import re
 import time
+import unicodedata
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -89,29 +90,69 @@ def code(text: Any) -> str:
     return _code_span(" ".join(plain(text).split()) or " ")
 
 
-def highlighted(text: Any, words: Sequence[str], width: int = 90) -> str:
+def _is_latin(ch: str) -> bool:
+    """Basic Latin to Latin Extended-B and Latin Extended Additional: the letters whose accents
+    SQLite's FTS5 tokenizer removes (unicode61, remove_diacritics)."""
+    code = ord(ch)
+    return code < 0x250 or 0x1E00 <= code < 0x1F00
+
+
+def _folded(text: str, accents: bool) -> tuple[str, list[int]]:
+    """`text` lower-cased (and, with `accents`, with the accents of Latin letters removed, as FTS5
+    does), with, for each folded character, the index of the character of `text` it came from."""
+    out: list[str] = []
+    owner: list[int] = []
+    for i, ch in enumerate(text):
+        folded = ch.lower()
+        if accents:
+            parts = unicodedata.normalize("NFD", folded)
+            if _is_latin(parts[0]) or unicodedata.combining(parts[0]):
+                folded = "".join(c for c in parts if not unicodedata.combining(c))
+        out.append(folded)
+        owner.extend([i] * len(folded))
+    return "".join(out), owner
+
+
+def highlighted(text: Any, words: Sequence[str], width: int = 90, *, fold_accents: bool = False) -> str:
     """A window of `text` around the first of `words` found (each word also as a prefix), literal like
-    `label`, with every match in bold: what a search result shows under its title. "" when none is found."""
+    `label`, with every match in bold: what a search result shows under its title. "" when none is found.
+
+    Case never matters; with `fold_accents` neither do the accents of Latin letters ("cafe" bolds
+    "Café" and "café" bolds "cafe"), as the search of the engine that found the text decides
+    (storage.repository.search_folds_accents)."""
     flat = " ".join(plain(text).split())
-    terms = [w for w in words if w]
+    terms = [_folded(w, fold_accents)[0] for w in words if w]
     if not flat or not terms:
         return ""
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in terms) + r")\w*", re.IGNORECASE)
-    first = pattern.search(flat)
-    if first is None:
+    folded, owner = _folded(flat, fold_accents)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in terms) + r")\w*")
+    spans = []
+    for match in pattern.finditer(folded):
+        if match.end() == match.start():
+            continue
+        start, end = owner[match.start()], owner[match.end() - 1] + 1
+        while end < len(flat) and not _folded(flat[end], fold_accents)[0]:
+            end += 1  # a combining mark that folded away still belongs to the word
+        spans.append((start, end))
+    if not spans:
         return ""
-    start = max(0, first.start() - width // 3)
+    first = spans[0][0]
+    start = max(0, first - width // 3)
     if start:
         space = flat.find(" ", start)
-        start = space + 1 if 0 <= space < first.start() else start
+        start = space + 1 if 0 <= space < first else start
     end = min(len(flat), start + width)
-    window = flat[start:end]
-    out, at = [], 0
-    for match in pattern.finditer(window):
-        out.append(escape_markdown(window[at : match.start()]))
-        out.append("**" + escape_markdown(match.group()) + "**")
-        at = match.end()
-    out.append(escape_markdown(window[at:]))
+    out, at = [], start
+    for span_start, span_end in spans:
+        if span_start >= end:
+            break
+        span_start, span_end = max(span_start, at), min(span_end, end)
+        if span_end <= span_start:
+            continue
+        out.append(escape_markdown(flat[at:span_start]))
+        out.append("**" + escape_markdown(flat[span_start:span_end]) + "**")
+        at = span_end
+    out.append(escape_markdown(flat[at:end]))
     return ("…" if start else "") + "".join(out) + ("…" if end < len(flat) else "")
 
 

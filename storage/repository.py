@@ -339,27 +339,39 @@ def _newest_matches_postgres(
 def search_hits(session: Session, user: User, conversation_ids: Iterable[int], query: str) -> dict[int, str]:
     """For each of the user's conversations named, the text of its first message holding every word
     of `query` (what a search result shows under its title); conversations found only by title are
-    left out."""
+    left out.
+
+    "Holding" is decided by the index that found the conversation, with search_conversations' own
+    query (FTS5 on SQLite, the stored tsvector on PostgreSQL), so every conversation found through a
+    message has its words to show: on SQLite "cafe" finds "café" and shows it too (a LIKE here read
+    only ASCII letters without case or accents, and found nothing to show)."""
     words = search_words(query)
-    hits: dict[int, str] = {}
-    if not words:
-        return hits
-    for conversation_id in conversation_ids:
-        stmt = (
-            select(Message.content)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(
-                Conversation.user_id == user.id,
-                Message.conversation_id == conversation_id,
-                *(Message.content.icontains(w, autoescape=True) for w in words),
-            )
-            .order_by(Message.id)
-            .limit(1)
-        )
-        found = session.scalar(stmt)
-        if found:
-            hits[conversation_id] = found
-    return hits
+    wanted = list(dict.fromkeys(conversation_ids))
+    if not words or not wanted:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        holding = _SEARCH_VECTOR.op("@@")(tsquery)
+    else:
+        fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        matching = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(q=fts_query)
+        holding = Message.id.in_(matching.columns(column("rowid")))
+    first = (
+        select(func.min(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.user_id == user.id, Message.conversation_id.in_(wanted), holding)
+        .group_by(Message.conversation_id)
+    )
+    rows = session.execute(
+        select(Message.conversation_id, Message.content).where(Message.id.in_(first.scalar_subquery()))
+    )
+    return {conversation_id: content for conversation_id, content in rows if content}
+
+
+def search_folds_accents(dialect: str) -> bool:
+    """Whether search on this engine ignores the accents of Latin letters: SQLite's FTS5 tokenizer
+    removes them ("cafe" finds "café"), PostgreSQL's 'simple' configuration keeps them."""
+    return dialect != "postgresql"
 
 
 def search_words(query: str) -> list[str]:

@@ -45,7 +45,7 @@ def test_requests_per_minute_refuse_the_next_and_say_when_it_resets(make_session
     with pytest.raises(quota.QuotaExceeded) as refused:
         quota.admit(make_session, ann, limits, now=NOON + timedelta(seconds=20))
     assert "2 requests per minute" in refused.value.message
-    assert "12:01 UTC" in refused.value.message and "(in 40 s)" in refused.value.message
+    assert "12:01 UTC" in refused.value.message and "(in 40 seconds)" in refused.value.message
     assert not refused.value.per_day
     quota.admit(make_session, ann, limits, now=NOON + timedelta(seconds=61))  # the first has aged out
 
@@ -68,7 +68,7 @@ def test_tokens_per_day_hold_until_midnight_utc(make_session):
     with pytest.raises(quota.QuotaExceeded) as refused:
         quota.admit(make_session, ann, limits, now=NOON)
     assert "1,000 tokens for today" in refused.value.message
-    assert "00:00 UTC (in 12 h 0 min)" in refused.value.message
+    assert "00:00 UTC (in 12 hours)" in refused.value.message
     assert refused.value.per_day
     quota.admit(make_session, ann, limits, now=NOON + timedelta(hours=12))  # a new UTC day
 

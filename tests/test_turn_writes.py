@@ -76,6 +76,7 @@ READS = {
     "get_conversation",
     "search_conversations",
     "search_hits",
+    "search_folds_accents",
     "titles_starting",
     "search_words",
     "check_finished_status",

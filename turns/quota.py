@@ -122,14 +122,20 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
 def _when(resets_at: datetime, now: datetime) -> str:
+    """When a limit resets, in words: "It resets at 00:00 UTC (in 5 hours 3 minutes)."."""
     seconds = max(0, int((resets_at - now).total_seconds()))
     if seconds < 60:
-        wait = f"{max(seconds, 1)} s"
+        wait = _count(max(seconds, 1), "second")
     elif seconds < 3600:
-        wait = f"{(seconds + 59) // 60} min"
+        wait = _count((seconds + 59) // 60, "minute")
     else:
-        wait = f"{seconds // 3600} h {(seconds % 3600) // 60} min"
+        hours, minutes = seconds // 3600, (seconds % 3600) // 60
+        wait = _count(hours, "hour") + (f" {_count(minutes, 'minute')}" if minutes else "")
     return f"It resets at {resets_at:%H:%M} UTC (in {wait})."
 
 
@@ -231,19 +237,20 @@ def _guest_refusal(session: Session, user: User, limits: Limits, requests: int, 
                 per_day=True,
                 now=now,
             )
-    for limit, used, who, whose in (
-        (limits.guest_tokens, use.browser_tokens, "This browser has", "this browser has"),
+    for limit, used, who, whose, its in (
+        (limits.guest_tokens, use.browser_tokens, "This browser has", "this browser has", "its"),
         (
             limits.guest_address_tokens,
             use.address_tokens,
             "Guests at your address have",
             "guests at your address have",
+            "their",
         ),
     ):
         if limit is not None and used + max(reserve, 1) > limit:
             if used < limit:
                 words = _too_big(
-                    reserve, f"{whose} {limit - used:,} of their {limit:,} guest tokens left today"
+                    reserve, f"{whose} {limit - used:,} of {its} {limit:,} guest tokens left today"
                 )
             else:
                 words = f"{who} used {min(used, limit):,} of {limit:,} guest tokens today. {go_on}"

@@ -144,3 +144,21 @@ def test_each_user_sees_only_their_own_conversations(password_app):
         for m in bob.chat_message
         for element in [*m.markdown, *m.text]
     )
+
+
+@pytest.mark.parametrize(
+    ("incident", "told"),
+    [("0123abcd", "give the operator incident 0123abcd."), ("see http://evil.example/", None)],
+)
+def test_a_sign_in_that_failed_on_the_servers_side_says_so_in_plain_words(password_app, incident, told):
+    """The routes send the browser back with `auth=unavailable` and an incident id when the work behind
+    them failed (tests/hosting/test_sign_in_routes.py); the page says so, and shows the id only when it is
+    one (anything else in the address bar is not repeated)."""
+    at = password_app()
+    at.query_params["auth"] = "unavailable"
+    at.query_params["incident"] = incident
+    at.run()
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Signing in did not work this time, because of a problem on Prism's side.")
+    assert (told in error) if told else ("incident" not in error and "evil" not in error)
+    assert not at.exception

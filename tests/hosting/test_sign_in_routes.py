@@ -165,3 +165,49 @@ def test_a_guest_keeps_its_account_across_sign_ins_in_one_browser(served):
     assert sign_in.resolve(make, SECRET, other.cookies[sign_in.SESSION_COOKIE]).user_id != two.user_id
     with make() as s:
         assert accounts.find_user(s, "guest", sign_in.unsign(SECRET, "guest", guest_cookie)).id == two.user_id
+
+
+@pytest.fixture
+def unreachable(caplog):
+    """The routes in front of a database that does not answer (nothing listens on port 1)."""
+    caplog.set_level("ERROR", logger="prism.incidents")
+
+    def config() -> Settings:
+        return Settings(
+            database_url="postgresql+psycopg://prism@127.0.0.1:1/prism",
+            auth_mode="password",
+            password_users={"ann": passwords.hash_password(PASSWORD, n=2**10)},
+            guest_access=True,
+        )
+
+    app = Starlette(routes=sign_in.routes(config, lambda: SECRET))
+    return TestClient(app, base_url="http://prism.test", follow_redirects=False, client=("192.0.2.10", 50000))
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "code"),
+    [
+        (sign_in.SIGN_IN_PATH, {"username": "ann", "password": PASSWORD, "return_to": "/"}, "unavailable"),
+        (sign_in.GUEST_PATH, {"return_to": "/"}, "unavailable"),
+        (sign_in.SIGN_OUT_PATH, {}, "sign-out-unavailable"),
+    ],
+)
+def test_a_database_that_does_not_answer_gets_plain_words_and_an_incident_never_a_500(
+    unreachable, caplog, path, data, code
+):
+    response = post(unreachable, path, data)
+    assert response.status_code == 303
+    query = httpx.URL(response.headers["location"]).params
+    assert query["auth"] == code and len(query["incident"]) == 8
+    words = sign_in.message(query["auth"], "", query["incident"])
+    assert "problem on Prism's side" in words and f"incident {query['incident']}" in words
+    seen = response.text + response.headers["location"] + words
+    for leak in ("127.0.0.1", "port 1", "Traceback", "psycopg", "OperationalError", PASSWORD):
+        assert leak not in seen
+    assert sign_in.SESSION_COOKIE not in response.headers.get("set-cookie", "")
+    assert any(query["incident"] in r.getMessage() for r in caplog.records), "the operator can find it"
+
+
+def test_an_incident_id_from_the_address_bar_is_shown_only_when_it_is_one():
+    assert "incident" not in sign_in.message("unavailable", "", "<img src=x>")
+    assert "incident" not in sign_in.message("mismatch", "", "0123abcd")
