@@ -357,9 +357,23 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-_FIELD = "width:100%;padding:.5rem;border:1px solid #ccc;border-radius:.5rem"
-_PRIMARY = "padding:.5rem 1rem;border-radius:.5rem;border:0;background:#6b4fd8;color:#fff"
-_PLAIN = "padding:.4rem .9rem;border-radius:.5rem;border:1px solid #ccc;background:transparent"
+# Inline styles (st.html keeps them; it has no theme variables): the page's own font and text colour,
+# so the form reads the same in the light and the dark theme, with a border of the text colour's tint
+# that keeps 3:1 against either background; the buttons as wide as the column they sit in, like the
+# sidebar's own buttons.
+_EDGE = "border:1px solid color-mix(in srgb,currentColor 45%,transparent);border-radius:.5rem"
+_FIELD = (
+    "box-sizing:border-box;width:100%;margin-top:.25rem;padding:.5rem .75rem;font:inherit;color:inherit;"
+    f"background:transparent;{_EDGE}"
+)
+_PRIMARY = (
+    "box-sizing:border-box;width:100%;min-height:2.5rem;padding:.5rem 1rem;font:inherit;cursor:pointer;"
+    "border-radius:.5rem;border:0;background:#6b4fd8;color:#fff"
+)
+_PLAIN = (
+    "box-sizing:border-box;width:100%;min-height:2.5rem;padding:.4rem .9rem;font:inherit;font-size:.875rem;"
+    f"cursor:pointer;color:inherit;background:transparent;{_EDGE}"
+)
 
 
 def password_form(next_path: str) -> str:

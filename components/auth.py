@@ -195,6 +195,7 @@ def _refusal_from_the_route() -> None:
             st.error(rendering.trusted(words), icon=":material/lock:")
 
 
+SIGN_IN_WIDTH = 420  # pixels: the sign-in column (a phone's screen is narrower, and gets its width)
 NEEDS_ROUTES = (
     "Password sign-in needs Prism's sign-in routes, which `streamlit run serve.py` adds (the README's first "
     "command). `streamlit run app.py` runs without them: use it with `PRISM_AUTH_MODE=none` on your own "
@@ -203,7 +204,13 @@ NEEDS_ROUTES = (
 
 
 def sign_in_page(config: Settings) -> None:
-    """The page a person sees before signing in (the caller stops the script after it)."""
+    """The page a person sees before signing in (the caller stops the script after it): a narrow
+    column in the middle of the page, as sign-in pages are, rather than fields a screen wide."""
+    with st.container(horizontal_alignment="center"), st.container(width=SIGN_IN_WIDTH, key="sign-in"):
+        _sign_in_column(config)
+
+
+def _sign_in_column(config: Settings) -> None:
     st.title("Sign in to Prism", anchor=False)
     _refusal_from_the_route()
     routes = sign_in.mounted["routes"]

@@ -35,10 +35,19 @@ st.title("Admin", anchor=False)
 
 # -- usage ------------------------------------------------------------------------------------------------
 st.subheader("Usage", anchor=False)
-days = st.segmented_control(
-    "Period", [7, 30, 90], default=7, format_func=lambda d: f"{d:d} days", key="admin.days"
+# A radio, not a segmented control: one period is always chosen (a segmented control lets the chosen
+# one be clicked off), its dot keeps contrast in the dark theme (the segmented control's accent-coloured
+# words on the dark background did not), and the choice lives in the URL (?period=30), so a reload or a
+# bookmark keeps it.
+days = st.radio(
+    "Period",
+    [7, 30, 90],
+    format_func=lambda d: f"{d:d} days",
+    horizontal=True,
+    key="period",
+    bind="query-params",
 )
-since = (utcnow() - timedelta(days=(days or 7) - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
 with make_session() as session:
     admin = session.get(User, who.user_id)
     rows = usage.usage_per_user_day(session, admin, since=since)
@@ -80,7 +89,7 @@ else:
 # -- quotas -----------------------------------------------------------------------------------------------
 st.subheader("Quotas in force", anchor=False)
 limits = quota.Limits.from_settings(config)
-st.table(pd.DataFrame(limits.describe(), columns=["limit", "value"]).set_index("limit"))
+st.table(pd.DataFrame(limits.describe(), columns=["Limit", "Value"]).set_index("Limit"))
 st.caption(
     "Set with PRISM_REQUESTS_PER_MINUTE, PRISM_TOKENS_PER_DAY, PRISM_GLOBAL_TOKENS_PER_DAY and, for guests, "
     "PRISM_GUEST_MESSAGES and PRISM_GUEST_TOKENS (or [quotas] and [guest] in secrets). Days are UTC days."

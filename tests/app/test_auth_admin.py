@@ -40,7 +40,7 @@ def test_an_admin_sees_usage_per_person_quotas_and_every_link(hosted):
     assert list(usage["person"]) == ["bob"]
     assert usage["requests"].sum() == 1 and usage["tokens"].sum() > 0
     quotas = ann.table[0].value
-    assert quotas.loc["Tokens per day (UTC), per person", "value"] == "50,000"
+    assert quotas.loc["Tokens per day (UTC), per person", "Value"] == "50,000"
     assert any("by bob" in m.value for m in ann.markdown)
     assert token not in " ".join(c.value for c in ann.code), "the admin list does not hand out the tokens"
 
@@ -85,3 +85,15 @@ def test_the_admin_page_shows_the_throttle_ceiling_and_who_it_slows(hosted, monk
     assert any("never more than 90 seconds" in c.value for c in ann.caption)
     slowed = ann.dataframe[-1].value  # the throttle table comes after the usage table
     assert list(slowed["address"]) == ["203.0.113.50"] and list(slowed["wrong passwords (24 h)"]) == [3]
+
+
+def test_the_admins_period_is_always_one_of_three(hosted):
+    """A radio, never nothing chosen (its choice kept in the address is a browser test:
+    tests/browser/test_pages_polish.py)."""
+    ann = sign_in(hosted().run(), "ann", ANN)
+    ann.switch_page("views/admin.py").run()
+    period = ann.radio(key="period")
+    assert period.options == ["7 days", "30 days", "90 days"] and period.value == 7
+    period.set_value(90).run()
+    assert not ann.exception
+    assert ann.radio(key="period").value == 90

@@ -95,3 +95,13 @@ def test_new_chats_get_short_titles_unique_within_the_list(app_env, new_app):
     assert shown(at.title[0].value) == "Dragon story (3)"
     rows = [i[1] for i in sidebar_items(at) if i[0] == "row"]
     assert rows == ["Dragon story (3)", "Dragon story (2)", "Dragon story"]
+
+
+def test_a_starter_sent_twice_lists_two_short_titles_the_second_numbered(app_env, new_app):
+    at = new_app().run()
+    for _ in range(2):
+        next(b for b in at.button if b.label == "Temperature demo").click().run()
+        assert not at.exception, at.exception
+        at.sidebar.button(key="chat.new").click().run()
+    rows = [i[1] for i in sidebar_items(at) if i[0] == "row"]
+    assert rows == ["What does temperature do (2)", "What does temperature do"]
