@@ -5,13 +5,16 @@ per candidate, created in candidate order (turns.chat makes all candidate rows a
 siblings under a parent fall into groups, each starting at a candidate-0 row: one group per attempt.
 The conversation follows, at each parent, the child the person chose (stored with the conversation in
 `Conversation.branch_choices`, so a reload, another tab, another app server and an export all agree),
-else the newest attempt's first candidate. Plain functions over already-loaded rows: opening a
-conversation costs one query. The chat page, the export and "continue a conversation" in Compare all
-take the path from here, so they cannot disagree about which branch is shown.
+else the newest attempt's first candidate. Plain functions over already-loaded rows, whole messages
+or their outlines (`repository.MessageOutline`: id, parent id and candidate index are all they read),
+so a page finds its branch on the outline and reads whole only the messages it draws. The chat page,
+the export and "continue a conversation" in Compare all take the path from here, so they cannot
+disagree about which branch is shown.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,9 +22,12 @@ from typing import Any
 def children_by_parent(messages: Sequence[Any]) -> dict[int, list[Any]]:
     """Children of each parent id (0 for roots), oldest first."""
     children: dict[int, list[Any]] = {}
-    for message in sorted(messages, key=lambda m: m.id):
+    for message in sorted(messages, key=_by_id):
         children.setdefault(message.parent_id or 0, []).append(message)
     return children
+
+
+_by_id = operator.attrgetter("id")
 
 
 def attempts(kids: Sequence[Any]) -> list[list[Any]]:
@@ -35,19 +41,28 @@ def attempts(kids: Sequence[Any]) -> list[list[Any]]:
     return groups
 
 
-def follow(messages: Sequence[Any], choose: Mapping[int, int] | None = None) -> list[Any]:
-    """The path from the root to a leaf along the chosen children."""
-    children = children_by_parent(messages)
+def follow(
+    messages: Sequence[Any],
+    choose: Mapping[int, int] | None = None,
+    *,
+    children: Mapping[int, list[Any]] | None = None,
+) -> list[Any]:
+    """The path from the root to a leaf along the chosen children (`children`: children_by_parent of
+    `messages`, when the caller has it already)."""
+    children = children_by_parent(messages) if children is None else children
     choose = choose or {}
     path: list[Any] = []
     parent, seen = 0, set()
     while parent in children and parent not in seen:
         seen.add(parent)
         kids = children[parent]
-        wanted = choose.get(parent)
-        nxt = next((k for k in kids if k.id == wanted), None)
-        if nxt is None:
-            nxt = attempts(kids)[-1][0]
+        if len(kids) == 1:  # most parents: nothing to choose between
+            nxt = kids[0]
+        else:
+            wanted = choose.get(parent)
+            nxt = next((k for k in kids if k.id == wanted), None)
+            if nxt is None:
+                nxt = attempts(kids)[-1][0]
         path.append(nxt)
         parent = nxt.id
     return path

@@ -37,8 +37,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from storage import branches, repository, storable
 from storage import images as image_module
-from storage import repository, storable
 from storage.models import (
     MESSAGE_STATUSES,
     ROLES,
@@ -105,7 +105,8 @@ def conversation_to_dict(session: Session, user: User, conversation_id: int) -> 
     if conv is None:
         return None
     messages = repository.conversation_messages(session, user, conv.id)
-    path = repository.active_path(session, user, conv.id)
+    # The branch followed, found on the rows already read (the page finds the same one on the outline).
+    path = branches.follow(messages, branches.choices(conv.branch_choices))
     local = {m.id: n for n, m in enumerate(messages, start=1)}
     openai_messages: list[dict[str, Any]] = []
     if conv.system_prompt:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -268,7 +269,18 @@ class Message(ReplyColumns, Base):
     """One message of a conversation: the user's, a tool result, or a reply (with its columns below)."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_parent", "conversation_id", "parent_id"),
+        # The conversation's outline (repository.conversation_outline) from the index alone.
+        Index("ix_messages_outline", "conversation_id", "id", "parent_id", "candidate_index"),
+        # Only the rows still streaming: settling dead streams on every open reads just those.
+        Index(
+            "ix_messages_streaming",
+            "conversation_id",
+            sqlite_where=text("status = 'streaming'"),
+            postgresql_where=text("status = 'streaming'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

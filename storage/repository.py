@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import column, delete, exists, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
@@ -52,6 +52,9 @@ _WORD = re.compile(r"[^\W_]+")
 _SEARCH_VECTOR = literal_column("messages.search_vector")
 SEARCH_SLICE = 20_000  # PostgreSQL reads matches among the newest this many message ids first...
 SEARCH_GROWTH = 8  # ...then among this many times as many older ones, until the page is full
+
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
+_IDS_PER_QUERY = 500
 
 ImageInput = tuple[bytes, str] | image_module.NormalisedImage | Attachment
 
@@ -134,10 +137,7 @@ def get_conversation(session: Session, user: User, conversation_id: int) -> Conv
     """The user's conversation, or None; replies left streaming by a dead writer become "interrupted"."""
     conv = _own_conversation(session, user, conversation_id)
     if conv is not None:
-        streaming = session.scalars(
-            select(Message).where(Message.conversation_id == conv.id, Message.status == "streaming")
-        )
-        _settle_dead_streams(session, list(streaming))
+        _settle_conversation_streams(session, conv.id)
     return conv
 
 
@@ -536,7 +536,10 @@ def get_message(session: Session, user: User, message_id: int) -> Message | None
 
 
 def conversation_messages(session: Session, user: User, conversation_id: int) -> list[Message]:
-    """Every message of the conversation (all branches), oldest first; [] if not theirs."""
+    """Every message of the conversation (all branches), oldest first; [] if not theirs.
+
+    For what needs every row whole (an export, a share snapshot); a page that shows one branch reads
+    `conversation_outline` and then `messages_by_id` for the messages it draws."""
     conv = _own_conversation(session, user, conversation_id)
     if conv is None:
         return []
@@ -548,16 +551,72 @@ def conversation_messages(session: Session, user: User, conversation_id: int) ->
     return messages
 
 
+class MessageOutline(NamedTuple):
+    """What finding a branch needs of a message, and no more: its place in the tree."""
+
+    id: int
+    parent_id: int | None
+    candidate_index: int
+
+
+def conversation_outline(session: Session, user: User, conversation_id: int) -> list[MessageOutline]:
+    """The outline of every message of the conversation (all branches), oldest first; [] if not theirs.
+
+    Three small columns per row instead of whole rows with their attachments: a 5,000-message
+    conversation's outline costs a few milliseconds where its rows cost about a hundred, so the
+    branch shown, its length and each navigator's count are found without reading any text.
+    It does not settle dead streams (get_conversation does, with a query on status alone)."""
+    conv = _own_conversation(session, user, conversation_id)
+    if conv is None:
+        return []
+    stmt = (
+        select(Message.id, Message.parent_id, Message.candidate_index)
+        .where(Message.conversation_id == conv.id)
+        .order_by(Message.id)
+    )
+    return list(map(MessageOutline._make, _driver_rows(session, stmt)))
+
+
+def messages_by_id(
+    session: Session, user: User, conversation_id: int, message_ids: Iterable[int]
+) -> dict[int, Message]:
+    """Those of `message_ids` that are messages of the user's conversation, whole, with their images."""
+    conv = _own_conversation(session, user, conversation_id)
+    wanted = sorted(set(message_ids))
+    if conv is None or not wanted:
+        return {}
+    found: dict[int, Message] = {}
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        stmt = select(Message).where(Message.conversation_id == conv.id, Message.id.in_(chunk))
+        found.update((m.id, m) for m in session.scalars(stmt))
+    # A few messages: their images by id. Many (a whole long branch): the conversation's images in
+    # one query, with no list of ids too long for the database to take.
+    many = len(wanted) > _IDS_PER_QUERY
+    _load_attachments(session, list(found.values()), conversation_id=conv.id if many else None)
+    return found
+
+
+def branch_messages(session: Session, user: User, conversation_id: int, path: Sequence[Any]) -> list[Message]:
+    """The whole rows of a branch found on the outline (`path`: outlines or messages), in its order."""
+    found = messages_by_id(session, user, conversation_id, (m.id for m in path))
+    return [found[m.id] for m in path if m.id in found]
+
+
 def active_path(
     session: Session, user: User, conversation_id: int, *, choose: dict[int, int] | None = None
 ) -> list[Message]:
     """Root to leaf along the branch the person chose (stored with the conversation), else the newest
-    attempt; `choose` ({parent id, 0 for roots: child id}) overrides the stored choices. [] if not theirs."""
+    attempt; `choose` ({parent id, 0 for roots: child id}) overrides the stored choices. [] if not theirs.
+
+    The branch is found on the outline; only its own messages are read whole."""
     conv = _own_conversation(session, user, conversation_id)
     if conv is None:
         return []
-    messages = conversation_messages(session, user, conversation_id)
-    return branches.follow(messages, branches.choices(conv.branch_choices) if choose is None else choose)
+    _settle_conversation_streams(session, conv.id)
+    outline = conversation_outline(session, user, conversation_id)
+    path = branches.follow(outline, branches.choices(conv.branch_choices) if choose is None else choose)
+    return branch_messages(session, user, conv.id, path)
 
 
 def choose_branch(
@@ -716,6 +775,34 @@ def _load_attachments(
         found.setdefault(message_id, []).append(attachment)
     for m in pending:
         m.__dict__["attachments"] = found.get(m.id, [])
+
+
+def _driver_rows(session: Session, stmt: Any) -> list[tuple]:
+    """The rows of a select of integer columns as the database driver returns them (plain tuples).
+
+    SQLAlchemy's result processing costs more than the query for thousands of small rows (about half
+    of reading a 5,000-message outline); integers need none of it. The statement is still built and
+    compiled by SQLAlchemy for the session's own connection and transaction, with bound parameters."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    bound = tuple(params[name] for name in compiled.positiontup) if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), bound)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _settle_conversation_streams(session: Session, conversation_id: int) -> None:
+    """Settle the conversation's dead streams, reading only its rows still marked streaming."""
+    # The literal (not a bound value) lets both engines use the partial index of streaming rows.
+    still_streaming = Message.status == literal_column("'streaming'")
+    streaming = session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id, still_streaming)
+    )
+    _settle_dead_streams(session, list(streaming))
 
 
 def _settle_dead_streams(session: Session, streaming: Sequence[Message]) -> None:

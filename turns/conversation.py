@@ -90,16 +90,15 @@ class Written:
     conversation_id: int | None  # None: there was no conversation and nothing to start one with
     title: str
     created: bool  # True when this request started the conversation
-    messages: tuple[Message, ...]  # every message of the conversation, after the write
+    outline: tuple[repository.MessageOutline, ...]  # every message of the conversation, after the write
     choices: Mapping[int, int]  # the versions followed ({parent id, 0 for roots: child id})
     reply_parent: int | None  # the message the reply answers; None: nothing to answer
+    branch: tuple[Message, ...] = ()  # the whole rows of `path`, read in the same transaction
 
     @property
     def path(self) -> list[Message]:
         """The branch to show: up to the message being answered, else the one the person follows."""
-        if self.reply_parent is not None:
-            return branches.lineage(self.messages, self.reply_parent)
-        return branches.follow(self.messages, dict(self.choices))
+        return list(self.branch)
 
     def wire_messages(self, system_prompt: str) -> list[dict[str, Any]]:
         """The OpenAI-format messages the reply is asked with: the system prompt, then the path."""
@@ -143,8 +142,17 @@ def save(
                 # The new reply is the version to follow there, on every tab and server.
                 followed = repository.choose_branch(session, user, conversation.id, reply_parent, None) or {}
             session.commit()  # before the request: nothing the person typed is lost
-            messages = tuple(repository.conversation_messages(session, user, conversation.id))
-            return Written(conversation.id, conversation.title, created, messages, followed, reply_parent)
+            # The branch is found on the outline; only its messages (the whole history the reply is
+            # asked with) are read whole, not every other branch's.
+            outline = tuple(repository.conversation_outline(session, user, conversation.id))
+            if reply_parent is not None:
+                path = branches.lineage(outline, reply_parent)
+            else:
+                path = branches.follow(outline, followed)
+            branch = tuple(repository.branch_messages(session, user, conversation.id, path))
+            return Written(
+                conversation.id, conversation.title, created, outline, followed, reply_parent, branch
+            )
     except SQLAlchemyError as problem:
         return NotSaved(request, database.describe_write_failure(problem))
 

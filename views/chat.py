@@ -29,7 +29,7 @@ from components import (
     styles,
 )
 from storage import branches, database, images, repository
-from storage.models import User
+from storage.models import Message, User
 from turns import conversation as conversation_turns
 from turns import quota
 
@@ -46,8 +46,10 @@ conversation_id = conversation_list.selected_id()
 with make_session() as session:
     user = session.get(User, user_id)
     conversation = repository.get_conversation(session, user, conversation_id) if conversation_id else None
-    messages = repository.conversation_messages(session, user, conversation.id) if conversation else []
-    session.commit()  # conversation_messages may have marked a dead stream as interrupted
+    # Where each message sits (every branch), not the messages: the branch shown is found on it, and
+    # only the messages drawn are read whole (below), so a long history opens as fast as a short one.
+    outline = repository.conversation_outline(session, user, conversation.id) if conversation else []
+    session.commit()  # get_conversation may have marked a dead stream as interrupted
 # Only an admin sees an endpoint's base URL in the request view: it may be an internal address.
 sees_base_url = user is not None and user.role == "admin"
 if conversation_id and conversation is None:
@@ -232,7 +234,7 @@ if prompt is not None or action is not None:
         st.warning(rendering.outside(note), icon=":material/hide_image:")
 
     if prompt is not None:
-        leaf = branches.follow(messages, choose)
+        leaf = branches.follow(outline, choose)
         request = conversation_turns.Send(
             text=text, images=tuple(accepted), parent_id=leaf[-1].id if leaf else None
         )
@@ -263,15 +265,27 @@ if prompt is not None or action is not None:
     cached_reads.forget_conversations()  # a new or newly active conversation moves up the list
     if written.conversation_id is not None:
         conversation_id, reply_parent = written.conversation_id, written.reply_parent
-        messages, choose = list(written.messages), dict(written.choices)
+        outline, choose = list(written.outline), dict(written.choices)
     if written.created:
         conversation_list.select(conversation_id)
         title_slot.title(rendering.label(written.title), anchor=False)
 
 # -- the branch on screen ----------------------------------------------------------------------------
-path = branches.lineage(messages, reply_parent) if reply_parent else branches.follow(messages, choose)
-children = branches.children_by_parent(messages)
+children = branches.children_by_parent(outline)
+if reply_parent:
+    path = branches.lineage(outline, reply_parent)
+else:
+    path = branches.follow(outline, choose, children=children)
 window = st.session_state.get(f"chat.window.{key}", WINDOW)
+shown = path[-window:]
+places = {row.id: branches.position(children, row) for row in shown}
+# Read whole: the messages drawn, and the other candidates of an n > 1 reply drawn beside it.
+wanted = {row.id for row in shown}
+wanted.update(c.id for _, _, group in places.values() if len(group) > 1 for c in group)
+whole: dict[int, Message] = {}
+if wanted:
+    with make_session() as session:
+        whole = repository.messages_by_id(session, session.get(User, user_id), conversation_id, wanted)
 if len(path) > window:
     st.button(
         rendering.trusted(f"Show earlier messages ({len(path) - window} more)"),
@@ -279,14 +293,18 @@ if len(path) > window:
         on_click=st.session_state.__setitem__,
         args=(f"chat.window.{key}", window + WINDOW),
     )
-for message in path[-window:]:
-    kids = children.get(message.parent_id or 0, [message])
+for row in shown:
+    message = whole.get(row.id)
+    if message is None:
+        continue  # deleted from another tab since the outline was read
+    number, count, group = places[row.id]
+    kids = children.get(row.parent_id or 0, [row])
     message_view.show_stored(
         message,
         prices=prices,
-        position=branches.position(children, message),
-        group_leaders=[group[0].id for group in branches.attempts(kids)],
-        is_last=message is path[-1] and reply_parent is None,
+        position=(number, count, [whole[c.id] for c in group if c.id in whole]),
+        group_leaders=[attempt[0].id for attempt in branches.attempts(kids)],
+        is_last=row is path[-1] and reply_parent is None,
         render_request=message_view.request_renderer(target.endpoint, show_url=sees_base_url),
     )
 

@@ -265,3 +265,33 @@ def test_a_database_at_0005_upgrades_and_its_messages_are_found_by_search(empty_
         r.add_message(s, user, conv.id, role="user", content="and hydrogen?", parent_id=leaf.id)
         s.commit()
         assert [c.id for c in r.search_conversations(s, user, "hydrogen")] == [conv.id]
+
+
+def test_a_database_at_0008_upgrades_and_its_outline_comes_from_the_new_index(empty_db_url):
+    """0010 adds the outline's covering index and the index of streaming rows over rows already
+    there: the branch is found as before, a dead stream is still settled, and the outline is read
+    from the index alone (no table row visited) on both engines."""
+    engine = database._create_engine(empty_db_url)
+    migrations.upgrade(engine, FIRST)
+    _fill_at_first_revision(engine)  # plain SQL, as an old version wrote it
+    migrations.upgrade(engine, "0008_search_index")
+    engine.dispose()
+
+    engine = open_database(empty_db_url)
+    assert migrations.current_revision(engine) == migrations.head_revision() == "0010_message_skeleton"
+    with session_factory(engine)() as s:
+        user = r.ensure_user(s, "old@example.com", method="oidc")
+        (conv,) = r.list_conversations(s, user)
+        assert r.conversation_outline(s, user, conv.id) == [(1, None, 0), (2, 1, 0), (3, 1, 0)]
+        path = r.active_path(s, user, conv.id)
+        assert [(m.id, m.status) for m in path] == [(1, "complete"), (3, "interrupted")]
+        s.commit()
+    outline = "SELECT id, parent_id, candidate_index FROM messages WHERE conversation_id = 1 ORDER BY id"
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + outline))
+            assert "COVERING INDEX ix_messages_outline" in plan and "TEMP B-TREE" not in plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # three rows: make the planner show its index
+            plan = " ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + outline))
+            assert "Index Only Scan using ix_messages_outline" in plan
