@@ -132,6 +132,19 @@ def _open_run(make_session: sessionmaker[Session], user_id: int, run_id: int) ->
         st.session_state["compare.repeats"] = repeats
 
 
+def load_open_run_once(make_session: sessionmaker[Session], user_id: int, run_id: int | None) -> None:
+    """In a browser session's first run of the page, put the run named in the URL into the editors.
+
+    A reload (or a bookmark) opens the run from the URL in a new session; without this its editors
+    fell back to two blank columns, so "Start a new comparison" no longer held the settings just run.
+    Later runs of the page leave the editors alone: they hold what the person set."""
+    if st.session_state.get("compare.loaded"):
+        return
+    st.session_state["compare.loaded"] = True
+    if run_id is not None:
+        _open_run(make_session, user_id, run_id)
+
+
 def _new_comparison() -> None:
     set_open_run(None)
 
@@ -389,17 +402,23 @@ def sidebar_runs(make_session: sessionmaker[Session], user_id: int, current: int
         )
         with make_session() as session:
             runs = [
-                (r.id, r.title or "Comparison", len(r.columns or []))
+                (
+                    r.id,
+                    r.title or "Comparison",
+                    len(r.columns or []),
+                    "cells" if any(c.get("grid") for c in r.columns or []) else "columns",
+                )
                 for r in compare_store.list_compare_runs(session, session.get(User, user_id), limit=50)
             ]
         if not runs:
-            st.caption("No saved comparisons yet.")
-        for run_id, title, count in runs:
-            st.button(
-                f"{rendering.label(title)} ({count:d})",
-                key=f"compare.open.{run_id}",
-                on_click=_open_run,
-                args=(make_session, user_id, run_id),
-                type="primary" if run_id == current else "tertiary",
-                width="stretch",
-            )
+            st.caption("No saved comparisons yet: each one you run is kept here.")
+        with st.container(key="compare.runs"):  # left-aligned, as a list reads (styles.py)
+            for run_id, title, count, unit in runs:
+                st.button(
+                    f"{rendering.label(title)} · {count:d} " + ("cells" if unit == "cells" else "columns"),
+                    key=f"compare.open.{run_id}",
+                    on_click=_open_run,
+                    args=(make_session, user_id, run_id),
+                    type="primary" if run_id == current else "tertiary",
+                    width="stretch",
+                )

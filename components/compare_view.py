@@ -19,7 +19,7 @@ import streamlit as st
 
 from chat_client import Params, events, summary
 from components import compare_stats, error_view, metrics, rendering
-from components.compare_sweep import format_value
+from components.compare_sweep import value_label
 from components.reply_views import check_json, schema_of
 from turns import compare as compare_turns
 
@@ -116,7 +116,8 @@ class LiveView:
         if self.compact:
             self.table_slot = st.empty()
             return
-        for index, (slot, column) in enumerate(zip(st.columns(len(columns)), columns, strict=True)):
+        board = st.container(key="compare.board.live")  # styles.py keeps wide replies in their column
+        for index, (slot, column) in enumerate(zip(board.columns(len(columns)), columns, strict=True)):
             with slot:
                 column_header(index, column, columns)
                 self.note_slots.append(st.empty())
@@ -287,7 +288,8 @@ def show_columns(
     columns = run.columns or []
     adopted = compare_turns.adopted_from(run, turn_index)
     adopted_next = compare_turns.adopted_from(run, turn_index + 1)
-    for index, slot in enumerate(st.columns(len(columns))):
+    board = st.container(key=f"compare.board.{run.id}.{turn_index}")  # styles.py: replies stay inside
+    for index, slot in enumerate(board.columns(len(columns))):
         column = columns[index]
         with slot:
             column_header(index, column, columns)
@@ -335,29 +337,44 @@ def metrics_rows(run: Any, turn_index: int, prices_for: PricesFor) -> list[dict[
     return rows
 
 
+METRIC_FORMATS = {"ttft_s": "{:.2f}", "total_s": "{:.2f}", "tokens_per_s": "{:.1f}", "cost_usd": "${:.6f}"}
+
+
+def _figure(name: str, value: Any) -> str:
+    """A figure as the metrics table shows it; a dash for one the server did not report."""
+    if value is None:
+        return "–"
+    return METRIC_FORMATS.get(name, "{:.0f}").format(value)
+
+
+def metrics_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The metrics rows as the table shows them: every figure under its label, formatted."""
+    return [
+        {
+            "Column": rendering.label(row["column"]),
+            **{label: _figure(name, row[name]) for label, name in CHART_METRICS.items()},
+            "Finish reason": rendering.label(row["finish_reason"]) or "–",
+        }
+        for row in rows
+    ]
+
+
 def show_metrics(run: Any, turn_index: int, prices_for: PricesFor) -> None:
-    """A table of every figure per column and a bar chart of the one the user picks."""
+    """A table of every figure per column and a bar chart of the one the user picks.
+
+    A static table (`st.table`): its headers and cells wrap, so every figure is in view on a laptop
+    (the scrolling data grid cut off the last columns), and on a phone it scrolls sideways inside its
+    own box. Cells are markdown there, so titles and finish reasons are escaped (`rendering.label`)."""
     rows = metrics_rows(run, turn_index, prices_for)
     if not rows:
         return
-    config = {"column": st.column_config.TextColumn("Column")}
-    formats = {"ttft_s": "%.2f", "total_s": "%.2f", "tokens_per_s": "%.1f", "cost_usd": "$%.6f"}
-    for label, name in CHART_METRICS.items():
-        config[name] = st.column_config.NumberColumn(label, format=formats.get(name, "%d"))
-    config["finish_reason"] = st.column_config.TextColumn("Finish reason")
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config=config,
-        key=f"compare.metrics.{run.id}.{turn_index}",
-    )
+    with st.container(key=f"compare.metrics.{run.id}.{turn_index}"):
+        st.table(metrics_table(rows), hide_index=True)
     if (run.repeats or 1) > 1:
         st.caption(rendering.trusted(f"Each figure is the median over the column's {run.repeats} repeats."))
     picked = st.selectbox(
         "Chart", list(CHART_METRICS), key=f"compare.chart.{run.id}", help="Median over repeats per column."
     )
-    name = CHART_METRICS[picked]
     st.vega_lite_chart(metrics_chart(rows, picked), width="stretch")
 
 
@@ -415,7 +432,11 @@ def show_diff(run: Any, turn_index: int) -> None:
 
 
 def show_grid(run: Any, turn_index: int, prices_for: PricesFor) -> None:
-    """A two-parameter grid as a table of cells: rows one parameter's values, columns the other's."""
+    """A two-parameter grid as a table of cells: rows one parameter's values, columns the other's.
+
+    A static table whose cells wrap (`st.table`), so every column of the grid is in view and a
+    reply reads in its cell; on a phone the table scrolls sideways inside its own box. Cells are
+    markdown there: replies are escaped (`rendering.label`)."""
     columns = run.columns or []
     first = columns[0]["grid"]
     row_name, col_name = first["row"][0], first["col"][0]
@@ -432,9 +453,10 @@ def show_grid(run: Any, turn_index: int, prices_for: PricesFor) -> None:
         horizontal=True,
         key=f"compare.gridshow.{run.id}",
     )
+    corner = rendering.label(f"{row_name} \\ {col_name}")
     table = []
     for row_value in row_values:
-        line: dict[str, Any] = {f"{row_name} \\ {col_name}": format_value(row_value)}
+        line: dict[str, Any] = {corner: rendering.label(value_label(row_name, row_value))}
         for col_value in col_values:
             index = next(
                 i
@@ -442,17 +464,19 @@ def show_grid(run: Any, turn_index: int, prices_for: PricesFor) -> None:
                 if c["grid"]["row"][1] == row_value and c["grid"]["col"][1] == col_value
             )
             results = results_of(run, turn_index, index)
-            line[format_value(col_value)] = _cell(results, shown)
+            line[rendering.label(value_label(col_name, col_value))] = _cell(results, shown)
         table.append(line)
-    st.dataframe(table, hide_index=True, width="stretch", key=f"compare.grid.{run.id}.{turn_index}.{shown}")
+    with st.container(key=f"compare.grid.{run.id}.{turn_index}"):
+        st.table(table, hide_index=True)
 
 
-def _cell(results: Sequence[Any], shown: str) -> Any:
+def _cell(results: Sequence[Any], shown: str) -> str:
+    """One grid cell as the table shows it (escaped markdown; a dash for nothing to show)."""
     if not results:
-        return None
+        return "–"
     if shown == "Reply":
         text = results[0].content or (results[0].error or "")
-        return text if len(text) <= 160 else text[:157] + "..."
+        return rendering.label(text if len(text) <= 160 else text[:157] + "...") or "*(empty)*"
     if shown in ("Completion tokens", "Total time (s)"):
         found = compare_stats.spread(
             (r.usage or {}).get("completion_tokens")
@@ -460,5 +484,7 @@ def _cell(results: Sequence[Any], shown: str) -> Any:
             else (r.timings or {}).get("duration_s")
             for r in results
         )
-        return found[1] if found else None
-    return len(compare_stats.distinct_outputs(r.content or "" for r in results))
+        if found is None:
+            return "–"
+        return f"{found[1]:.0f}" if shown == "Completion tokens" else f"{found[1]:.2f}"
+    return f"{len(compare_stats.distinct_outputs(r.content or '' for r in results)):d}"

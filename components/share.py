@@ -70,7 +70,8 @@ def _dialog(make_session: sessionmaker[Session], user_id: int, kind: str, target
         st.error("That was not found.")
     elif made:
         st.caption("Copy this link:")
-        st.code(link_url(made), language=None)
+        # Wrapped: the whole address in view (it scrolled, cut after "token=..." in a dialog's width).
+        st.code(link_url(made), language=None, wrap_lines=True)
     st.page_link(f"views/{PAGE_PATH}.py", label="All your shared links", icon=":material/list:")
 
 
@@ -94,7 +95,8 @@ def share_button(
         key=f"share.button.{kind}.{target_id}",
         on_click=_open,
         args=(kind, target_id),
-        width="stretch",
+        # As wide as its sidebar; in a page's row of buttons, as wide as its label, like the others.
+        width="stretch" if in_sidebar else "content",
     )
     if st.session_state.get(OPEN_KEY) == (kind, target_id):
         _dialog(make_session, user_id, kind, target_id)
@@ -143,7 +145,7 @@ def links_list(
                     )
                 )
                 if state == "open" and show_address:
-                    st.code(link_url(link.token), language=None)
+                    st.code(link_url(link.token), language=None, wrap_lines=True)
             with top[1]:
                 if state == "open":
                     st.button(

@@ -41,3 +41,26 @@ CSS = """
 def chat_page() -> None:
     """Add the chat page's style rules (an element that takes no space)."""
     st.html(CSS)
+
+
+# The compare page and a shared compare board. Replies sit in narrow columns (a third of the page, or
+# the whole of a phone's): a markdown table in a reply kept its natural width and ran over the next
+# column (on a phone, off the page, cut). A reply's table scrolls sideways inside its own column
+# instead, after its cells have wrapped as far as they can; code blocks already scroll in theirs.
+# The sidebar's saved comparisons read as a list: titles on the left, as the chat history's are.
+COMPARE_CSS = """
+<style>
+[class*="st-key-compare-board-"] [data-testid="stMarkdownContainer"] table {
+  display: block; max-width: 100%; overflow-x: auto;
+}
+.st-key-compare-runs button { justify-content: flex-start; text-align: left; }
+.st-key-compare-runs button > div { justify-content: flex-start; min-width: 0; }
+.st-key-compare-runs button [data-testid="stMarkdownContainer"] p { text-align: left; }
+</style>
+"""
+
+
+def compare_page() -> None:
+    """Add the compare page's (and a shared compare board's) style rules (an element that takes no
+    space)."""
+    st.html(COMPARE_CSS)

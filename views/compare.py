@@ -19,6 +19,7 @@ from components import (
     rendering,
     resources,
     share,
+    styles,
 )
 from storage import ImageRejected
 from storage import compare as compare_store
@@ -39,8 +40,10 @@ def prices_for(column: dict):
     return resources.prices_for(target, column.get("model"), config)
 
 
+styles.compare_page()
 compare_setup.init_state()
 run_id = compare_setup.open_run_id()
+compare_setup.load_open_run_once(make_session, user_id, run_id)
 compare_setup.sidebar_runs(make_session, user_id, run_id)
 
 st.title("Compare", anchor=False)
@@ -218,8 +221,8 @@ if run_id is not None:
                 compare_view.show_diff(run, last_turn)
             with export_tab:
                 st.caption("This comparison is saved; reopen it from the list in the sidebar.")
-                left, middle, right = st.columns(3)
-                left.download_button(
+                row = st.container(horizontal=True, key="compare.export")
+                row.download_button(
                     "Export CSV",
                     downloads.made_on_click(lambda run=run: compare_stats.run_as_csv(run, prices_for)),
                     file_name=f"comparison-{run.id}.csv",
@@ -228,7 +231,7 @@ if run_id is not None:
                     key="compare.export.csv",
                     on_click="ignore",
                 )
-                middle.download_button(
+                row.download_button(
                     "Export JSON",
                     downloads.made_on_click(lambda run=run: compare_stats.run_as_json(run)),
                     file_name=f"comparison-{run.id}.json",
@@ -237,7 +240,7 @@ if run_id is not None:
                     key="compare.export.json",
                     on_click="ignore",
                 )
-                with right:
+                with row:
                     share.share_button(make_session, user_id, compare_run_id=run.id, in_sidebar=False)
             again_clicked = st.button(
                 "Run again",

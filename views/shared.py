@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, evaluation, rendering, resources, share
+from components import auth, evaluation, rendering, resources, share, styles
 from storage import sharing
 from storage.models import User
 
@@ -43,6 +43,7 @@ if token:
                 return config.prices.get(column.get("model") or config.model)
             return resources.prices_for(target, column.get("model"), config)
 
+        styles.compare_page()
         share.show_compare(snapshot, prices_for)
     elif kind == "evaluation":
         evaluation.show_shared(snapshot)

@@ -136,6 +136,6 @@ def test_a_shared_board_carries_parameters_metrics_and_the_chart(hosted):
     lines = " ".join(c.value for c in viewer.caption)
     assert "first token" in lines and "finish: stop" in lines
     assert len([c for c in viewer.caption if c.value.startswith("median ")]) == 2
-    table = next(df.value for df in viewer.dataframe if "completion_tokens" in list(df.value.columns))
+    table = next(t.value for t in viewer.table if "Completion tokens" in list(t.value.columns))
     assert len(table) == 2
     assert viewer.get("vega_lite_chart"), "the chart is on the shared board"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import pytest
 from PIL import Image
@@ -25,6 +26,11 @@ def send(at, text="What does temperature do?"):
     at.chat_input(key="compare.input").set_value(text).run()
     assert not at.exception, at.exception
     return at
+
+
+def unescaped(markdown: str) -> str:
+    """Escaped markdown as the page shows it (`1\\.5` reads `1.5`)."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
 
 
 def bodies(server):
@@ -141,10 +147,13 @@ def test_a_two_parameter_grid_runs_every_cell_and_shows_a_table(app_env, new_app
     assert sorted((b["temperature"], b["seed"]) for b in bodies(app_env)) == [
         (t, s) for t in (0, 1.5) for s in (1, 2, 3)
     ]
-    grid = next(df.value for df in at.dataframe if "temperature \\ seed" in list(df.value.columns))
-    assert list(grid.columns) == ["temperature \\ seed", "1", "2", "3"]
-    assert list(grid["temperature \\ seed"]) == ["0", "1.5"]
-    assert all(str(cell).strip() for cell in grid["1"])
+    # A static table (every column in view, cells wrap); its cells are escaped markdown, read here
+    # as the page shows them.
+    grid = next(t.value for t in at.table if "seed 1" in list(t.value.columns))
+    grid.columns = [unescaped(c) for c in grid.columns]
+    assert list(grid.columns) == ["temperature \\ seed", "seed 1", "seed 2", "seed 3"]
+    assert [unescaped(c) for c in grid["temperature \\ seed"]] == ["temperature 0", "temperature 1.5"]
+    assert all(str(cell).strip() for cell in grid["seed 1"])
 
 
 def test_differences_against_the_baseline_are_marked(app_env, new_app):
@@ -252,6 +261,9 @@ def test_a_saved_run_reopens_identically(app_env, new_app, make_session):
     reloaded.query_params["run"] = str(run_id)
     reloaded.switch_page("views/compare.py").run()
     assert texts(reloaded) == before
+    # Its settings are in the editors too, as they were before the reload.
+    assert reloaded.number_input(key="compare.repeats").value == 2
+    assert reloaded.number_input(key="compare.p.1.temperature").value == 1.5
 
 
 def test_fork_a_column_into_a_chat_with_its_history(app_env, new_app, make_session):
