@@ -16,10 +16,15 @@ import streamlit as st
 
 CSS = """
 <style>
-/* The history list: rows of left-aligned titles, the time on the right. */
+/* The history list: rows of left-aligned titles, the time on the right. A title wraps to a second
+   line rather than being cut on one: two chats named alike differ only at the end (" (2)"). */
 .st-key-chat-history button { justify-content: flex-start; text-align: left; min-height: 2rem; }
+.st-key-chat-history button [data-testid="stMarkdownContainer"] {
+  display: -webkit-box !important; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
+  overflow: hidden; text-overflow: clip; white-space: normal; overflow-wrap: break-word;
+}
 .st-key-chat-history button [data-testid="stMarkdownContainer"] p {
-  text-align: left; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  text-align: left; white-space: normal !important;
 }
 .st-key-chat-history button > div { justify-content: flex-start; min-width: 0; }
 /* The branch navigator: arrows and count as large and as dark as the text around it. */

@@ -1,5 +1,6 @@
 """The chat page's finish, in a real browser: one-click Copy of a reply's markdown, a reply's actions in
-one row on a phone, and a page (icons included) that fetches nothing from outside loopback.
+one row on a phone, history titles shown whole (the " (2)" that tells two chats apart included), and a
+page (icons included) that fetches nothing from outside loopback.
 
 Copy is the browser's own clipboard, written by the page while it handles the click, so only a browser
 can show it: the context is granted clipboard access and the test reads the clipboard back.
@@ -7,9 +8,11 @@ can show it: the context is granted clipboard access and the test reads the clip
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.browser.support import ChatPage, stored_messages
+from tests.browser.support import ChatPage, make_conversation, stored_messages
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect
@@ -55,6 +58,44 @@ def test_a_replys_actions_fit_in_one_row_on_a_phone(first_run_app, page):
     lefts = [box["x"] for box in boxes]
     assert lefts == sorted(lefts), "Regenerate, Copy, Request, left to right"
     chat.screenshot("chat-phone-actions")
+
+
+# Whether a history row's title is cut: its text is wider or taller than the box that shows it.
+TITLE_CUT_JS = """(button) => {
+  const label = button.querySelector('[data-testid=stMarkdownContainer]');
+  return label.scrollWidth > label.clientWidth + 1 || label.scrollHeight > label.clientHeight + 1;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, PHONE], ids=["laptop", "phone"])
+def test_two_chats_with_one_title_read_apart_in_the_history(first_run_app, page, viewport):
+    page.set_viewport_size(viewport)
+    url = first_run_app.extra_env["PRISM_DATABASE_URL"]
+    titles = ["What temperature does to long replies", "What temperature does to long replies (2)"]
+    ids = [make_conversation(url, params={}, title=title) for title in titles]
+    chat = ChatPage(page, first_run_app.url)
+    # Written beside the app, as another app server would: the list may be up to 3 s old
+    # (components/cached_reads.py), so the page is opened again until it lists them.
+    deadline = time.monotonic() + 20
+    while True:
+        chat.open(ids[1])  # the open one is drawn as the selected row
+        if page.locator(f".st-key-chat-open-{ids[0]}").count() or time.monotonic() > deadline:
+            break
+    expand = page.get_by_test_id("stExpandSidebarButton")  # a phone starts with the sidebar folded
+    if expand.is_visible():
+        expand.click()
+    # Measured once the sidebar has slid fully open (its rows are narrower while it moves).
+    page.wait_for_function(
+        "(() => { const r = document.querySelector('[data-testid=stSidebar]').getBoundingClientRect();"
+        " return r.left >= 0 && r.width > 250; })()"
+    )
+    for conversation_id in ids:
+        row = page.locator(f".st-key-chat-open-{conversation_id} button")
+        expect(row).to_be_visible()
+        assert not row.evaluate(TITLE_CUT_JS), (
+            f"the title of chat {conversation_id} is cut: {row.inner_text()!r}"
+        )
+    chat.screenshot(f"history-titles-{viewport['width']}")
 
 
 def test_the_chat_page_fetches_nothing_from_outside_loopback(first_run_app, page):
