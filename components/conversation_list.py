@@ -25,7 +25,6 @@ from storage.models import User
 
 QUERY_KEY = "c"
 PAGE_SIZE = 30
-IMPORT_OPEN_KEY = "chat.import_open"  # the Import popover, open
 WHOLE_PAGE_KEY = "chat.list_opens"  # set by a sidebar callback that changes what the page shows
 # An import shows a progress bar once it has taken this long (a quick one shows none).
 PROGRESS_AFTER_S = 1.0
@@ -107,18 +106,12 @@ def _delete(make_session: sessionmaker[Session], user_id: int, conversation_id: 
 def _manage(
     make_session: sessionmaker[Session], user_id: int, conversation_id: int, title: str, pinned: bool
 ):
-    """Rename, pin, delete (with confirmation) and export the open conversation: drawn only while its
-    popover is open (opening it reruns the sidebar), as nobody sees them before."""
-    box = st.popover(
-        "Manage this chat",
-        icon=":material/more_horiz:",
-        width="stretch",
-        key=f"chat.manage_open.{conversation_id}",
-        on_change="rerun",
-    )
-    if not box.open:
-        return
-    with box:
+    """Rename, pin, delete (with confirmation) and export the open conversation, in a popover.
+
+    Its contents are drawn whether or not it is open: a popover that reruns the sidebar when it opens
+    and closes (`on_change="rerun"`) also closes when a page link is clicked, and that rerun of the
+    chat page's sidebar fragment, arriving as the next page starts, left that page blank."""
+    with st.popover("Manage this chat", icon=":material/more_horiz:", width="stretch"):
         new_title = st.text_input("Title", value=title, key=f"chat.rename.{conversation_id}", max_chars=200)
         if st.button("Rename", key=f"chat.rename_btn.{conversation_id}") and new_title.strip():
             _run(make_session, user_id, repository.rename_conversation, conversation_id, new_title.strip())
@@ -173,14 +166,9 @@ def _manage(
 
 
 def _import(make_session: sessionmaker[Session], user_id: int) -> None:
-    """Import a file, or export every chat: drawn only while the popover is open (opening it reruns
-    the sidebar); a closed one sent its file uploader to the browser on every page load."""
-    box = st.popover(
-        "Import", icon=":material/upload:", width="stretch", key=IMPORT_OPEN_KEY, on_change="rerun"
-    )
-    if not box.open:
-        return
-    with box:
+    """Import a file, or export every chat, in a popover drawn whether or not it is open (see
+    `_manage`: one that reruns as it closes left the next page blank)."""
+    with st.popover("Import", icon=":material/upload:", width="stretch"):
         upload = st.file_uploader(
             "A Prism export, or an OpenAI messages list (JSON or Markdown)",
             type=["json", "md"],

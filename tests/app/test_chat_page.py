@@ -349,9 +349,6 @@ def test_sidebar_search_rename_pin_and_delete(app_env, new_app):
     assert any("**zebras**" in c.value for c in at.sidebar.caption), "the matching words are shown"
     at.sidebar.text_input(key="chat.search").set_value("").run()
 
-    assert not [t for t in at.sidebar.text_input if t.key.startswith("chat.rename.")], "drawn once opened"
-    at.session_state[f"chat.manage_open.{at.query_params['c']}"] = True  # "Manage this chat", opened
-    at.run()
     rename_key = next(t.key for t in at.sidebar.text_input if t.key.startswith("chat.rename."))
     at.sidebar.text_input(key=rename_key).set_value("Lions, renamed")
     button(at, "Rename").click().run()

@@ -8,6 +8,7 @@ can show it: the context is granted clipboard access and the test reads the clip
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -96,6 +97,18 @@ def test_two_chats_with_one_title_read_apart_in_the_history(first_run_app, page,
             f"the title of chat {conversation_id} is cut: {row.inner_text()!r}"
         )
     chat.screenshot(f"history-titles-{viewport['width']}")
+
+
+def test_another_page_opens_while_manage_this_chat_is_open(first_run_app, page):
+    """A popover closes when a page link is clicked; the page the link opens is drawn all the same."""
+    chat = ChatPage(page, first_run_app.url).open()
+    chat.send("Plan a picnic for four.")
+    chat.wait_reply_done()
+    page.get_by_role("button", name=re.compile("Manage this chat")).click()
+    expect(page.get_by_role("button", name="JSON")).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
+    expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+    chat.wait_ready()  # the compare page's message box: the page was left blank before
 
 
 def test_the_chat_page_fetches_nothing_from_outside_loopback(first_run_app, page):
