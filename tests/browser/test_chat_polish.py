@@ -105,7 +105,9 @@ def test_another_page_opens_while_manage_this_chat_is_open(first_run_app, page):
     chat.send("Plan a picnic for four.")
     chat.wait_reply_done()
     page.get_by_role("button", name=re.compile("Manage this chat")).click()
-    expect(page.get_by_role("button", name="JSON")).to_be_visible()
+    expect(
+        page.get_by_test_id("stPopoverBody").get_by_role("button", name="JSON", exact=True)
+    ).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
     expect(page.get_by_role("heading", name="Compare")).to_be_visible()
     chat.wait_ready()  # the compare page's message box: the page was left blank before
